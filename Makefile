@@ -1,0 +1,46 @@
+# Switchyard: every target creates what it needs (.venv, node_modules) on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BUF := node_modules/.bin/buf
+PROTO_SERVICES := registry router verifier controlplane
+
+.PHONY: run test lint proto demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(BUF): package.json
+	npm install --no-audit --no-fund --silent
+	touch $(BUF)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m switchyard.cli.main run
+
+demo: $(STAMP)
+	$(PY) -m switchyard.cli.main demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP) $(BUF)
+	cd protos && ../$(BUF) lint
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# Generated code is committed; tests/test_proto_drift.py fails when it differs from this output.
+proto: $(STAMP)
+	$(PY) -m switchyard.tools.genproto
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules

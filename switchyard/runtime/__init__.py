@@ -1,0 +1,1 @@
+"""Shared runtime: server bootstrap, configuration, logging, errors, metrics."""

@@ -1,0 +1,121 @@
+"""Configuration as frozen dataclasses, built once from YAML, environment and flags.
+
+Precedence (later wins): dataclass defaults < YAML file (--config) < environment
+(SWITCHYARD_<SERVICE>_<FIELD>) < command-line flags (--field-name). Nothing deeper in
+the code reads the environment: the built config is passed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from switchyard.runtime.errors import StartupError
+
+C = TypeVar("C")
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    """What every gRPC service shares: where it listens and how it stops."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    # Written with the bound port once the server is ready (useful with port 0).
+    port_file: str = ""
+    grace_s: float = 5.0
+    log_level: str = "info"
+    # Prometheus metrics HTTP port; 0 disables the endpoint.
+    metrics_port: int = 0
+    # SO_REUSEPORT: lets several router processes share one port.
+    reuse_port: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise StartupError(f"port must be 0..65535, got {self.port}")
+        if self.grace_s < 0:
+            raise StartupError(f"grace_s must be >= 0, got {self.grace_s}")
+
+
+def _field_type(tp: Any) -> Any:
+    """Reduce `X | None` to X; other annotations pass through."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else str
+    return tp
+
+
+def _convert(name: str, raw: Any, tp: Any) -> Any:
+    tp = _field_type(tp)
+    try:
+        if tp is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if tp in (int, float, str):
+            return tp(raw)
+        if typing.get_origin(tp) is tuple:
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(str(i).strip() for i in items if str(i).strip())
+    except (TypeError, ValueError) as exc:
+        raise StartupError(f"config {name}: cannot read {raw!r} as {tp}") from exc
+    return raw
+
+
+def load_config(
+    cls: type[C],
+    *,
+    env_prefix: str,
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    description: str = "",
+) -> C:
+    """Build `cls` (a frozen dataclass) from defaults, --config YAML, env and flags."""
+    environ = os.environ if environ is None else environ
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", help="YAML file with settings")
+    for f in fields:
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None)
+    args = parser.parse_args(list(argv) if argv is not None else None)
+
+    values: dict[str, Any] = {}
+    if args.config:
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise StartupError(f"cannot read config file {args.config}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise StartupError(f"config file {args.config} must hold a mapping")
+        known = {f.name for f in fields}
+        unknown = sorted(set(loaded) - known)
+        if unknown:
+            raise StartupError(f"config file {args.config}: unknown settings {unknown}")
+        values.update(loaded)
+    for f in fields:
+        env_name = f"{env_prefix}{f.name.upper()}"
+        if env_name in environ:
+            values[f.name] = environ[env_name]
+        flag = getattr(args, f.name)
+        if flag is not None:
+            values[f.name] = flag
+    converted = {k: _convert(k, v, hints[k]) for k, v in values.items()}
+    try:
+        return cls(**converted)
+    except TypeError as exc:
+        raise StartupError(f"invalid configuration: {exc}") from exc

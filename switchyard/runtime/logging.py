@@ -1,0 +1,49 @@
+"""structlog JSON logging, configured once per process.
+
+Each RPC clears the context vars and binds its `request_id`, so every event an RPC
+logs can be joined to it without passing a logger around.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+
+import structlog
+
+_configured = False
+
+
+def configure_logging(*, service: str, level: str = "info") -> None:
+    global _configured
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+    _configured = True
+
+
+def bind_request(request_id: str | None, *, service: str) -> str:
+    """Start a fresh logging context for one RPC and return its request id."""
+    rid = request_id or uuid.uuid4().hex
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service, request_id=rid)
+    return rid
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)

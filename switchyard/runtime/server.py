@@ -1,0 +1,164 @@
+"""`serve()`: the one way every Switchyard gRPC service starts and stops.
+
+Health (`grpc.health.v1`), server reflection, the service interceptor, metrics and
+two-stage shutdown: the first SIGTERM/SIGINT marks every service NOT_SERVING and
+drains in-flight calls for up to `grace_s`; a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from switchyard.runtime.config import ServerConfig
+from switchyard.runtime.errors import StartupError
+from switchyard.runtime.interceptors import ServiceInterceptor
+from switchyard.runtime.logging import configure_logging
+from switchyard.runtime.metrics import start_metrics_endpoint
+
+log = structlog.get_logger("switchyard.server")
+
+# Registers servicers on the server; returns the full names of the services it added.
+Registrar = Callable[[grpc.aio.Server], Sequence[str]]
+Hook = Callable[[], Awaitable[None]]
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class RunningServer:
+    """A started server: its bound port and the handles needed to stop it."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    service_names: Sequence[str]
+    on_stop: list[Hook] = field(default_factory=list)
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in (*self.service_names, ""):
+            await self.health.set(name, status)
+
+    async def stop(self, grace_s: float) -> None:
+        """Stop accepting, drain in-flight calls for up to grace_s, then run stop hooks."""
+        await self.set_serving(False)
+        await self.server.stop(grace_s)
+        for hook in self.on_stop:
+            await hook()
+
+
+async def start_server(
+    *,
+    name: str,
+    config: ServerConfig,
+    register: Registrar,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> RunningServer:
+    """Start a gRPC server with health, reflection and interceptors; return once bound."""
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(name), *interceptors],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # Off by default so a second process on a taken port fails loudly;
+            # on for routers that deliberately share one port.
+            ("grpc.so_reuseport", 1 if config.reuse_port else 0),
+        ],
+    )
+    service_names = list(register(server))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME),
+        server,
+    )
+    address = f"{config.host}:{config.port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise StartupError(f"{name}: cannot bind {address}: {exc}") from exc
+    if port == 0:
+        raise StartupError(f"{name}: cannot bind {address} (in use?)")
+    await server.start()
+    running = RunningServer(server, port, health_servicer, service_names)
+    await running.set_serving(True)
+    return running
+
+
+async def serve(
+    *,
+    name: str,
+    config: ServerConfig,
+    register: Registrar,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> None:
+    """Run a service until a signal: start, report ready, drain on the first signal."""
+    configure_logging(service=name, level=config.log_level)
+    if on_start is not None:
+        await on_start()
+    running = await start_server(
+        name=name, config=config, register=register, interceptors=interceptors
+    )
+    if on_stop is not None:
+        running.on_stop.append(on_stop)
+    start_metrics_endpoint(config.metrics_port, config.host)
+    if config.port_file:
+        tmp = Path(config.port_file + ".tmp")
+        tmp.write_text(str(running.port))
+        tmp.replace(config.port_file)  # atomic: readers never see a partial port
+    log.info("service.ready", port=running.port, host=config.host)
+
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals_seen = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen == 1:
+            log.info("service.draining", signal=signal.Signals(signum).name, grace_s=config.grace_s)
+            stop_requested.set()
+        else:
+            log.warning("service.forced_exit", signal=signal.Signals(signum).name)
+            os._exit(1)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await stop_requested.wait()
+    finally:
+        await running.stop(config.grace_s)
+        log.info("service.stopped")
+
+
+def run_service(main: Callable[[], Awaitable[None]], *, name: str) -> int:
+    """Process entry point: uvloop, and a one-line error on startup failure."""
+    configure_logging(service=name)
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except StartupError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -56,7 +56,8 @@ class RunningServer:
 
     async def stop(self, grace_s: float) -> None:
         """Stop accepting, drain in-flight calls for up to grace_s, then run stop hooks."""
-        await self.set_serving(False)
+        # NOT_SERVING for good: a late set_serving(True) cannot flip it back.
+        await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_s)
         for hook in self.on_stop:
             await hook()
@@ -68,8 +69,12 @@ async def start_server(
     config: ServerConfig,
     register: Registrar,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    serving: bool = True,
 ) -> RunningServer:
-    """Start a gRPC server with health, reflection and interceptors; return once bound."""
+    """Start a gRPC server with health, reflection and interceptors; return once bound.
+
+    With serving=False health reports NOT_SERVING until the caller calls set_serving.
+    """
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(name), *interceptors],
         options=[
@@ -97,7 +102,7 @@ async def start_server(
         raise StartupError(f"{name}: cannot bind {address} (in use?)")
     await server.start()
     running = RunningServer(server, port, health_servicer, service_names)
-    await running.set_serving(True)
+    await running.set_serving(serving)
     return running
 
 
@@ -108,6 +113,7 @@ async def serve(
     register: Registrar,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    ready: Hook | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> None:
     """Run a service until a signal: start, report ready, drain on the first signal."""
@@ -115,7 +121,11 @@ async def serve(
     if on_start is not None:
         await on_start()
     running = await start_server(
-        name=name, config=config, register=register, interceptors=interceptors
+        name=name,
+        config=config,
+        register=register,
+        interceptors=interceptors,
+        serving=ready is None,
     )
     if on_stop is not None:
         running.on_stop.append(on_stop)
@@ -124,7 +134,17 @@ async def serve(
         tmp = Path(config.port_file + ".tmp")
         tmp.write_text(str(running.port))
         tmp.replace(config.port_file)  # atomic: readers never see a partial port
-    log.info("service.ready", port=running.port, host=config.host)
+    log.info("service.listening", port=running.port, host=config.host)
+
+    async def report_ready() -> None:
+        # Health turns SERVING only once the service can do its job (e.g. the router
+        # holds a policy and a fleet); load balancers and `make run` wait for it.
+        if ready is not None:
+            await ready()
+            await running.set_serving(True)
+        log.info("service.ready", port=running.port)
+
+    readiness = asyncio.create_task(report_ready())
 
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,6 +165,7 @@ async def serve(
     try:
         await stop_requested.wait()
     finally:
+        readiness.cancel()
         await running.stop(config.grace_s)
         log.info("service.stopped")
 

@@ -1,0 +1,186 @@
+"""Circuit breakers per model, with resilience4j semantics and an injectable clock.
+
+CLOSED counts outcomes in a sliding window of the last `window_size` calls; once at
+least `minimum_calls` are in it and the failure rate or slow-call rate reaches its
+threshold, the breaker OPENs. After `open_wait_s` (doubling on each re-open, up to
+`max_open_wait_s`) it turns HALF_OPEN and admits `half_open_calls` probes; their
+outcome decides CLOSED or OPEN again. After closing, traffic ramps back up linearly
+over `ramp_up_s`. Operators can force OPEN or CLOSED.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+    FORCED_OPEN = "forced_open"
+    FORCED_CLOSED = "forced_closed"
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    window_size: int = 20
+    minimum_calls: int = 10
+    failure_rate_threshold: float = 0.5
+    slow_call_rate_threshold: float = 1.0
+    slow_call_s: float = 10.0
+    open_wait_s: float = 5.0
+    max_open_wait_s: float = 60.0
+    half_open_calls: int = 3
+    ramp_up_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.minimum_calls <= self.window_size:
+            raise ValueError("minimum_calls must be in 1..window_size")
+        if self.half_open_calls < 1:
+            raise ValueError("half_open_calls must be >= 1")
+
+
+Transition = Callable[[BreakerState, BreakerState], None]
+
+
+class Breaker:
+    def __init__(
+        self,
+        settings: BreakerSettings = BreakerSettings(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        on_transition: Transition | None = None,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._rng = rng
+        self._on_transition = on_transition
+        self._state = BreakerState.CLOSED
+        self._window: deque[tuple[bool, bool]] = deque(maxlen=settings.window_size)
+        self._opened_at = 0.0
+        self._open_wait = settings.open_wait_s
+        self._probes_admitted = 0
+        self._probe_results: list[bool] = []
+        self._closed_at: float | None = None
+
+    @property
+    def state(self) -> BreakerState:
+        if (
+            self._state is BreakerState.OPEN
+            and self._clock() - self._opened_at >= self._open_wait
+        ):
+            self._move(BreakerState.HALF_OPEN)
+        return self._state
+
+    def allow(self) -> bool:
+        """May a call go to this model now? Consumes a probe permit when HALF_OPEN."""
+        state = self.state
+        if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN):
+            return False
+        if state is BreakerState.HALF_OPEN:
+            if self._probes_admitted >= self.settings.half_open_calls:
+                return False
+            self._probes_admitted += 1
+            return True
+        if state is BreakerState.CLOSED and self._closed_at is not None:
+            ramp = (self._clock() - self._closed_at) / self.settings.ramp_up_s
+            if ramp >= 1.0:
+                self._closed_at = None
+            elif self._rng() > max(ramp, 0.1):
+                return False
+        return True
+
+    def record(self, *, success: bool, duration_s: float) -> None:
+        state = self.state
+        slow = duration_s >= self.settings.slow_call_s
+        if state is BreakerState.HALF_OPEN:
+            self._probe_results.append(success and not slow)
+            if len(self._probe_results) >= self.settings.half_open_calls:
+                failures = self._probe_results.count(False) / len(self._probe_results)
+                if failures >= self.settings.failure_rate_threshold:
+                    self._open(backoff=True)
+                else:
+                    self._close()
+            return
+        if state is not BreakerState.CLOSED:
+            return  # forced states and OPEN (a late reply) do not count
+        self._window.append((success, slow))
+        if len(self._window) < self.settings.minimum_calls:
+            return
+        n = len(self._window)
+        failure_rate = sum(1 for ok, _ in self._window if not ok) / n
+        slow_rate = sum(1 for _, s in self._window if s) / n
+        if (
+            failure_rate >= self.settings.failure_rate_threshold
+            or slow_rate >= self.settings.slow_call_rate_threshold
+        ):
+            self._open(backoff=False)
+
+    def force(self, state: BreakerState | None) -> None:
+        """Operator override: FORCED_OPEN, FORCED_CLOSED, or None to release to CLOSED."""
+        if state is None:
+            self._close()
+        elif state in (BreakerState.FORCED_OPEN, BreakerState.FORCED_CLOSED):
+            self._move(state)
+        else:
+            raise ValueError("only FORCED_OPEN, FORCED_CLOSED or None can be forced")
+
+    def _open(self, *, backoff: bool) -> None:
+        if backoff:
+            self._open_wait = min(self._open_wait * 2, self.settings.max_open_wait_s)
+        else:
+            self._open_wait = self.settings.open_wait_s
+        self._opened_at = self._clock()
+        self._move(BreakerState.OPEN)
+
+    def _close(self) -> None:
+        self._window.clear()
+        self._closed_at = self._clock() if self._state is BreakerState.HALF_OPEN else None
+        self._move(BreakerState.CLOSED)
+
+    def _move(self, new: BreakerState) -> None:
+        old = self._state
+        self._state = new
+        self._probes_admitted = 0
+        self._probe_results = []
+        if new is not BreakerState.CLOSED:
+            self._window.clear()
+        if old is not new and self._on_transition is not None:
+            self._on_transition(old, new)
+
+
+class BreakerBoard:
+    """One breaker per model, created on first use."""
+
+    def __init__(
+        self,
+        settings: BreakerSettings = BreakerSettings(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_transition: Callable[[str, BreakerState, BreakerState], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._on_transition = on_transition
+        self._breakers: dict[str, Breaker] = {}
+
+    def get(self, model_id: str) -> Breaker:
+        breaker = self._breakers.get(model_id)
+        if breaker is None:
+            callback = self._on_transition
+            breaker = Breaker(
+                self._settings,
+                clock=self._clock,
+                on_transition=(lambda old, new: callback(model_id, old, new)) if callback else None,
+            )
+            self._breakers[model_id] = breaker
+        return breaker
+
+    def states(self) -> dict[str, BreakerState]:
+        return {model: b.state for model, b in self._breakers.items()}

@@ -1,0 +1,33 @@
+"""Router settings: where its upstreams are and how it verifies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from switchyard.runtime.config import ServerConfig
+from switchyard.runtime.errors import StartupError
+
+VERIFIER_MODES = ("remote", "embedded")
+
+
+@dataclass(frozen=True)
+class RouterConfig(ServerConfig):
+    port: int = 50051
+    registry_address: str = "127.0.0.1:50052"
+    verifier_address: str = "127.0.0.1:50053"
+    controlplane_address: str = "127.0.0.1:50054"
+    # remote: call the verifier service (falls back to embedded checks if it is down);
+    # embedded: run the same checks in this process, for the latency-critical path.
+    verifier_mode: str = "remote"
+    # Token for the registry watch (a read-only token is enough).
+    registry_token: str = ""
+    router_id: str = ""
+    # Where the last good policy and fleet snapshots are kept across restarts.
+    state_dir: str = "var/router"
+    # Log prompt text in decision events (off: prompts may hold personal data).
+    log_prompts: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.verifier_mode not in VERIFIER_MODES:
+            raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")

@@ -1,0 +1,166 @@
+"""RouterService glue: protos in, domain calls, protos out."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import structlog
+
+from services.router.breakers import BreakerBoard, BreakerState
+from services.router.execution import AttemptRecord, RouteExecutor, RouteResult, Verdict
+from services.router.planning import RouteInput, RoutePlan, plan_route
+from services.router.state import RouterState
+from services.router.validation import route_input
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
+
+log = structlog.get_logger(__name__)
+
+_OUTCOMES = {
+    "ok": router_pb2.ATTEMPT_OUTCOME_OK,
+    "timeout": router_pb2.ATTEMPT_OUTCOME_TIMEOUT,
+    "rate_limited": router_pb2.ATTEMPT_OUTCOME_RATE_LIMITED,
+    "server_error": router_pb2.ATTEMPT_OUTCOME_SERVER_ERROR,
+    "client_error": router_pb2.ATTEMPT_OUTCOME_CLIENT_ERROR,
+    "connection_error": router_pb2.ATTEMPT_OUTCOME_CONNECTION_ERROR,
+    "malformed": router_pb2.ATTEMPT_OUTCOME_MALFORMED,
+    "truncated": router_pb2.ATTEMPT_OUTCOME_TRUNCATED,
+    "skipped": router_pb2.ATTEMPT_OUTCOME_SKIPPED,
+}
+_VERDICTS = {
+    Verdict.ACCEPT: router_pb2.ATTEMPT_VERDICT_ACCEPT,
+    Verdict.REJECT: router_pb2.ATTEMPT_VERDICT_REJECT,
+    Verdict.NOT_VERIFIED: router_pb2.ATTEMPT_VERDICT_NOT_VERIFIED,
+}
+_BREAKERS = {
+    BreakerState.CLOSED: router_pb2.BREAKER_STATE_CLOSED,
+    BreakerState.OPEN: router_pb2.BREAKER_STATE_OPEN,
+    BreakerState.HALF_OPEN: router_pb2.BREAKER_STATE_HALF_OPEN,
+    BreakerState.FORCED_OPEN: router_pb2.BREAKER_STATE_FORCED_OPEN,
+    BreakerState.FORCED_CLOSED: router_pb2.BREAKER_STATE_FORCED_CLOSED,
+}
+
+
+def attempt_proto(a: AttemptRecord) -> router_pb2.Attempt:
+    return router_pb2.Attempt(
+        model_id=a.model_id,
+        stage=a.stage,
+        retry=a.retry,
+        outcome=_OUTCOMES.get(a.outcome, router_pb2.ATTEMPT_OUTCOME_UNSPECIFIED),
+        latency_ms=round(a.latency_ms),
+        input_tokens=a.input_tokens,
+        output_tokens=a.output_tokens,
+        cost_micros=a.cost_micros,
+        verdict=_VERDICTS[a.verdict],
+        detail=a.detail,
+        breaker_state=_BREAKERS[a.breaker_state],
+        verifier_score=a.score,
+    )
+
+
+class RouterServicer(router_pb2_grpc.RouterServiceServicer):
+    def __init__(
+        self,
+        *,
+        state: RouterState,
+        executor: RouteExecutor,
+        breakers: BreakerBoard,
+        log_prompts: bool = False,
+    ) -> None:
+        self._state = state
+        self._executor = executor
+        self._breakers = breakers
+        self._log_prompts = log_prompts
+
+    def _deadline(self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int) -> float:
+        """Absolute monotonic deadline: the client's, capped by the policy maximum."""
+        budget_s = max_ms / 1000.0
+        client = context.time_remaining()
+        if client is not None:
+            budget_s = min(budget_s, client)
+        return time.monotonic() + budget_s
+
+    def _plan(self, request: RouteInput, deadline: float) -> tuple[int, RoutePlan]:
+        active = self._state.policy
+        plan = plan_route(
+            policy=active.policy,
+            request=request,
+            fleet=self._state.fleet,
+            breaker_state=lambda model: self._breakers.get(model).state,
+            remaining_ms=(deadline - time.monotonic()) * 1000.0,
+        )
+        return active.version, plan
+
+    async def Route(
+        self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
+    ) -> router_pb2.RouteResponse:
+        started = time.monotonic()
+        route_in = route_input(request)
+        active = self._state.policy
+        deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
+        version, plan = self._plan(route_in, deadline)
+        result = await self._executor.execute(plan, route_in, active.policy, deadline=deadline)
+        latency_ms = round((time.monotonic() - started) * 1000)
+        self._log_decision(route_in, plan, version, result, latency_ms)
+        return router_pb2.RouteResponse(
+            answer=result.answer,
+            model_id=result.model_id,
+            rule=plan.rule.name,
+            strategy=plan.rule.strategy.kind,
+            policy_version=version,
+            attempts=[attempt_proto(a) for a in result.attempts],
+            total_cost_micros=result.total_cost_micros,
+            total_latency_ms=latency_ms,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+            degraded=result.degraded,
+            escalations=result.escalations,
+            finish_reason=result.finish_reason,
+        )
+
+    async def Plan(
+        self, request: router_pb2.PlanRequest, context: grpc.aio.ServicerContext
+    ) -> router_pb2.PlanResponse:
+        route_in = route_input(request.request)
+        active = self._state.policy
+        deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
+        version, plan = self._plan(route_in, deadline)
+        return router_pb2.PlanResponse(
+            rule=plan.rule.name,
+            strategy=plan.rule.strategy.kind,
+            policy_version=version,
+            candidates=[
+                router_pb2.PlanCandidate(
+                    model_id=c.model_id,
+                    stage=c.stage_index,
+                    kept=c.kept,
+                    reason=c.reason,
+                    expected_cost_micros=c.max_cost_micros,
+                    expected_latency_ms=c.expected_latency_ms,
+                )
+                for c in plan.candidates
+            ],
+            expected_cost_micros=plan.expected_cost_micros,
+            expected_latency_ms=plan.expected_latency_ms,
+            estimated_prompt_tokens=route_in.prompt_tokens,
+        )
+
+    def _log_decision(
+        self, request: RouteInput, plan: RoutePlan, version: int, result: RouteResult, latency_ms: int
+    ) -> None:
+        extra = {"prompt": request.prompt} if self._log_prompts else {}
+        log.info(
+            "route.decided",
+            rule=plan.rule.name,
+            strategy=plan.rule.strategy.kind,
+            policy_version=version,
+            model=result.model_id,
+            attempts=len(result.attempts),
+            escalations=result.escalations,
+            cost_micros=result.total_cost_micros,
+            latency_ms=latency_ms,
+            degraded=result.degraded,
+            task_type=request.task_type,
+            tier=request.tier,
+            **extra,
+        )

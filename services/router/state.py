@@ -1,0 +1,143 @@
+"""What a router holds locally: the active policy and the fleet, persisted to disk.
+
+Snapshots from the control plane are validated before use (NACKed when invalid, the
+last good one kept) and written to `state_dir` so a restarted router serves even when
+the control plane and the registry are down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from switchyard.controlplane.v1 import controlplane_pb2
+from switchyard.policy import Policy, parse_policy
+from switchyard.registry.v1 import registry_pb2
+from switchyard.runtime.errors import FieldViolation, InvalidArgument, Unavailable
+
+from services.router.fleet import FleetView, profile_from_proto
+
+log = structlog.get_logger(__name__)
+
+POLICY_FILE = "policy-snapshot.pb"
+FLEET_FILE = "fleet-snapshot.pb"
+
+
+@dataclass(frozen=True)
+class ActivePolicy:
+    version: int
+    policy: Policy
+    content_hash: str
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class RouterState:
+    def __init__(self, state_dir: str | None) -> None:
+        self._dir = Path(state_dir) if state_dir else None
+        self.fleet = FleetView()
+        self._policy: ActivePolicy | None = None
+        self.snapshot_version = ""
+        self._policy_ready = asyncio.Event()
+        self._fleet_ready = asyncio.Event()
+        # The raw registry records behind `fleet`, kept to persist the last good copy.
+        self._fleet_models: dict[str, registry_pb2.Model] = {}
+
+    @property
+    def policy(self) -> ActivePolicy:
+        if self._policy is None:
+            raise Unavailable("the router has no routing policy yet", retry_after_s=1.0)
+        return self._policy
+
+    @property
+    def has_policy(self) -> bool:
+        return self._policy is not None
+
+    async def wait_ready(self) -> None:
+        await self._policy_ready.wait()
+        await self._fleet_ready.wait()
+
+    # -- policy -----------------------------------------------------------------
+
+    def apply_snapshot(self, snapshot: controlplane_pb2.RouterConfigSnapshot, *, persist: bool = True) -> None:
+        """Validate and adopt a control-plane snapshot; raise InvalidArgument to NACK it."""
+        active_version = snapshot.rollout.active_version
+        chosen = next((p for p in snapshot.policies if p.version == active_version), None)
+        if chosen is None:
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "rollout.active_version", f"version {active_version} is not in the snapshot"
+                    )
+                ]
+            )
+        policy = parse_policy(chosen.source)
+        digest = hashlib.sha256(chosen.source.encode()).hexdigest()
+        self._policy = ActivePolicy(chosen.version, policy, digest)
+        self.snapshot_version = snapshot.version
+        self._policy_ready.set()
+        if persist and self._dir is not None:
+            _atomic_write(self._dir / POLICY_FILE, snapshot.SerializeToString())
+        log.info("policy.applied", policy_version=chosen.version, snapshot=snapshot.version)
+
+    # -- fleet ------------------------------------------------------------------
+
+    def apply_fleet_snapshot(self, snapshot: registry_pb2.FleetSnapshot, *, persist: bool = True) -> None:
+        self._fleet_models = {m.name: m for m in snapshot.models}
+        self.fleet.replace_all((profile_from_proto(m) for m in snapshot.models), snapshot.revision)
+        self._fleet_ready.set()
+        if persist:
+            self._persist_fleet()
+        log.info("fleet.loaded", models=len(self.fleet), revision=snapshot.revision)
+
+    def apply_fleet_change(self, change: registry_pb2.ModelRevision) -> None:
+        model_id = change.name.removeprefix("models/")
+        if change.kind == registry_pb2.CHANGE_KIND_DELETED:
+            self._fleet_models.pop(change.name, None)
+            self.fleet.remove(model_id, change.revision)
+        else:
+            self._fleet_models[change.name] = change.model
+            self.fleet.upsert(profile_from_proto(change.model), change.revision)
+        self._persist_fleet()
+        log.info("fleet.changed", model_id=model_id, revision=change.revision)
+
+    def _persist_fleet(self) -> None:
+        if self._dir is None:
+            return
+        snapshot = registry_pb2.FleetSnapshot(
+            models=list(self._fleet_models.values()), revision=self.fleet.revision
+        )
+        _atomic_write(self._dir / FLEET_FILE, snapshot.SerializeToString())
+
+    # -- restore ------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Load the last good snapshots from disk, if any (before the streams connect)."""
+        if self._dir is None:
+            return
+        self._dir.mkdir(parents=True, exist_ok=True)
+        policy_path = self._dir / POLICY_FILE
+        if policy_path.exists():
+            snapshot = controlplane_pb2.RouterConfigSnapshot()
+            try:
+                snapshot.ParseFromString(policy_path.read_bytes())
+                self.apply_snapshot(snapshot, persist=False)
+            except Exception as exc:  # a corrupt file must not stop the router
+                log.warning("policy.restore_failed", error=repr(exc))
+        fleet_path = self._dir / FLEET_FILE
+        if fleet_path.exists():
+            fleet = registry_pb2.FleetSnapshot()
+            try:
+                fleet.ParseFromString(fleet_path.read_bytes())
+                self.apply_fleet_snapshot(fleet, persist=False)
+            except Exception as exc:
+                log.warning("fleet.restore_failed", error=repr(exc))

@@ -1,0 +1,90 @@
+"""Long-lived streams that keep the router's local copies current.
+
+Both loops reconnect forever with capped exponential backoff; while disconnected
+the router keeps serving on what it already holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+import structlog
+
+from services.router.state import RouterState
+from switchyard.controlplane.v1 import controlplane_pb2, controlplane_pb2_grpc
+from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
+from switchyard.runtime.errors import InvalidArgument
+
+log = structlog.get_logger(__name__)
+
+MIN_BACKOFF_S = 0.1
+MAX_BACKOFF_S = 5.0
+
+
+async def watch_fleet(
+    channel: grpc.aio.Channel, state: RouterState, *, metadata: Sequence[tuple[str, str]] = ()
+) -> None:
+    stub = registry_pb2_grpc.RegistryServiceStub(channel)
+    backoff = MIN_BACKOFF_S
+    streamed = False  # the first stream of this process asks for a full snapshot
+    while True:
+        since = state.fleet.revision if streamed else 0
+        try:
+            call = stub.WatchModels(
+                registry_pb2.WatchModelsRequest(since_revision=since), metadata=tuple(metadata)
+            )
+            async for event in call:
+                if event.HasField("snapshot"):
+                    state.apply_fleet_snapshot(event.snapshot)
+                else:
+                    state.apply_fleet_change(event.change)
+                streamed = True
+                backoff = MIN_BACKOFF_S
+            log.warning("fleet.watch_ended")
+        except grpc.aio.AioRpcError as exc:
+            log.warning("fleet.watch_failed", code=exc.code().name, retry_in_s=backoff)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+async def subscribe_config(channel: grpc.aio.Channel, state: RouterState, *, router_id: str) -> None:
+    stub = controlplane_pb2_grpc.ControlPlaneServiceStub(channel)
+    backoff = MIN_BACKOFF_S
+    while True:
+        replies: asyncio.Queue[controlplane_pb2.SubscribeRouterConfigRequest] = asyncio.Queue()
+
+        async def outgoing(
+            queue: asyncio.Queue[controlplane_pb2.SubscribeRouterConfigRequest] = replies,
+        ) -> AsyncIterator[controlplane_pb2.SubscribeRouterConfigRequest]:
+            yield controlplane_pb2.SubscribeRouterConfigRequest(router_id=router_id)
+            while True:
+                yield await queue.get()
+
+        try:
+            call = stub.SubscribeRouterConfig(outgoing())
+            async for response in call:
+                snapshot = response.snapshot
+                try:
+                    state.apply_snapshot(snapshot)
+                except InvalidArgument as exc:
+                    log.warning("policy.nack", snapshot=snapshot.version, error=exc.message)
+                    reply = controlplane_pb2.SubscribeRouterConfigRequest(
+                        router_id=router_id,
+                        nack=controlplane_pb2.ConfigNack(
+                            version=snapshot.version, nonce=snapshot.nonce, error_detail=exc.message
+                        ),
+                    )
+                else:
+                    reply = controlplane_pb2.SubscribeRouterConfigRequest(
+                        router_id=router_id,
+                        ack=controlplane_pb2.ConfigAck(version=snapshot.version, nonce=snapshot.nonce),
+                    )
+                await replies.put(reply)
+                backoff = MIN_BACKOFF_S
+            log.warning("policy.stream_ended")
+        except grpc.aio.AioRpcError as exc:
+            log.warning("policy.stream_failed", code=exc.code().name, retry_in_s=backoff)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_S)

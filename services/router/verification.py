@@ -1,0 +1,143 @@
+"""How the router asks whether an answer is acceptable.
+
+`RemoteVerifier` calls the verifier service (the default deployment); when that
+service cannot answer in time it falls back to `EmbeddedVerifier`, the same check code
+run in-process, so a verifier outage neither fails requests nor lets answers through
+unchecked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import grpc
+import structlog
+from google.protobuf import struct_pb2
+
+from switchyard.checks import CheckSpec, compile_specs
+from switchyard.policy import CheckRef
+from switchyard.verifier.v1 import verifier_pb2, verifier_pb2_grpc
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class AnswerVerdict:
+    accepted: bool
+    score: float
+    reason: str
+
+
+class AnswerVerifier(Protocol):
+    async def verify(
+        self,
+        *,
+        prompt: str,
+        task_type: str,
+        output: str,
+        finish_reason: str,
+        checks: Sequence[CheckRef],
+        min_score: float,
+        timeout_s: float,
+    ) -> AnswerVerdict: ...
+
+
+def _first_failure(results: Sequence[object]) -> str:
+    for r in results:
+        if not getattr(r, "passed", True):
+            return f"{getattr(r, 'name', '?')}: {getattr(r, 'reason', '')}"
+    return ""
+
+
+class EmbeddedVerifier:
+    """Runs the checks in the router process; compiled check sets are cached per rule."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[CheckRef, ...], object] = {}
+
+    def _compile(self, checks: Sequence[CheckRef]) -> object:
+        key = tuple(checks)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = compile_specs([CheckSpec(c.name, dict(c.params)) for c in checks])
+            self._compiled[key] = compiled
+        return compiled
+
+    async def verify(
+        self,
+        *,
+        prompt: str,
+        task_type: str,
+        output: str,
+        finish_reason: str,
+        checks: Sequence[CheckRef],
+        min_score: float,
+        timeout_s: float,
+    ) -> AnswerVerdict:
+        compiled = self._compile(checks)
+        result = compiled.verify(  # type: ignore[attr-defined]
+            prompt=prompt,
+            task_type=task_type,
+            output=output,
+            finish_reason=finish_reason,
+            min_score=min_score,
+        )
+        accepted = result.verdict == "accept"
+        return AnswerVerdict(accepted, result.score, "" if accepted else _first_failure(result.results))
+
+
+class RemoteVerifier:
+    def __init__(self, channel: grpc.aio.Channel, fallback: EmbeddedVerifier) -> None:
+        self._stub = verifier_pb2_grpc.VerifierServiceStub(channel)
+        self._fallback = fallback
+        self._specs: dict[tuple[CheckRef, ...], list[verifier_pb2.CheckSpec]] = {}
+
+    def _proto_specs(self, checks: Sequence[CheckRef]) -> list[verifier_pb2.CheckSpec]:
+        key = tuple(checks)
+        specs = self._specs.get(key)
+        if specs is None:
+            specs = []
+            for c in checks:
+                params = struct_pb2.Struct()
+                params.update(dict(c.params))
+                specs.append(verifier_pb2.CheckSpec(name=c.name, params=params))
+            self._specs[key] = specs
+        return specs
+
+    async def verify(
+        self,
+        *,
+        prompt: str,
+        task_type: str,
+        output: str,
+        finish_reason: str,
+        checks: Sequence[CheckRef],
+        min_score: float,
+        timeout_s: float,
+    ) -> AnswerVerdict:
+        request = verifier_pb2.VerifyRequest(
+            prompt=prompt,
+            task_type=task_type,
+            candidate=verifier_pb2.Candidate(output=output, finish_reason=finish_reason),
+            checks=self._proto_specs(checks),
+            min_score=min_score,
+        )
+        try:
+            response = await self._stub.Verify(request, timeout=max(timeout_s, 0.001))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            log.warning("verifier.fallback_embedded", code=exc.code().name)
+            return await self._fallback.verify(
+                prompt=prompt,
+                task_type=task_type,
+                output=output,
+                finish_reason=finish_reason,
+                checks=checks,
+                min_score=min_score,
+                timeout_s=timeout_s,
+            )
+        accepted = response.verdict == verifier_pb2.VERDICT_ACCEPT
+        return AnswerVerdict(accepted, response.score, "" if accepted else _first_failure(response.results))

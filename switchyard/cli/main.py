@@ -1,0 +1,34 @@
+"""`switchyard`: the one command-line entry point; each command lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module exposes register(subparsers) and sets `func` on its parsers.
+COMMAND_MODULES = (
+    "switchyard.cli.run",
+    "switchyard.cli.demo",
+    "switchyard.cli.models",
+    "switchyard.cli.policy",
+    "switchyard.cli.verifier",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchyard", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Routing policies: the YAML format, its validation, and rule matching."""
+
+from switchyard.policy.model import (
+    CheckRef,
+    Conditions,
+    Degrade,
+    Policy,
+    RequestFacts,
+    RetrySettings,
+    Rule,
+    Stage,
+    Strategy,
+)
+from switchyard.policy.parse import parse_policy
+
+__all__ = [
+    "CheckRef",
+    "Conditions",
+    "Degrade",
+    "Policy",
+    "RequestFacts",
+    "RetrySettings",
+    "Rule",
+    "Stage",
+    "Strategy",
+    "parse_policy",
+]

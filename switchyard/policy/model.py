@@ -1,0 +1,148 @@
+"""The routing policy as immutable values: rules, strategies, stages, settings.
+
+A `Policy` is built only by `parse_policy`, which validates everything first, so
+code holding one can trust it: every chain is finite and every number in range.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+StrategyKind = Literal["single", "cascade"]
+STRATEGY_KINDS: tuple[str, ...] = ("single", "cascade")
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What rule conditions may look at; derived from a request without calling a model."""
+
+    task_type: str
+    tier: str
+    prompt_tokens: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    feature_flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CheckRef:
+    """A verifier check a rule asks for, by name, with its parameters.
+
+    Hashable (by a canonical JSON key computed once) so compiled check sets can be
+    cached per rule on the request path.
+    """
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    _key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = json.dumps([self.name, self.params], sort_keys=True, default=str)
+        object.__setattr__(self, "_key", key)
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_retries: int = 1
+    base_backoff_ms: int = 25
+    max_backoff_ms: int = 1000
+    # gRFC A6 retry throttling: a token bucket of `max_tokens`, each failure costs 1,
+    # each success refunds `token_ratio`; retries stop while the bucket is at half or less.
+    throttle_max_tokens: float = 10.0
+    throttle_token_ratio: float = 0.1
+
+
+@dataclass(frozen=True)
+class Stage:
+    model: str
+    # None: the policy's retry.max_retries.
+    max_retries: int | None = None
+    # None: cut from what remains of the deadline.
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Strategy:
+    kind: StrategyKind
+    stages: tuple[Stage, ...]
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(stage.model for stage in self.stages)
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """All present conditions must hold (AND); an absent condition matches anything."""
+
+    task_types: frozenset[str] = frozenset()
+    tiers: frozenset[str] = frozenset()
+    min_prompt_tokens: int | None = None
+    max_prompt_tokens: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    feature_flags: frozenset[str] = frozenset()
+
+    def matches(self, facts: RequestFacts) -> bool:
+        if self.task_types and facts.task_type not in self.task_types:
+            return False
+        if self.tiers and facts.tier not in self.tiers:
+            return False
+        if self.min_prompt_tokens is not None and facts.prompt_tokens < self.min_prompt_tokens:
+            return False
+        if self.max_prompt_tokens is not None and facts.prompt_tokens > self.max_prompt_tokens:
+            return False
+        if any(facts.metadata.get(k) != v for k, v in self.metadata.items()):
+            return False
+        return self.feature_flags <= facts.feature_flags
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    strategy: Strategy
+    when: Conditions = Conditions()
+    checks: tuple[CheckRef, ...] = ()
+    # Minimum verifier quality score to accept; 0 skips the scorer.
+    min_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Degrade:
+    """What to answer when every stage is exhausted; None fields mean a typed error."""
+
+    static_answer: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    rules: tuple[Rule, ...]
+    default: Rule
+    # Target p95 latency for a request; also its deadline when the client sends none.
+    slo_ms: int = 5000
+    # Hard cap on any request's deadline, whatever the client asks.
+    max_deadline_ms: int = 30000
+    # Per-request budget when the client sends none.
+    budget_micros: int = 50_000
+    retry: RetrySettings = RetrySettings()
+    degrade: Degrade = Degrade()
+
+    def match(self, facts: RequestFacts) -> Rule:
+        """The first rule whose conditions hold, else the default rule."""
+        for rule in self.rules:
+            if rule.when.matches(facts):
+                return rule
+        return self.default
+
+    @property
+    def all_rules(self) -> tuple[Rule, ...]:
+        return (*self.rules, self.default)
+
+    @property
+    def referenced_models(self) -> frozenset[str]:
+        return frozenset(m for rule in self.all_rules for m in rule.strategy.models)

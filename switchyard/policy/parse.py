@@ -1,0 +1,299 @@
+"""Policy YAML → `Policy`, collecting one field violation per problem.
+
+Every problem is reported at once with its path (`rules[2].strategy.stages[0].model`)
+so an operator fixes a document in one pass; nothing partial is ever returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, TypeVar
+
+import yaml
+
+from switchyard.checks import CheckSpec, validate_specs
+from switchyard.policy.model import (
+    STRATEGY_KINDS,
+    CheckRef,
+    Conditions,
+    Degrade,
+    Policy,
+    RetrySettings,
+    Rule,
+    Stage,
+    Strategy,
+)
+from switchyard.runtime.errors import FieldViolation, InvalidArgument
+from switchyard.tasks import TASK_TYPES
+
+# Finite by construction: bounded stages and retries keep every chain short.
+MAX_STAGES = 8
+MAX_RETRIES = 5
+MAX_RULES = 256
+MAX_SOURCE_BYTES = 256 * 1024
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads typed values out of nested mappings, recording violations by path."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def fail(self, path: str, description: str) -> None:
+        self.violations.append(FieldViolation(path, description))
+
+    def mapping(self, value: Any, path: str, allowed: Collection[str]) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(path, "must be a mapping")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.fail(f"{path}.{key}" if path else str(key), "unknown field")
+        return value
+
+    def integer(
+        self, node: Mapping[str, Any], key: str, path: str, default: T, *, low: int, high: int
+    ) -> int | T:
+        if key not in node or node[key] is None:
+            return default
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(_join(path, key), "must be an integer")
+            return default
+        if not low <= value <= high:
+            self.fail(_join(path, key), f"must be between {low} and {high}")
+            return default
+        return value
+
+    def number(
+        self, node: Mapping[str, Any], key: str, path: str, default: float, *, low: float,
+        high: float,
+    ) -> float:
+        if key not in node or node[key] is None:
+            return default
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(_join(path, key), "must be a number")
+            return default
+        if not low <= value <= high:
+            self.fail(_join(path, key), f"must be between {low} and {high}")
+            return default
+        return float(value)
+
+    def string(self, node: Mapping[str, Any], key: str, path: str, *, required: bool) -> str:
+        value = node.get(key)
+        if value is None:
+            if required:
+                self.fail(_join(path, key), "is required")
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.fail(_join(path, key), "must be a non-empty string")
+            return ""
+        return value
+
+    def strings(self, node: Mapping[str, Any], key: str, path: str) -> frozenset[str]:
+        value = node.get(key)
+        if value is None:
+            return frozenset()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(_join(path, key), "must be a list of non-empty strings")
+            return frozenset()
+        return frozenset(value)
+
+    def each(self, node: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str], T],
+             *, limit: int) -> list[T]:
+        value = node.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(_join(path, key), "must be a list")
+            return []
+        if len(value) > limit:
+            self.fail(_join(path, key), f"at most {limit} entries")
+            return []
+        return [read(item, f"{_join(path, key)}[{i}]") for i, item in enumerate(value)]
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check(r: _Reader, node: Any, path: str) -> CheckRef:
+    m = r.mapping(node, path, ("name", "params"))
+    params = m.get("params") or {}
+    if not isinstance(params, Mapping):
+        r.fail(f"{path}.params", "must be a mapping")
+        params = {}
+    return CheckRef(name=r.string(m, "name", path, required=True), params=dict(params))
+
+
+def _stage(r: _Reader, node: Any, path: str) -> Stage:
+    m = r.mapping(node, path, ("model", "max_retries", "timeout_ms"))
+    return Stage(
+        model=r.string(m, "model", path, required=True),
+        max_retries=r.integer(m, "max_retries", path, None, low=0, high=MAX_RETRIES),
+        timeout_ms=r.integer(m, "timeout_ms", path, None, low=1, high=600_000),
+    )
+
+
+def _strategy(r: _Reader, node: Any, path: str) -> Strategy:
+    m = r.mapping(node, path, ("kind", "model", "stages"))
+    if not m:
+        r.fail(path, "is required")
+        return Strategy(kind="single", stages=())
+    kind = r.string(m, "kind", path, required=True)
+    if kind and kind not in STRATEGY_KINDS:
+        r.fail(f"{path}.kind", f"unknown strategy {kind!r}; expected one of {list(STRATEGY_KINDS)}")
+    stages = r.each(m, "stages", path, lambda n, p: _stage(r, n, p), limit=MAX_STAGES)
+    if "model" in m:  # `model: x` is shorthand for one stage
+        if stages:
+            r.fail(f"{path}.model", "give either model or stages, not both")
+        stages = [Stage(model=r.string(m, "model", path, required=True))]
+    if kind == "single" and len(stages) != 1:
+        r.fail(path, "a single strategy names exactly one model")
+    if kind == "cascade" and len(stages) < 2:
+        r.fail(f"{path}.stages", "a cascade needs at least two stages")
+    models = [s.model for s in stages]
+    if len(set(models)) != len(models):
+        r.fail(f"{path}.stages", "a model may appear only once in a chain")
+    return Strategy(kind=kind if kind in STRATEGY_KINDS else "single", stages=tuple(stages))  # type: ignore[arg-type]
+
+
+def _conditions(r: _Reader, node: Any, path: str) -> Conditions:
+    m = r.mapping(
+        node,
+        path,
+        ("task_types", "tiers", "min_prompt_tokens", "max_prompt_tokens", "metadata",
+         "feature_flags"),
+    )
+    task_types = r.strings(m, "task_types", path)
+    for task in sorted(task_types - TASK_TYPES):
+        r.fail(f"{path}.task_types", f"unknown task type {task!r}; known: {sorted(TASK_TYPES)}")
+    metadata = m.get("metadata") or {}
+    if not isinstance(metadata, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        r.fail(f"{path}.metadata", "must map strings to strings")
+        metadata = {}
+    low = r.integer(m, "min_prompt_tokens", path, None, low=0, high=10_000_000)
+    high = r.integer(m, "max_prompt_tokens", path, None, low=0, high=10_000_000)
+    if low is not None and high is not None and low > high:
+        r.fail(f"{path}.min_prompt_tokens", "must not exceed max_prompt_tokens")
+    return Conditions(
+        task_types=task_types,
+        tiers=r.strings(m, "tiers", path),
+        min_prompt_tokens=low,
+        max_prompt_tokens=high,
+        metadata=dict(metadata),
+        feature_flags=r.strings(m, "feature_flags", path),
+    )
+
+
+def _rule(r: _Reader, node: Any, path: str, default_checks: tuple[CheckRef, ...]) -> Rule:
+    m = r.mapping(node, path, ("name", "when", "strategy", "checks", "min_score"))
+    checks = r.each(m, "checks", path, lambda n, p: _check(r, n, p), limit=32)
+    return Rule(
+        name=r.string(m, "name", path, required=True),
+        when=_conditions(r, m.get("when"), f"{path}.when"),
+        strategy=_strategy(r, m.get("strategy"), f"{path}.strategy"),
+        checks=tuple(checks) if "checks" in m else default_checks,
+        min_score=r.number(m, "min_score", path, 0.0, low=0.0, high=1.0),
+    )
+
+
+def _retry(r: _Reader, node: Any, path: str) -> RetrySettings:
+    m = r.mapping(
+        node,
+        path,
+        ("max_retries", "base_backoff_ms", "max_backoff_ms", "throttle_max_tokens",
+         "throttle_token_ratio"),
+    )
+    base = RetrySettings()
+    return RetrySettings(
+        max_retries=r.integer(m, "max_retries", path, base.max_retries, low=0, high=MAX_RETRIES),
+        base_backoff_ms=r.integer(m, "base_backoff_ms", path, base.base_backoff_ms, low=0,
+                                  high=60_000),
+        max_backoff_ms=r.integer(m, "max_backoff_ms", path, base.max_backoff_ms, low=0,
+                                 high=60_000),
+        throttle_max_tokens=r.number(m, "throttle_max_tokens", path, base.throttle_max_tokens,
+                                     low=1, high=1000),
+        throttle_token_ratio=r.number(m, "throttle_token_ratio", path,
+                                      base.throttle_token_ratio, low=0.0, high=1.0),
+    )
+
+
+def parse_policy(source: str, *, known_models: Collection[str] | None = None) -> Policy:
+    """Parse and validate a policy document; raise InvalidArgument listing every problem.
+
+    `known_models`, when given, must contain every model the policy references.
+    """
+    if len(source.encode()) > MAX_SOURCE_BYTES:
+        raise InvalidArgument([FieldViolation("source", f"larger than {MAX_SOURCE_BYTES} bytes")])
+    try:
+        document = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise InvalidArgument([FieldViolation("source", f"not valid YAML: {exc}")]) from exc
+    r = _Reader()
+    top = r.mapping(
+        document if document is not None else None,
+        "",
+        ("name", "slo_ms", "max_deadline_ms", "budget_micros", "retry", "checks", "degrade",
+         "rules", "default"),
+    )
+    if not top and not r.violations:
+        r.fail("source", "the policy document is empty")
+    default_checks = tuple(r.each(top, "checks", "", lambda n, p: _check(r, n, p), limit=32))
+    rules = r.each(top, "rules", "", lambda n, p: _rule(r, n, p, default_checks), limit=MAX_RULES)
+    if "default" not in top:
+        r.fail("default", "is required: the rule used when no other rule matches")
+    default = _rule(r, top.get("default"), "default", default_checks)
+    names = [rule.name for rule in (*rules, default)]
+    for dup in sorted({n for n in names if n and names.count(n) > 1}):
+        r.fail("rules", f"rule name {dup!r} is used more than once")
+    degrade_node = r.mapping(top.get("degrade"), "degrade", ("static_answer",))
+    static = degrade_node.get("static_answer")
+    if static is not None and not isinstance(static, str):
+        r.fail("degrade.static_answer", "must be a string")
+        static = None
+    slo = r.integer(top, "slo_ms", "", 5000, low=1, high=600_000)
+    max_deadline = r.integer(top, "max_deadline_ms", "", 30_000, low=1, high=600_000)
+    if slo > max_deadline:
+        r.fail("slo_ms", "must not exceed max_deadline_ms")
+    policy = Policy(
+        name=r.string(top, "name", "", required=True) if top else "",
+        rules=tuple(rules),
+        default=default,
+        slo_ms=slo,
+        max_deadline_ms=max_deadline,
+        budget_micros=r.integer(top, "budget_micros", "", 50_000, low=1, high=10**12),
+        retry=_retry(r, top.get("retry"), "retry"),
+        degrade=Degrade(static_answer=static),
+    )
+    if known_models is not None:
+        known = set(known_models)
+        for i, rule in enumerate(policy.all_rules):
+            where = f"rules[{i}]" if i < len(policy.rules) else "default"
+            for j, model in enumerate(rule.strategy.models):
+                if model and model not in known:
+                    r.fail(f"{where}.strategy.stages[{j}].model", f"unknown model {model!r}")
+    for i, rule in enumerate(policy.all_rules):
+        where = f"rules[{i}]" if i < len(policy.rules) else "default"
+        _validate_checks(r, rule, f"{where}.checks")
+    if r.violations:
+        raise InvalidArgument(r.violations)
+    return policy
+
+
+def _validate_checks(r: _Reader, rule: Rule, path: str) -> None:
+    """Unknown checks or bad parameters are caught at publish time, not per request."""
+    specs = [CheckSpec(c.name, dict(c.params)) for c in rule.checks if c.name]
+    try:
+        validate_specs(specs, field_prefix=path)
+    except InvalidArgument as exc:
+        r.violations.extend(exc.violations)

@@ -1,0 +1,216 @@
+"""Start the whole suite as separate processes: simulator, registry, verifier,
+control plane and router, seeded with a demo fleet and the default policy.
+
+`switchyard run` (`make run`) uses it in the foreground; end-to-end tests use it with
+port 0 everywhere (each service writes its bound port to a file) and a temp state dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from switchyard.fleet import apply_fleet, load_fleet
+from switchyard.registry.v1 import registry_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO_ROOT / "examples"
+
+
+@dataclass(frozen=True)
+class SuitePorts:
+    router: int = 50051
+    registry: int = 50052
+    verifier: int = 50053
+    controlplane: int = 50054
+    simulator: int = 8090
+
+    @classmethod
+    def ephemeral(cls) -> SuitePorts:
+        return cls(0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    state_dir: Path
+    ports: SuitePorts = SuitePorts()
+    host: str = "127.0.0.1"
+    fleet_file: Path = EXAMPLES / "fleet.yaml"
+    simulator_file: Path = EXAMPLES / "simulator.yaml"
+    policy_file: Path = EXAMPLES / "policy.yaml"
+    startup_timeout_s: float = 30.0
+    # Admin token the launcher gives the registry and uses to seed it; routers get the
+    # read-only one.
+    admin_token: str = "dev-admin-token"
+    read_token: str = "dev-read-token"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+
+class SuiteError(RuntimeError):
+    pass
+
+
+class Suite:
+    """The five processes of a running suite, started in dependency order."""
+
+    def __init__(self, settings: SuiteSettings) -> None:
+        self.settings = settings
+        self.services: dict[str, ServiceProcess] = {}
+        self._log_dir = settings.state_dir / "logs"
+
+    def address(self, name: str) -> str:
+        return f"{self.settings.host}:{self.services[name].port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://{self.address('simulator')}"
+
+    # -- processes ----------------------------------------------------------------
+
+    def _spawn(self, name: str, module: str, port: int, *args: str) -> None:
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        port_file = self.settings.state_dir / f"{name}.port"
+        port_file.unlink(missing_ok=True)
+        log_path = self._log_dir / f"{name}.log"
+        env = {**os.environ, **self.settings.extra_env, "PYTHONUNBUFFERED": "1"}
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", module, "--host", self.settings.host, "--port", str(port),
+                 "--port-file", str(port_file), *args],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                # Own session: a terminal Ctrl-C reaches only the launcher, which then
+                # stops the services in order.
+                start_new_session=True,
+            )
+        self.services[name] = ServiceProcess(name, process, 0, log_path)
+
+    async def _await_port(self, name: str, deadline: float) -> int:
+        port_file = self.settings.state_dir / f"{name}.port"
+        service = self.services[name]
+        while time.monotonic() < deadline:
+            if service.process.poll() is not None:
+                raise SuiteError(f"{name} exited with {service.process.returncode}: {self._tail(name)}")
+            if port_file.exists():
+                text = port_file.read_text().strip()
+                if text:
+                    service.port = int(text)
+                    return service.port
+            await asyncio.sleep(0.05)
+        raise SuiteError(f"{name} did not bind a port in time: {self._tail(name)}")
+
+    def _tail(self, name: str, lines: int = 5) -> str:
+        path = self.services[name].log_path
+        if not path.exists():
+            return "(no log)"
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+
+    async def _await_serving(self, name: str, deadline: float) -> None:
+        async with grpc.aio.insecure_channel(self.address(name)) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                if self.services[name].process.poll() is not None:
+                    raise SuiteError(f"{name} exited: {self._tail(name)}")
+                with contextlib.suppress(grpc.aio.AioRpcError):
+                    reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                await asyncio.sleep(0.1)
+        raise SuiteError(f"{name} did not become SERVING in time: {self._tail(name)}")
+
+    async def _await_http(self, name: str, deadline: float) -> None:
+        url = f"http://{self.address(name)}/healthz"
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.services[name].process.poll() is not None:
+                    raise SuiteError(f"{name} exited: {self._tail(name)}")
+                with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                    async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as r:
+                        if r.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise SuiteError(f"{name} did not answer /healthz in time: {self._tail(name)}")
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        s = self.settings
+        ports = s.ports
+        s.state_dir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + s.startup_timeout_s
+        try:
+            self._spawn("simulator", "services.simulator", ports.simulator,
+                        "--models-file", str(s.simulator_file))
+            self._spawn("registry", "services.registry", ports.registry,
+                        "--db-path", str(s.state_dir / "registry.db"),
+                        "--admin-tokens", s.admin_token, "--read-tokens", s.read_token)
+            self._spawn("verifier", "services.verifier", ports.verifier)
+            for name in ("simulator", "registry", "verifier"):
+                await self._await_port(name, deadline)
+            await self._await_http("simulator", deadline)
+            await self._await_serving("registry", deadline)
+            await self._seed_fleet()
+            self._spawn("controlplane", "controlplane", ports.controlplane,
+                        "--db-path", str(s.state_dir / "controlplane.db"),
+                        "--seed-policy", str(s.policy_file))
+            await self._await_port("controlplane", deadline)
+            await self._await_serving("controlplane", deadline)
+            await self._await_serving("verifier", deadline)
+            self._spawn("router", "services.router", ports.router,
+                        "--registry-address", self.address("registry"),
+                        "--verifier-address", self.address("verifier"),
+                        "--controlplane-address", self.address("controlplane"),
+                        "--registry-token", s.read_token,
+                        "--state-dir", str(s.state_dir / "router"))
+            await self._await_port("router", deadline)
+            await self._await_serving("router", deadline)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _seed_fleet(self) -> None:
+        environ = {**os.environ, "SWITCHYARD_SIMULATOR_URL": self.simulator_url}
+        models = load_fleet(self.settings.fleet_file, environ)
+        async with grpc.aio.insecure_channel(self.address("registry")) as channel:
+            stub = registry_pb2_grpc.RegistryServiceStub(channel)
+            await apply_fleet(
+                stub, models, metadata=(("authorization", f"Bearer {self.settings.admin_token}"),)
+            )
+
+    def dead_services(self) -> list[str]:
+        return [n for n, svc in self.services.items() if svc.process.poll() is not None]
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM in reverse start order (router first), SIGKILL what outlives the grace."""
+        for service in reversed(list(self.services.values())):
+            if service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for service in reversed(list(self.services.values())):
+            while service.process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if service.process.poll() is None:
+                service.process.kill()
+                service.process.wait()

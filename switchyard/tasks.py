@@ -1,0 +1,18 @@
+"""Task types and token estimates shared by the router, verifier and control plane."""
+
+from __future__ import annotations
+
+# Task types a request may name; an empty task type means "chat". Quality per task in
+# the registry and policy conditions use the same names.
+TASK_TYPES: frozenset[str] = frozenset(
+    {"chat", "summarization", "extraction", "classification", "code_generation", "math", "reasoning"}
+)
+DEFAULT_TASK_TYPE = "chat"
+
+# ~4 characters per token is the usual estimate for English text with BPE tokenizers;
+# routing needs an estimate before any model has tokenized the prompt.
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN

@@ -95,8 +95,18 @@ class Suite:
         env = {**os.environ, **self.settings.extra_env, "PYTHONUNBUFFERED": "1"}
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", module, "--host", self.settings.host, "--port", str(port),
-                 "--port-file", str(port_file), *args],
+                [
+                    sys.executable,
+                    "-m",
+                    module,
+                    "--host",
+                    self.settings.host,
+                    "--port",
+                    str(port),
+                    "--port-file",
+                    str(port_file),
+                    *args,
+                ],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log_file,
@@ -112,7 +122,9 @@ class Suite:
         service = self.services[name]
         while time.monotonic() < deadline:
             if service.process.poll() is not None:
-                raise SuiteError(f"{name} exited with {service.process.returncode}: {self._tail(name)}")
+                raise SuiteError(
+                    f"{name} exited with {service.process.returncode}: {self._tail(name)}"
+                )
             if port_file.exists():
                 text = port_file.read_text().strip()
                 if text:
@@ -161,29 +173,57 @@ class Suite:
         s.state_dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + s.startup_timeout_s
         try:
-            self._spawn("simulator", "services.simulator", ports.simulator,
-                        "--models-file", str(s.simulator_file))
-            self._spawn("registry", "services.registry", ports.registry,
-                        "--db-path", str(s.state_dir / "registry.db"),
-                        "--admin-tokens", s.admin_token, "--read-tokens", s.read_token)
+            self._spawn(
+                "simulator",
+                "services.simulator",
+                ports.simulator,
+                "--models-file",
+                str(s.simulator_file),
+            )
+            self._spawn(
+                "registry",
+                "services.registry",
+                ports.registry,
+                "--db-path",
+                str(s.state_dir / "registry.db"),
+                "--admin-tokens",
+                s.admin_token,
+                "--read-tokens",
+                s.read_token,
+            )
             self._spawn("verifier", "services.verifier", ports.verifier)
             for name in ("simulator", "registry", "verifier"):
                 await self._await_port(name, deadline)
             await self._await_http("simulator", deadline)
             await self._await_serving("registry", deadline)
             await self._seed_fleet()
-            self._spawn("controlplane", "controlplane", ports.controlplane,
-                        "--db-path", str(s.state_dir / "controlplane.db"),
-                        "--seed-policy", str(s.policy_file))
+            self._spawn(
+                "controlplane",
+                "controlplane",
+                ports.controlplane,
+                "--db-path",
+                str(s.state_dir / "controlplane.db"),
+                "--seed-policy",
+                str(s.policy_file),
+            )
             await self._await_port("controlplane", deadline)
             await self._await_serving("controlplane", deadline)
             await self._await_serving("verifier", deadline)
-            self._spawn("router", "services.router", ports.router,
-                        "--registry-address", self.address("registry"),
-                        "--verifier-address", self.address("verifier"),
-                        "--controlplane-address", self.address("controlplane"),
-                        "--registry-token", s.read_token,
-                        "--state-dir", str(s.state_dir / "router"))
+            self._spawn(
+                "router",
+                "services.router",
+                ports.router,
+                "--registry-address",
+                self.address("registry"),
+                "--verifier-address",
+                self.address("verifier"),
+                "--controlplane-address",
+                self.address("controlplane"),
+                "--registry-token",
+                s.read_token,
+                "--state-dir",
+                str(s.state_dir / "router"),
+            )
             await self._await_port("router", deadline)
             await self._await_serving("router", deadline)
         except BaseException:

@@ -8,7 +8,7 @@ from switchyard.tools.genproto import REPO_ROOT, generate
 
 
 def test_generated_code_matches_protos(tmp_path: Path) -> None:
-    """Regenerating from protos/ into a temp dir gives byte-identical files to the committed ones."""
+    """Regenerating from protos/ into a temp dir gives files identical to the committed ones."""
     generate(tmp_path)
     fresh = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
     generated = {p for p in fresh if p.name.endswith(("_pb2.py", "_pb2.pyi", "_pb2_grpc.py"))}
@@ -19,5 +19,7 @@ def test_generated_code_matches_protos(tmp_path: Path) -> None:
         if p.is_file() and p.suffix in (".py", ".pyi")
     }
     assert committed == generated, "generated files were added or removed: run `make proto`"
-    stale = [str(p) for p in generated if (tmp_path / p).read_bytes() != (REPO_ROOT / p).read_bytes()]
+    stale = [
+        str(p) for p in generated if (tmp_path / p).read_bytes() != (REPO_ROOT / p).read_bytes()
+    ]
     assert not stale, f"generated code drifted from protos/: run `make proto` ({stale})"

@@ -57,9 +57,13 @@ async def amain(argv: Sequence[str] | None) -> None:
         registry = grpc.aio.insecure_channel(config.registry_address)
         controlplane = grpc.aio.insecure_channel(config.controlplane_address)
         channels.extend([registry, controlplane])
-        metadata = (("authorization", f"Bearer {config.registry_token}"),) if config.registry_token else ()
+        metadata = (
+            (("authorization", f"Bearer {config.registry_token}"),) if config.registry_token else ()
+        )
         tasks.append(asyncio.create_task(watch_fleet(registry, state, metadata=metadata)))
-        tasks.append(asyncio.create_task(subscribe_config(controlplane, state, router_id=router_id)))
+        tasks.append(
+            asyncio.create_task(subscribe_config(controlplane, state, router_id=router_id))
+        )
 
     async def on_stop() -> None:
         for task in tasks:

@@ -71,10 +71,7 @@ class Breaker:
 
     @property
     def state(self) -> BreakerState:
-        if (
-            self._state is BreakerState.OPEN
-            and self._clock() - self._opened_at >= self._open_wait
-        ):
+        if self._state is BreakerState.OPEN and self._clock() - self._opened_at >= self._open_wait:
             self._move(BreakerState.HALF_OPEN)
         return self._state
 

@@ -30,8 +30,13 @@ from switchyard.runtime.errors import DeadlineExceeded, ResourceExhausted, Unava
 MIN_ATTEMPT_S = 0.005
 # Breaker health signals: a 4xx is a request problem, not a sick model.
 _MODEL_FAILURES = frozenset(
-    {Outcome.TIMEOUT, Outcome.RATE_LIMITED, Outcome.SERVER_ERROR, Outcome.CONNECTION_ERROR,
-     Outcome.MALFORMED}
+    {
+        Outcome.TIMEOUT,
+        Outcome.RATE_LIMITED,
+        Outcome.SERVER_ERROR,
+        Outcome.CONNECTION_ERROR,
+        Outcome.MALFORMED,
+    }
 )
 _ANSWERED = frozenset({Outcome.OK, Outcome.TRUNCATED})
 
@@ -219,7 +224,9 @@ class RouteExecutor:
             if completion.outcome in _ANSWERED:
                 return await self._judge(run, candidate, completion, base)
             run.attempts.append(base)
-            if not (completion.outcome.retryable and retry < max_retries and throttle.allows_retry()):
+            if not (
+                completion.outcome.retryable and retry < max_retries and throttle.allows_retry()
+            ):
                 return None
             delay = backoff_s(
                 retry + 1, policy.retry, rng=self._rng, retry_after_s=completion.retry_after_s
@@ -304,9 +311,7 @@ class RouteExecutor:
     def _degrade(self, run: _Run, policy: Policy) -> RouteResult:
         # The chain could not afford to go on (or the last model timed out): a rejected
         # answer in hand beats none.
-        cut_short = (
-            run.stop is not StopReason.EXHAUSTED or run.last_outcome is Outcome.TIMEOUT
-        )
+        cut_short = run.stop is not StopReason.EXHAUSTED or run.last_outcome is Outcome.TIMEOUT
         if cut_short and run.held is not None:
             held = run.held
             return run.result(held.text, held.model_id, held.finish_reason, degraded=True)
@@ -321,6 +326,7 @@ class RouteExecutor:
         if run.stop is StopReason.DEADLINE:
             raise DeadlineExceeded(f"deadline reached after {tried} attempts")
         raise Unavailable(
-            f"no model produced an acceptable answer ({tried} attempts, rule {run.plan.rule.name!r})",
+            f"no model produced an acceptable answer"
+            f" ({tried} attempts, rule {run.plan.rule.name!r})",
             retry_after_s=1.0,
         )

@@ -42,7 +42,9 @@ class ModelProfile:
 
     def cost_micros(self, input_tokens: int, output_tokens: int) -> int:
         """Integer micro-USD, rounded up so a paid call never costs 0."""
-        total = input_tokens * self.input_micros_per_mtok + output_tokens * self.output_micros_per_mtok
+        total = (
+            input_tokens * self.input_micros_per_mtok + output_tokens * self.output_micros_per_mtok
+        )
         return -(-total // 1_000_000)
 
 

@@ -146,7 +146,9 @@ def _candidate(
             DropReason.DEADLINE,
             f"p50 latency {latency} ms exceeds the remaining {int(remaining_ms)} ms",
         )
-    return Candidate(index, stage, stage.model, True, "eligible", profile, max_cost, latency, quality)
+    return Candidate(
+        index, stage, stage.model, True, "eligible", profile, max_cost, latency, quality
+    )
 
 
 def plan_route(

@@ -72,7 +72,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self._breakers = breakers
         self._log_prompts = log_prompts
 
-    def _deadline(self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int) -> float:
+    def _deadline(
+        self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int
+    ) -> float:
         """Absolute monotonic deadline: the client's, capped by the policy maximum."""
         budget_s = max_ms / 1000.0
         client = context.time_remaining()
@@ -146,7 +148,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         )
 
     def _log_decision(
-        self, request: RouteInput, plan: RoutePlan, version: int, result: RouteResult, latency_ms: int
+        self,
+        request: RouteInput,
+        plan: RoutePlan,
+        version: int,
+        result: RouteResult,
+        latency_ms: int,
     ) -> None:
         extra = {"prompt": request.prompt} if self._log_prompts else {}
         log.info(

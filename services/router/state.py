@@ -15,12 +15,11 @@ from pathlib import Path
 
 import structlog
 
+from services.router.fleet import FleetView, profile_from_proto
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.policy import Policy, parse_policy
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import FieldViolation, InvalidArgument, Unavailable
-
-from services.router.fleet import FleetView, profile_from_proto
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +67,9 @@ class RouterState:
 
     # -- policy -----------------------------------------------------------------
 
-    def apply_snapshot(self, snapshot: controlplane_pb2.RouterConfigSnapshot, *, persist: bool = True) -> None:
+    def apply_snapshot(
+        self, snapshot: controlplane_pb2.RouterConfigSnapshot, *, persist: bool = True
+    ) -> None:
         """Validate and adopt a control-plane snapshot; raise InvalidArgument to NACK it."""
         active_version = snapshot.rollout.active_version
         chosen = next((p for p in snapshot.policies if p.version == active_version), None)
@@ -91,7 +92,9 @@ class RouterState:
 
     # -- fleet ------------------------------------------------------------------
 
-    def apply_fleet_snapshot(self, snapshot: registry_pb2.FleetSnapshot, *, persist: bool = True) -> None:
+    def apply_fleet_snapshot(
+        self, snapshot: registry_pb2.FleetSnapshot, *, persist: bool = True
+    ) -> None:
         self._fleet_models = {m.name: m for m in snapshot.models}
         self.fleet.replace_all((profile_from_proto(m) for m in snapshot.models), snapshot.revision)
         self._fleet_ready.set()

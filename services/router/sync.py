@@ -7,7 +7,7 @@ the router keeps serving on what it already holds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import grpc
 import structlog
@@ -49,42 +49,45 @@ async def watch_fleet(
         backoff = min(backoff * 2, MAX_BACKOFF_S)
 
 
-async def subscribe_config(channel: grpc.aio.Channel, state: RouterState, *, router_id: str) -> None:
+async def subscribe_config(
+    channel: grpc.aio.Channel, state: RouterState, *, router_id: str
+) -> None:
     stub = controlplane_pb2_grpc.ControlPlaneServiceStub(channel)
     backoff = MIN_BACKOFF_S
     while True:
-        replies: asyncio.Queue[controlplane_pb2.SubscribeRouterConfigRequest] = asyncio.Queue()
-
-        async def outgoing(
-            queue: asyncio.Queue[controlplane_pb2.SubscribeRouterConfigRequest] = replies,
-        ) -> AsyncIterator[controlplane_pb2.SubscribeRouterConfigRequest]:
-            yield controlplane_pb2.SubscribeRouterConfigRequest(router_id=router_id)
-            while True:
-                yield await queue.get()
-
+        call = stub.SubscribeRouterConfig()
         try:
-            call = stub.SubscribeRouterConfig(outgoing())
-            async for response in call:
-                snapshot = response.snapshot
-                try:
-                    state.apply_snapshot(snapshot)
-                except InvalidArgument as exc:
-                    log.warning("policy.nack", snapshot=snapshot.version, error=exc.message)
-                    reply = controlplane_pb2.SubscribeRouterConfigRequest(
-                        router_id=router_id,
-                        nack=controlplane_pb2.ConfigNack(
-                            version=snapshot.version, nonce=snapshot.nonce, error_detail=exc.message
-                        ),
-                    )
-                else:
-                    reply = controlplane_pb2.SubscribeRouterConfigRequest(
-                        router_id=router_id,
-                        ack=controlplane_pb2.ConfigAck(version=snapshot.version, nonce=snapshot.nonce),
-                    )
-                await replies.put(reply)
+            await call.write(controlplane_pb2.SubscribeRouterConfigRequest(router_id=router_id))
+            while True:
+                response = await call.read()
+                if response is grpc.aio.EOF:
+                    log.warning("policy.stream_ended")
+                    break
+                await call.write(_reply(state, response.snapshot, router_id))
                 backoff = MIN_BACKOFF_S
-            log.warning("policy.stream_ended")
         except grpc.aio.AioRpcError as exc:
             log.warning("policy.stream_failed", code=exc.code().name, retry_in_s=backoff)
+        finally:
+            call.cancel()
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+def _reply(
+    state: RouterState, snapshot: controlplane_pb2.RouterConfigSnapshot, router_id: str
+) -> controlplane_pb2.SubscribeRouterConfigRequest:
+    """Adopt the snapshot and ACK it, or keep the last good policy and NACK it."""
+    try:
+        state.apply_snapshot(snapshot)
+    except InvalidArgument as exc:
+        log.warning("policy.nack", snapshot=snapshot.version, error=exc.message)
+        return controlplane_pb2.SubscribeRouterConfigRequest(
+            router_id=router_id,
+            nack=controlplane_pb2.ConfigNack(
+                version=snapshot.version, nonce=snapshot.nonce, error_detail=exc.message
+            ),
+        )
+    return controlplane_pb2.SubscribeRouterConfigRequest(
+        router_id=router_id,
+        ack=controlplane_pb2.ConfigAck(version=snapshot.version, nonce=snapshot.nonce),
+    )

@@ -51,7 +51,9 @@ def route_input(request: router_pb2.RouteRequest) -> RouteInput:
     task_type = request.task_type or DEFAULT_TASK_TYPE
     if task_type not in TASK_TYPES:
         problems.append(
-            FieldViolation("task_type", f"unknown task type {task_type!r}; known: {sorted(TASK_TYPES)}")
+            FieldViolation(
+                "task_type", f"unknown task type {task_type!r}; known: {sorted(TASK_TYPES)}"
+            )
         )
     if request.budget_micros < 0:
         problems.append(FieldViolation("budget_micros", "must not be negative"))

@@ -85,7 +85,9 @@ class EmbeddedVerifier:
             min_score=min_score,
         )
         accepted = result.verdict == "accept"
-        return AnswerVerdict(accepted, result.score, "" if accepted else _first_failure(result.results))
+        return AnswerVerdict(
+            accepted, result.score, "" if accepted else _first_failure(result.results)
+        )
 
 
 class RemoteVerifier:
@@ -140,4 +142,6 @@ class RemoteVerifier:
                 timeout_s=timeout_s,
             )
         accepted = response.verdict == verifier_pb2.VERDICT_ACCEPT
-        return AnswerVerdict(accepted, response.score, "" if accepted else _first_failure(response.results))
+        return AnswerVerdict(
+            accepted, response.score, "" if accepted else _first_failure(response.results)
+        )

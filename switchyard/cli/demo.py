@@ -13,12 +13,23 @@ import grpc
 
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
-TOPICS = ("database indexes", "photosynthesis", "the French revolution", "TCP congestion control",
-          "sourdough baking", "interest rates", "black holes", "vaccines", "jazz harmony",
-          "supply chains")
-CONTEXT = ("Our team is reviewing a long internal document before a planning meeting. "
-           "It covers background, constraints, open questions, risks and a timeline, and "
-           "several people have added comments that partly contradict each other. ")
+TOPICS = (
+    "database indexes",
+    "photosynthesis",
+    "the French revolution",
+    "TCP congestion control",
+    "sourdough baking",
+    "interest rates",
+    "black holes",
+    "vaccines",
+    "jazz harmony",
+    "supply chains",
+)
+CONTEXT = (
+    "Our team is reviewing a long internal document before a planning meeting. "
+    "It covers background, constraints, open questions, risks and a timeline, and "
+    "several people have added comments that partly contradict each other. "
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-async def drive(address: str, requests: list[DemoRequest], concurrency: int) -> dict[str, RuleStats]:
+async def drive(
+    address: str, requests: list[DemoRequest], concurrency: int
+) -> dict[str, RuleStats]:
     stats: dict[str, RuleStats] = defaultdict(RuleStats)
     queue: asyncio.Queue[DemoRequest] = asyncio.Queue()
     for r in requests:
@@ -117,8 +130,10 @@ async def drive(address: str, requests: list[DemoRequest], concurrency: int) -> 
 
 
 def render(stats: dict[str, RuleStats], wall_s: float) -> str:
-    header = (f"{'route (rule)':<22}{'reqs':>6}  {'answered by':<28}{'escal.':>7}{'degr.':>6}"
-              f"{'cost µUSD':>11}{'µUSD/req':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}")
+    header = (
+        f"{'route (rule)':<22}{'reqs':>6}  {'answered by':<28}{'escal.':>7}{'degr.':>6}"
+        f"{'cost µUSD':>11}{'µUSD/req':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+    )
     lines = [header, "-" * len(header)]
     total = RuleStats()
     for rule, row in sorted(stats.items()):
@@ -143,9 +158,11 @@ def render(stats: dict[str, RuleStats], wall_s: float) -> str:
         f"{percentile(total.latencies_ms, 50):>8.0f}{percentile(total.latencies_ms, 95):>8.0f}"
         f"{percentile(total.latencies_ms, 99):>8.0f}"
     )
-    lines.append(f"{total.requests} requests in {wall_s:.1f}s "
-                 f"({total.requests / max(wall_s, 1e-9):.0f} req/s); 'escal.' counts requests that "
-                 "escalated past their first stage (verifier reject or failure).")
+    lines.append(
+        f"{total.requests} requests in {wall_s:.1f}s "
+        f"({total.requests / max(wall_s, 1e-9):.0f} req/s); 'escal.' counts requests that "
+        "escalated past their first stage (verifier reject or failure)."
+    )
     return "\n".join(lines)
 
 

@@ -31,10 +31,13 @@ async def _run(settings: SuiteSettings) -> int:
     print(f"Switchyard is up in {time.monotonic() - started:.1f}s.")
     for name, service in suite.services.items():
         print(f"  {name:<13} {settings.host}:{service.port:<6} log: {service.log_path}")
-    print(f"\nRouter: {router}\nTry:\n"
-          f"  grpcurl -plaintext -d '{{\"messages\":[{{\"role\":\"user\",\"content\":\"Hello!\"}}]}}'"
-          f" {router} switchyard.router.v1.RouterService/Route\n"
-          f"  make demo\nCtrl-C stops everything.", flush=True)
+    print(
+        f"\nRouter: {router}\nTry:\n"
+        f'  grpcurl -plaintext -d \'{{"messages":[{{"role":"user","content":"Hello!"}}]}}\''
+        f" {router} switchyard.router.v1.RouterService/Route\n"
+        f"  make demo\nCtrl-C stops everything.",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -70,7 +70,13 @@ class _Reader:
         return value
 
     def number(
-        self, node: Mapping[str, Any], key: str, path: str, default: float, *, low: float,
+        self,
+        node: Mapping[str, Any],
+        key: str,
+        path: str,
+        default: float,
+        *,
+        low: float,
         high: float,
     ) -> float:
         if key not in node or node[key] is None:
@@ -106,8 +112,15 @@ class _Reader:
             return frozenset()
         return frozenset(value)
 
-    def each(self, node: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str], T],
-             *, limit: int) -> list[T]:
+    def each(
+        self,
+        node: Mapping[str, Any],
+        key: str,
+        path: str,
+        read: Callable[[Any, str], T],
+        *,
+        limit: int,
+    ) -> list[T]:
         value = node.get(key)
         if value is None:
             return []
@@ -169,8 +182,14 @@ def _conditions(r: _Reader, node: Any, path: str) -> Conditions:
     m = r.mapping(
         node,
         path,
-        ("task_types", "tiers", "min_prompt_tokens", "max_prompt_tokens", "metadata",
-         "feature_flags"),
+        (
+            "task_types",
+            "tiers",
+            "min_prompt_tokens",
+            "max_prompt_tokens",
+            "metadata",
+            "feature_flags",
+        ),
     )
     task_types = r.strings(m, "task_types", path)
     for task in sorted(task_types - TASK_TYPES):
@@ -211,20 +230,29 @@ def _retry(r: _Reader, node: Any, path: str) -> RetrySettings:
     m = r.mapping(
         node,
         path,
-        ("max_retries", "base_backoff_ms", "max_backoff_ms", "throttle_max_tokens",
-         "throttle_token_ratio"),
+        (
+            "max_retries",
+            "base_backoff_ms",
+            "max_backoff_ms",
+            "throttle_max_tokens",
+            "throttle_token_ratio",
+        ),
     )
     base = RetrySettings()
     return RetrySettings(
         max_retries=r.integer(m, "max_retries", path, base.max_retries, low=0, high=MAX_RETRIES),
-        base_backoff_ms=r.integer(m, "base_backoff_ms", path, base.base_backoff_ms, low=0,
-                                  high=60_000),
-        max_backoff_ms=r.integer(m, "max_backoff_ms", path, base.max_backoff_ms, low=0,
-                                 high=60_000),
-        throttle_max_tokens=r.number(m, "throttle_max_tokens", path, base.throttle_max_tokens,
-                                     low=1, high=1000),
-        throttle_token_ratio=r.number(m, "throttle_token_ratio", path,
-                                      base.throttle_token_ratio, low=0.0, high=1.0),
+        base_backoff_ms=r.integer(
+            m, "base_backoff_ms", path, base.base_backoff_ms, low=0, high=60_000
+        ),
+        max_backoff_ms=r.integer(
+            m, "max_backoff_ms", path, base.max_backoff_ms, low=0, high=60_000
+        ),
+        throttle_max_tokens=r.number(
+            m, "throttle_max_tokens", path, base.throttle_max_tokens, low=1, high=1000
+        ),
+        throttle_token_ratio=r.number(
+            m, "throttle_token_ratio", path, base.throttle_token_ratio, low=0.0, high=1.0
+        ),
     )
 
 
@@ -243,8 +271,17 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
     top = r.mapping(
         document if document is not None else None,
         "",
-        ("name", "slo_ms", "max_deadline_ms", "budget_micros", "retry", "checks", "degrade",
-         "rules", "default"),
+        (
+            "name",
+            "slo_ms",
+            "max_deadline_ms",
+            "budget_micros",
+            "retry",
+            "checks",
+            "degrade",
+            "rules",
+            "default",
+        ),
     )
     if not top and not r.violations:
         r.fail("source", "the policy document is empty")

@@ -90,7 +90,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         RPC_TOTAL.labels(self._service, method, code).inc()
         RPC_SECONDS.labels(self._service, method).observe(time.perf_counter() - started)
 
-    def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Any]:
+    def _wrap_unary(
+        self, behavior: Callable[..., Awaitable[Any]], method: str
+    ) -> Callable[..., Any]:
         service = self._service
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:

@@ -44,6 +44,9 @@ class RunningServer:
     health: health.aio.HealthServicer
     service_names: Sequence[str]
     on_stop: list[Hook] = field(default_factory=list)
+    # Run after NOT_SERVING, before the drain: end long-lived streams (watches,
+    # subscriptions) so they do not hold the drain for the whole grace period.
+    on_drain: list[Hook] = field(default_factory=list)
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -58,6 +61,8 @@ class RunningServer:
         """Stop accepting, drain in-flight calls for up to grace_s, then run stop hooks."""
         # NOT_SERVING for good: a late set_serving(True) cannot flip it back.
         await self.health.enter_graceful_shutdown()
+        for hook in self.on_drain:
+            await hook()
         await self.server.stop(grace_s)
         for hook in self.on_stop:
             await hook()
@@ -89,8 +94,11 @@ async def start_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME),
+        (
+            *service_names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     address = f"{config.host}:{config.port}"
@@ -113,6 +121,7 @@ async def serve(
     register: Registrar,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    on_drain: Hook | None = None,
     ready: Hook | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> None:
@@ -129,6 +138,8 @@ async def serve(
     )
     if on_stop is not None:
         running.on_stop.append(on_stop)
+    if on_drain is not None:
+        running.on_drain.append(on_drain)
     start_metrics_endpoint(config.metrics_port, config.host)
     if config.port_file:
         tmp = Path(config.port_file + ".tmp")

@@ -85,15 +85,21 @@ def test_chains_are_bounded() -> None:
     """More than 8 stages or more than 5 retries is refused: every chain stays finite and short."""
     stages = ", ".join(f"{{model: m{i}}}" for i in range(9))
     with pytest.raises(InvalidArgument):
-        parse_policy(f"name: p\ndefault: {{name: d, strategy: {{kind: cascade, stages: [{stages}]}}}}")
+        parse_policy(
+            f"name: p\ndefault: {{name: d, strategy: {{kind: cascade, stages: [{stages}]}}}}"
+        )
     with pytest.raises(InvalidArgument):
-        parse_policy("name: p\nretry: {max_retries: 50}\ndefault: {name: d, strategy: {kind: single, model: a}}")
+        parse_policy(
+            "name: p\nretry: {max_retries: 50}\n"
+            "default: {name: d, strategy: {kind: single, model: a}}"
+        )
 
 
 def test_unknown_check_is_refused_at_parse_time() -> None:
     """A rule naming a check the verifier does not have is caught when the policy is published."""
     with pytest.raises(InvalidArgument) as info:
         parse_policy(
-            "name: p\ndefault: {name: d, strategy: {kind: single, model: a}, checks: [{name: vibes}]}"
+            "name: p\n"
+            "default: {name: d, strategy: {kind: single, model: a}, checks: [{name: vibes}]}"
         )
     assert any(v.field.startswith("default.checks[0]") for v in info.value.violations)

@@ -16,8 +16,13 @@ class Clock:
 
 
 SETTINGS = BreakerSettings(
-    window_size=10, minimum_calls=5, failure_rate_threshold=0.5, open_wait_s=10,
-    max_open_wait_s=40, half_open_calls=2, ramp_up_s=0.001,
+    window_size=10,
+    minimum_calls=5,
+    failure_rate_threshold=0.5,
+    open_wait_s=10,
+    max_open_wait_s=40,
+    half_open_calls=2,
+    ramp_up_s=0.001,
 )
 
 
@@ -44,8 +49,9 @@ def test_opens_at_minimum_calls_when_failure_rate_reached() -> None:
 
 def test_slow_calls_open_the_breaker() -> None:
     """Calls slower than slow_call_s count toward the slow-call rate."""
-    settings = BreakerSettings(window_size=5, minimum_calls=5, slow_call_s=1.0,
-                               slow_call_rate_threshold=0.6)
+    settings = BreakerSettings(
+        window_size=5, minimum_calls=5, slow_call_s=1.0, slow_call_rate_threshold=0.6
+    )
     b = Breaker(settings, clock=Clock())
     for _ in range(3):
         b.record(success=True, duration_s=2.0)
@@ -90,8 +96,9 @@ def test_successful_probes_close_and_failed_probes_reopen_with_backoff() -> None
 def test_recovered_breaker_ramps_traffic_up() -> None:
     """Right after closing, only a fraction of calls is admitted; later all are."""
     clock = Clock()
-    settings = BreakerSettings(window_size=5, minimum_calls=5, open_wait_s=1, half_open_calls=1,
-                               ramp_up_s=10)
+    settings = BreakerSettings(
+        window_size=5, minimum_calls=5, open_wait_s=1, half_open_calls=1, ramp_up_s=10
+    )
     draws = iter([0.5, 0.5])
     b = Breaker(settings, clock=clock, rng=lambda: next(draws))
     for _ in range(5):

@@ -36,15 +36,23 @@ default:
 
 def profile(model_id: str, price: int) -> ModelProfile:
     return ModelProfile(
-        model_id=model_id, provider_kind="simulator", endpoint="http://x", upstream_model=model_id,
-        credential_env="", input_micros_per_mtok=price, output_micros_per_mtok=price,
-        context_window=8000, max_output_tokens=1000, latency_p50_ms=100,
+        model_id=model_id,
+        provider_kind="simulator",
+        endpoint="http://x",
+        upstream_model=model_id,
+        credential_env="",
+        input_micros_per_mtok=price,
+        output_micros_per_mtok=price,
+        context_window=8000,
+        max_output_tokens=1000,
+        latency_p50_ms=100,
     )
 
 
 FLEET = FleetView([profile("small", 100_000), profile("large", 1_000_000)])
-REQUEST = RouteInput(messages=(ChatTurn("user", "x" * 800),), max_output_tokens=100,
-                     prompt_tokens=200)
+REQUEST = RouteInput(
+    messages=(ChatTurn("user", "x" * 800),), max_output_tokens=100, prompt_tokens=200
+)
 
 
 class Clock:
@@ -88,8 +96,12 @@ def fail(outcome: Outcome = Outcome.SERVER_ERROR) -> Completion:
     return Completion(outcome, latency_s=0.05, detail="boom")
 
 
-def executor(scripts: dict[str, list[Completion]], clock: Clock, calls: list[str],
-             breakers: BreakerBoard | None = None) -> RouteExecutor:
+def executor(
+    scripts: dict[str, list[Completion]],
+    clock: Clock,
+    calls: list[str],
+    breakers: BreakerBoard | None = None,
+) -> RouteExecutor:
     providers = {m: ScriptedProvider(iter(s), clock, calls, m) for m, s in scripts.items()}
     return RouteExecutor(
         provider_for=lambda p: providers[p.model_id],
@@ -101,13 +113,19 @@ def executor(scripts: dict[str, list[Completion]], clock: Clock, calls: list[str
     )
 
 
-async def run(scripts: dict[str, list[Completion]], *, policy=POLICY, request=REQUEST,
-              deadline: float = 10.0):
+async def run(
+    scripts: dict[str, list[Completion]], *, policy=POLICY, request=REQUEST, deadline: float = 10.0
+):
     clock = Clock()
     calls: list[str] = []
     ex = executor(scripts, clock, calls)
-    plan = plan_route(policy=policy, request=request, fleet=FLEET,
-                      breaker_state=lambda m: ex._breakers.get(m).state, remaining_ms=deadline * 1000)
+    plan = plan_route(
+        policy=policy,
+        request=request,
+        fleet=FLEET,
+        breaker_state=lambda m: ex._breakers.get(m).state,
+        remaining_ms=deadline * 1000,
+    )
     result = await ex.execute(plan, request, policy, deadline=deadline)
     return result, calls
 
@@ -156,16 +174,19 @@ async def test_static_answer_degrades() -> None:
         "name: p\ndegrade: {static_answer: sorry}\n"
         "default: {name: c, strategy: {kind: cascade, stages: [{model: small}, {model: large}]}}"
     )
-    result, _ = await run({"small": [fail(Outcome.CLIENT_ERROR)], "large": [fail(Outcome.CLIENT_ERROR)]},
-                          policy=policy)
+    result, _ = await run(
+        {"small": [fail(Outcome.CLIENT_ERROR)], "large": [fail(Outcome.CLIENT_ERROR)]},
+        policy=policy,
+    )
     assert result.degraded and result.answer == "sorry"
 
 
 async def test_budget_stops_before_the_large_stage_and_falls_back() -> None:
     """When the large stage's worst case exceeds what is left, the rejected small answer is
     returned degraded instead of overspending."""
-    request = RouteInput(messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200,
-                         budget_micros=200)
+    request = RouteInput(
+        messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200, budget_micros=200
+    )
     result, calls = await run({"small": [ok(BAD)], "large": [ok()]}, request=request)
     assert calls == ["small"]
     assert result.degraded and result.answer == BAD
@@ -174,8 +195,9 @@ async def test_budget_stops_before_the_large_stage_and_falls_back() -> None:
 
 async def test_budget_too_small_for_anything_is_resource_exhausted() -> None:
     """A budget below every model's worst-case cost is RESOURCE_EXHAUSTED before any call."""
-    request = RouteInput(messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200,
-                         budget_micros=1)
+    request = RouteInput(
+        messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200, budget_micros=1
+    )
     with pytest.raises(ResourceExhausted):
         await run({"small": [], "large": []}, request=request)
 
@@ -190,25 +212,43 @@ async def test_open_breaker_model_is_never_called() -> None:
     """Once the small model's breaker opens, requests go straight to the large model."""
     clock = Clock()
     calls: list[str] = []
-    board = BreakerBoard(BreakerSettings(window_size=4, minimum_calls=4, open_wait_s=60),
-                         clock=clock)
-    ex = executor({"small": [fail(Outcome.CLIENT_ERROR)] * 0 + [fail()] * 8,
-                   "large": [ok()] * 10}, clock, calls, board)
+    board = BreakerBoard(
+        BreakerSettings(window_size=4, minimum_calls=4, open_wait_s=60), clock=clock
+    )
+    ex = executor(
+        {"small": [fail(Outcome.CLIENT_ERROR)] * 0 + [fail()] * 8, "large": [ok()] * 10},
+        clock,
+        calls,
+        board,
+    )
     policy = parse_policy(
         "name: p\nretry: {max_retries: 0}\n"
         "default: {name: c, strategy: {kind: cascade, stages: [{model: small}, {model: large}]}}"
     )
     for _ in range(6):
-        plan = plan_route(policy=policy, request=REQUEST, fleet=FLEET,
-                          breaker_state=lambda m: board.get(m).state, remaining_ms=10_000)
+        plan = plan_route(
+            policy=policy,
+            request=REQUEST,
+            fleet=FLEET,
+            breaker_state=lambda m: board.get(m).state,
+            remaining_ms=10_000,
+        )
         await ex.execute(plan, REQUEST, policy, deadline=clock.now + 10)
     assert calls.count("small") == 4  # the window's minimum, then open
     assert calls.count("large") == 6
 
 
 outcomes = st.sampled_from(
-    [ok(), ok(BAD), ok(latency=3.0), fail(), fail(Outcome.TIMEOUT), fail(Outcome.RATE_LIMITED),
-     fail(Outcome.CLIENT_ERROR), fail(Outcome.MALFORMED)]
+    [
+        ok(),
+        ok(BAD),
+        ok(latency=3.0),
+        fail(),
+        fail(Outcome.TIMEOUT),
+        fail(Outcome.RATE_LIMITED),
+        fail(Outcome.CLIENT_ERROR),
+        fail(Outcome.MALFORMED),
+    ]
 )
 
 
@@ -223,14 +263,19 @@ async def test_any_schedule_ends_within_limits(small, large, budget, deadline) -
     """Whatever the models do: the call ends, attempts stay within the retry limits, cost stays
     within budget, nothing starts after the deadline, and the outcome is an accepted answer,
     a degraded answer, or a typed error."""
-    request = RouteInput(messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200,
-                         budget_micros=budget)
+    request = RouteInput(
+        messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200, budget_micros=budget
+    )
     clock = Clock()
     calls: list[str] = []
     ex = executor({"small": small, "large": large}, clock, calls)
-    plan = plan_route(policy=POLICY, request=request, fleet=FLEET,
-                      breaker_state=lambda m: ex._breakers.get(m).state,
-                      remaining_ms=deadline * 1000)
+    plan = plan_route(
+        policy=POLICY,
+        request=request,
+        fleet=FLEET,
+        breaker_state=lambda m: ex._breakers.get(m).state,
+        remaining_ms=deadline * 1000,
+    )
     try:
         result = await ex.execute(plan, request, POLICY, deadline=deadline)
     except (Unavailable, ResourceExhausted, DeadlineExceeded):

@@ -1,0 +1,108 @@
+"""End to end: the five real processes, started by the same launcher as `make run`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime.errors import field_violations
+from switchyard.suite import Suite, SuitePorts, SuiteSettings
+
+LONG_PROMPT = "Please consider the following planning notes carefully. " * 20 + "Summarise them."
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite]:
+    state = Path(tmp_path_factory.mktemp("suite"))
+    running = Suite(SuiteSettings(state_dir=state, ports=SuitePorts.ephemeral()))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def router(suite: Suite) -> AsyncIterator[router_pb2_grpc.RouterServiceStub]:
+    async with grpc.aio.insecure_channel(suite.address("router")) as channel:
+        yield router_pb2_grpc.RouterServiceStub(channel)
+
+
+def route(text: str, **fields: object) -> router_pb2.RouteRequest:
+    return router_pb2.RouteRequest(
+        messages=[router_pb2.ChatMessage(role="user", content=text)], **fields
+    )
+
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def test_short_prompt_goes_to_the_small_model(router) -> None:
+    """A short prompt matches the short-prompt rule and is answered by the small model,
+    with an attempt trace, a cost and the published policy version."""
+    reply = await router.Route(route("What is a database index?"), timeout=20)
+    assert reply.rule == "short-prompt-small"
+    assert reply.strategy == "single"
+    assert reply.policy_version == 1
+    assert reply.attempts, "the trace must show the attempts"
+    assert all(a.model_id == "small" for a in reply.attempts)
+    if not reply.degraded:
+        assert reply.model_id == "small"
+        assert reply.attempts[-1].verdict == router_pb2.ATTEMPT_VERDICT_ACCEPT
+        assert reply.total_cost_micros == sum(a.cost_micros for a in reply.attempts) > 0
+
+
+async def test_enterprise_tier_goes_to_the_large_model(router) -> None:
+    """Tier enterprise picks the large model whatever the prompt length."""
+    reply = await router.Route(route("Hi", tier="enterprise"), timeout=20)
+    assert reply.rule == "enterprise-large"
+    assert {a.model_id for a in reply.attempts} == {"large"}
+
+
+async def test_long_prompts_cascade_and_escalate_on_rejection(router) -> None:
+    """Long prompts take the small → large cascade; over many requests some small answers are
+    rejected by the verifier and escalate to the large model, as the trace shows."""
+    escalated = []
+    for _ in range(40):
+        reply = await router.Route(route(LONG_PROMPT, task_type="summarization"), timeout=20)
+        assert reply.rule == "cascade-small-large"
+        assert reply.strategy == "cascade"
+        assert reply.attempts[0].model_id == "small"
+        if reply.escalations:
+            escalated.append(reply)
+    assert escalated, "with a 75%-quality small model, some of 40 requests must escalate"
+    for reply in escalated:
+        assert reply.attempts[-1].model_id == "large"
+        rejected = [a for a in reply.attempts if a.verdict == router_pb2.ATTEMPT_VERDICT_REJECT]
+        failed = [a for a in reply.attempts if a.outcome != router_pb2.ATTEMPT_OUTCOME_OK]
+        assert rejected or failed
+        assert reply.total_cost_micros == sum(a.cost_micros for a in reply.attempts)
+
+
+async def test_plan_explains_without_calling_models(router) -> None:
+    """Plan() returns the rule, the chain and each candidate's expected cost."""
+    plan = await router.Plan(router_pb2.PlanRequest(request=route(LONG_PROMPT)), timeout=10)
+    assert plan.rule == "cascade-small-large"
+    assert [c.model_id for c in plan.candidates] == ["small", "large"]
+    assert all(c.kept and c.expected_cost_micros > 0 for c in plan.candidates)
+
+
+async def test_bad_input_is_invalid_argument_with_field_violations(router) -> None:
+    """No messages, an unknown task type and a negative budget each name their field."""
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await router.Route(
+            router_pb2.RouteRequest(task_type="astrology", budget_micros=-5), timeout=10
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = {v.field for v in field_violations(info.value)}
+    assert fields == {"messages", "task_type", "budget_micros"}
+
+
+async def test_every_service_is_still_running(suite: Suite) -> None:
+    """None of the five processes died while serving the tests above."""
+    assert suite.dead_services() == []

@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from switchyard.policy import BreakerPolicy
+
 
 class BreakerState(enum.Enum):
     CLOSED = "closed"
@@ -43,6 +45,20 @@ class BreakerSettings:
             raise ValueError("minimum_calls must be in 1..window_size")
         if self.half_open_calls < 1:
             raise ValueError("half_open_calls must be >= 1")
+
+    @classmethod
+    def from_policy(cls, p: BreakerPolicy) -> BreakerSettings:
+        return cls(
+            window_size=p.window_size,
+            minimum_calls=p.minimum_calls,
+            failure_rate_threshold=p.failure_rate_threshold,
+            slow_call_rate_threshold=p.slow_call_rate_threshold,
+            slow_call_s=p.slow_call_ms / 1000,
+            open_wait_s=p.open_wait_ms / 1000,
+            max_open_wait_s=p.max_open_wait_ms / 1000,
+            half_open_calls=p.half_open_calls,
+            ramp_up_s=p.ramp_up_ms / 1000,
+        )
 
 
 Transition = Callable[[BreakerState, BreakerState], None]
@@ -119,6 +135,12 @@ class Breaker:
         ):
             self._open(backoff=False)
 
+    def reconfigure(self, settings: BreakerSettings) -> None:
+        """New thresholds from a new policy; recent outcomes are kept."""
+        self.settings = settings
+        self._window = deque(self._window, maxlen=settings.window_size)
+        self._open_wait = min(max(self._open_wait, settings.open_wait_s), settings.max_open_wait_s)
+
     def force(self, state: BreakerState | None) -> None:
         """Operator override: FORCED_OPEN, FORCED_CLOSED, or None to release to CLOSED."""
         if state is None:
@@ -178,6 +200,13 @@ class BreakerBoard:
             )
             self._breakers[model_id] = breaker
         return breaker
+
+    def configure(self, settings: BreakerSettings) -> None:
+        if settings == self._settings:
+            return
+        self._settings = settings
+        for breaker in self._breakers.values():
+            breaker.reconfigure(settings)
 
     def states(self) -> dict[str, BreakerState]:
         return {model: b.state for model, b in self._breakers.items()}

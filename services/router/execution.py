@@ -22,6 +22,7 @@ from services.router.fleet import ModelProfile
 from services.router.planning import Candidate, DropReason, RouteInput, RoutePlan
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
 from services.router.retry import RetryThrottle, backoff_s
+from services.router.review import ReviewQueue
 from services.router.verification import AnswerVerifier
 from switchyard.policy import Policy
 from switchyard.runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
@@ -81,6 +82,7 @@ class RouteResult:
     degraded: bool = False
     input_tokens: int = 0
     output_tokens: int = 0
+    review_ticket_id: str = ""
 
 
 @dataclass
@@ -143,6 +145,7 @@ class RouteExecutor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        review: ReviewQueue | None = None,
     ) -> None:
         self._provider_for = provider_for
         self._verifier = verifier
@@ -150,6 +153,7 @@ class RouteExecutor:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
+        self._review = review
         self._throttles: dict[str, RetryThrottle] = {}
 
     def _throttle(self, model_id: str, policy: Policy) -> RetryThrottle:
@@ -170,7 +174,7 @@ class RouteExecutor:
                 break
         if run.stop is StopReason.EXHAUSTED:
             run.stop = _stop_for_dropped(plan)
-        return self._degrade(run, policy)
+        return await self._degrade(run, policy)
 
     async def _run_stage(
         self, run: _Run, candidate: Candidate, policy: Policy
@@ -308,13 +312,28 @@ class RouteExecutor:
             breaker_state=state,
         )
 
-    def _degrade(self, run: _Run, policy: Policy) -> RouteResult:
+    async def _degrade(self, run: _Run, policy: Policy) -> RouteResult:
         # The chain could not afford to go on (or the last model timed out): a rejected
         # answer in hand beats none.
         cut_short = run.stop is not StopReason.EXHAUSTED or run.last_outcome is Outcome.TIMEOUT
         if cut_short and run.held is not None:
             held = run.held
             return run.result(held.text, held.model_id, held.finish_reason, degraded=True)
+        if policy.degrade.human_review and self._review is not None:
+            ticket = await self._review.file(
+                rule=run.plan.rule.name,
+                task_type=run.request.task_type,
+                tenant=run.request.tenant,
+                tier=run.request.tier,
+                messages=[{"role": t.role, "content": t.content} for t in run.request.messages],
+                attempts=len(run.attempts),
+                reason=run.stop.value,
+            )
+            result = run.result(
+                policy.degrade.static_answer or "", "", "human_review", degraded=True
+            )
+            result.review_ticket_id = ticket
+            return result
         if policy.degrade.static_answer is not None:
             return run.result(policy.degrade.static_answer, "", "static", degraded=True)
         tried = len(run.attempts)

@@ -9,9 +9,7 @@ import aiohttp
 from services.router.fleet import ModelProfile
 from services.router.providers import make_provider
 from services.router.providers.base import Provider
-
-# Enough keep-alive connections for the router's concurrency without exhausting sockets.
-MAX_CONNECTIONS = 512
+from services.router.providers.http import create_session
 
 
 class ProviderPool:
@@ -21,19 +19,15 @@ class ProviderPool:
         self._session: aiohttp.ClientSession | None = None
         self._providers: dict[tuple[str, str, str], Provider] = {}
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
-
     def provider_for(self, profile: ModelProfile) -> Provider:
         key = (profile.provider_kind, profile.endpoint, profile.credential_env)
         provider = self._providers.get(key)
         if provider is None:
+            if self._session is None:
+                self._session = create_session()
             api_key = self._environ.get(profile.credential_env) if profile.credential_env else None
             provider = make_provider(
-                profile.provider_kind, profile.endpoint, api_key=api_key, session=self._http()
+                profile.provider_kind, profile.endpoint, api_key=api_key, session=self._session
             )
             self._providers[key] = provider
         return provider

@@ -118,6 +118,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             degraded=result.degraded,
             escalations=result.escalations,
             finish_reason=result.finish_reason,
+            review_ticket_id=result.review_ticket_id,
         )
 
     async def Plan(

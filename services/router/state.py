@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class RouterState:
         self._policy: ActivePolicy | None = None
         self.snapshot_version = ""
         self._policy_ready = asyncio.Event()
+        self._policy_listeners: list[Callable[[ActivePolicy], None]] = []
         self._fleet_ready = asyncio.Event()
         # The raw registry records behind `fleet`, kept to persist the last good copy.
         self._fleet_models: dict[str, registry_pb2.Model] = {}
@@ -85,10 +87,18 @@ class RouterState:
         digest = hashlib.sha256(chosen.source.encode()).hexdigest()
         self._policy = ActivePolicy(chosen.version, policy, digest)
         self.snapshot_version = snapshot.version
+        for listener in self._policy_listeners:
+            listener(self._policy)
         self._policy_ready.set()
         if persist and self._dir is not None:
             _atomic_write(self._dir / POLICY_FILE, snapshot.SerializeToString())
         log.info("policy.applied", policy_version=chosen.version, snapshot=snapshot.version)
+
+    def on_policy(self, listener: Callable[[ActivePolicy], None]) -> None:
+        """Call `listener` with every policy adopted from now on (and the current one)."""
+        self._policy_listeners.append(listener)
+        if self._policy is not None:
+            listener(self._policy)
 
     # -- fleet ------------------------------------------------------------------
 

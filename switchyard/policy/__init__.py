@@ -1,6 +1,7 @@
 """Routing policies: the YAML format, its validation, and rule matching."""
 
 from switchyard.policy.model import (
+    BreakerPolicy,
     CheckRef,
     Conditions,
     Degrade,
@@ -14,6 +15,7 @@ from switchyard.policy.model import (
 from switchyard.policy.parse import parse_policy
 
 __all__ = [
+    "BreakerPolicy",
     "CheckRef",
     "Conditions",
     "Degrade",

@@ -112,10 +112,30 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class BreakerPolicy:
+    """Circuit-breaker settings every router applies to each model (resilience4j terms)."""
+
+    window_size: int = 20
+    minimum_calls: int = 10
+    failure_rate_threshold: float = 0.5
+    slow_call_rate_threshold: float = 1.0
+    slow_call_ms: int = 10_000
+    open_wait_ms: int = 5_000
+    max_open_wait_ms: int = 60_000
+    half_open_calls: int = 3
+    ramp_up_ms: int = 10_000
+
+
+@dataclass(frozen=True)
 class Degrade:
-    """What to answer when every stage is exhausted; None fields mean a typed error."""
+    """What to do when every stage is exhausted.
+
+    human_review files a ticket for a person to answer; static_answer is returned
+    (flagged degraded); with neither, the request ends in a typed error.
+    """
 
     static_answer: str | None = None
+    human_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,7 @@ class Policy:
     # Per-request budget when the client sends none.
     budget_micros: int = 50_000
     retry: RetrySettings = RetrySettings()
+    breaker: BreakerPolicy = BreakerPolicy()
     degrade: Degrade = Degrade()
 
     def match(self, facts: RequestFacts) -> Rule:

@@ -14,6 +14,7 @@ import yaml
 from switchyard.checks import CheckSpec, validate_specs
 from switchyard.policy.model import (
     STRATEGY_KINDS,
+    BreakerPolicy,
     CheckRef,
     Conditions,
     Degrade,
@@ -256,6 +257,32 @@ def _retry(r: _Reader, node: Any, path: str) -> RetrySettings:
     )
 
 
+def _breaker(r: _Reader, node: Any, path: str) -> BreakerPolicy:
+    base = BreakerPolicy()
+    m = r.mapping(node, path, tuple(base.__dataclass_fields__))
+    ints = {
+        name: r.integer(m, name, path, getattr(base, name), low=1, high=high)
+        for name, high in (
+            ("window_size", 10_000),
+            ("minimum_calls", 10_000),
+            ("slow_call_ms", 600_000),
+            ("open_wait_ms", 3_600_000),
+            ("max_open_wait_ms", 3_600_000),
+            ("half_open_calls", 1_000),
+            ("ramp_up_ms", 3_600_000),
+        )
+    }
+    rates = {
+        name: r.number(m, name, path, getattr(base, name), low=0.01, high=1.0)
+        for name in ("failure_rate_threshold", "slow_call_rate_threshold")
+    }
+    if ints["minimum_calls"] > ints["window_size"]:
+        r.fail(f"{path}.minimum_calls", "must not exceed window_size")
+    if ints["open_wait_ms"] > ints["max_open_wait_ms"]:
+        r.fail(f"{path}.open_wait_ms", "must not exceed max_open_wait_ms")
+    return BreakerPolicy(**ints, **rates)
+
+
 def parse_policy(source: str, *, known_models: Collection[str] | None = None) -> Policy:
     """Parse and validate a policy document; raise InvalidArgument listing every problem.
 
@@ -277,6 +304,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
             "max_deadline_ms",
             "budget_micros",
             "retry",
+            "breaker",
             "checks",
             "degrade",
             "rules",
@@ -293,11 +321,15 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
     names = [rule.name for rule in (*rules, default)]
     for dup in sorted({n for n in names if n and names.count(n) > 1}):
         r.fail("rules", f"rule name {dup!r} is used more than once")
-    degrade_node = r.mapping(top.get("degrade"), "degrade", ("static_answer",))
+    degrade_node = r.mapping(top.get("degrade"), "degrade", ("static_answer", "human_review"))
     static = degrade_node.get("static_answer")
     if static is not None and not isinstance(static, str):
         r.fail("degrade.static_answer", "must be a string")
         static = None
+    human_review = degrade_node.get("human_review", False)
+    if not isinstance(human_review, bool):
+        r.fail("degrade.human_review", "must be true or false")
+        human_review = False
     slo = r.integer(top, "slo_ms", "", 5000, low=1, high=600_000)
     max_deadline = r.integer(top, "max_deadline_ms", "", 30_000, low=1, high=600_000)
     if slo > max_deadline:
@@ -310,7 +342,8 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
         max_deadline_ms=max_deadline,
         budget_micros=r.integer(top, "budget_micros", "", 50_000, low=1, high=10**12),
         retry=_retry(r, top.get("retry"), "retry"),
-        degrade=Degrade(static_answer=static),
+        breaker=_breaker(r, top.get("breaker"), "breaker"),
+        degrade=Degrade(static_answer=static, human_review=human_review),
     )
     if known_models is not None:
         known = set(known_models)

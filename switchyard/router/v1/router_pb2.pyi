@@ -135,7 +135,7 @@ class Attempt(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., retry: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., verdict: _Optional[_Union[AttemptVerdict, str]] = ..., detail: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., verifier_score: _Optional[float] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason")
+    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason", "review_ticket_id")
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +151,7 @@ class RouteResponse(_message.Message):
     ESCALATIONS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
     answer: str
     model_id: str
     rule: str
@@ -166,7 +167,8 @@ class RouteResponse(_message.Message):
     escalations: int
     request_id: str
     finish_reason: str
-    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ...) -> None: ...
+    review_ticket_id: str
+    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ..., review_ticket_id: _Optional[str] = ...) -> None: ...
 
 class PlanRequest(_message.Message):
     __slots__ = ("request",)

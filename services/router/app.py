@@ -1,0 +1,99 @@
+"""The router's parts wired together: used by `__main__` and by in-process tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import structlog
+
+from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
+from services.router.execution import RouteExecutor
+from services.router.provider_pool import ProviderPool
+from services.router.review import ReviewQueue
+from services.router.servicer import RouterServicer
+from services.router.state import RouterState
+from services.router.sync import subscribe_config, watch_fleet
+from services.router.verification import AnswerVerifier, EmbeddedVerifier, RemoteVerifier
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
+
+log = structlog.get_logger("services.router")
+
+
+def _log_transition(model: str, old: BreakerState, new: BreakerState) -> None:
+    log.warning("breaker.transition", model=model, old=old.value, new=new.value)
+
+
+@dataclass
+class RouterApp:
+    state: RouterState
+    breakers: BreakerBoard
+    pool: ProviderPool
+    servicer: RouterServicer
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def register(self, server: grpc.aio.Server) -> list[str]:
+        router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
+        return [router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name]
+
+    def follow(
+        self,
+        *,
+        registry_address: str,
+        controlplane_address: str,
+        router_id: str,
+        registry_metadata: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Start the watch streams that keep the fleet and the policy current."""
+        registry = grpc.aio.insecure_channel(registry_address)
+        controlplane = grpc.aio.insecure_channel(controlplane_address)
+        self.channels.extend([registry, controlplane])
+        self.tasks.append(
+            asyncio.create_task(watch_fleet(registry, self.state, metadata=registry_metadata))
+        )
+        self.tasks.append(
+            asyncio.create_task(subscribe_config(controlplane, self.state, router_id=router_id))
+        )
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for channel in self.channels:
+            await channel.close()
+        await self.pool.close()
+
+
+def build_router(
+    *,
+    state: RouterState,
+    environ: Mapping[str, str],
+    verifier_address: str = "",
+    log_prompts: bool = False,
+    breakers: BreakerBoard | None = None,
+    review_dir: str = "",
+) -> RouterApp:
+    """A router over `state`; verifier_address empty means embedded verification."""
+    board = breakers or BreakerBoard(on_transition=_log_transition)
+    state.on_policy(
+        lambda active: board.configure(BreakerSettings.from_policy(active.policy.breaker))
+    )
+    pool = ProviderPool(environ)
+    embedded = EmbeddedVerifier()
+    channels: list[grpc.aio.Channel] = []
+    verifier: AnswerVerifier = embedded
+    if verifier_address:
+        channel = grpc.aio.insecure_channel(verifier_address)
+        channels.append(channel)
+        verifier = RemoteVerifier(channel, embedded)
+    review = ReviewQueue(Path(review_dir) / "review-tickets.jsonl") if review_dir else None
+    executor = RouteExecutor(
+        provider_for=pool.provider_for, verifier=verifier, breakers=board, review=review
+    )
+    servicer = RouterServicer(
+        state=state, executor=executor, breakers=board, log_prompts=log_prompts
+    )
+    return RouterApp(state, board, pool, servicer, channels)

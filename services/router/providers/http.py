@@ -1,0 +1,147 @@
+"""What the HTTP adapters share: the pooled session, status and exception mapping,
+Retry-After parsing, and one timed POST that turns transport failures into outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from services.router.providers.base import Completion, Outcome
+
+# Router processes run thousands of concurrent attempts; aiohttp's default of 100
+# connections would queue them behind each other.
+DEFAULT_CONNECTION_LIMIT = 2048
+# Close idle pooled connections before typical servers do (aiohttp server: 75 s,
+# nginx: 75 s, uvicorn: 5 s), so a reused connection is rarely a dead one.
+KEEPALIVE_S = 4.0
+
+
+def create_session(*, limit: int = DEFAULT_CONNECTION_LIMIT) -> aiohttp.ClientSession:
+    """A keep-alive session for provider calls; create it inside the running loop.
+
+    Timeouts are per attempt (`CompletionRequest.timeout_s`), so the session has none.
+    """
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=0, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=None),
+        # Callers never need cookies; skipping the jar saves work on every response.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        raise_for_status=False,
+    )
+
+
+def outcome_for_status(status: int) -> Outcome:
+    if status == 429:
+        return Outcome.RATE_LIMITED
+    # 408 is the server saying it gave up waiting; worth retrying like a timeout.
+    if status == 408:
+        return Outcome.TIMEOUT
+    if status >= 500:
+        return Outcome.SERVER_ERROR
+    return Outcome.CLIENT_ERROR
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait: `retry-after-ms`, else Retry-After as seconds or an HTTP date."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            value = float(ms) / 1000.0
+            if value >= 0:
+                return value
+        except ValueError:
+            pass
+    raw = headers.get("Retry-After")
+    if not raw:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        return max(0.0, seconds)
+    return seconds if seconds >= 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReply:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    latency_s: float
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    timeout_s: float,
+) -> HttpReply | Completion:
+    """POST and read the whole body within timeout_s; a Completion when transport failed."""
+    data = json.dumps(payload, separators=(",", ":")).encode()
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with session.post(url, data=data, headers=headers) as response:
+                body = await response.read()
+                return HttpReply(
+                    response.status, body, response.headers, time.perf_counter() - started
+                )
+    except TimeoutError:
+        return Completion(
+            Outcome.TIMEOUT,
+            latency_s=time.perf_counter() - started,
+            detail=f"no complete response within {timeout_s:g}s",
+        )
+    except aiohttp.InvalidURL as exc:
+        return Completion(
+            Outcome.CLIENT_ERROR,
+            latency_s=time.perf_counter() - started,
+            detail=f"invalid endpoint URL: {exc}",
+        )
+    except (aiohttp.ClientError, OSError) as exc:
+        # Refused, reset, server disconnected, body cut short: the transport failed.
+        return Completion(
+            Outcome.CONNECTION_ERROR,
+            latency_s=time.perf_counter() - started,
+            detail=f"{type(exc).__name__}: {exc}",
+        )
+
+
+def decode_json(body: bytes) -> Any:
+    """The parsed body, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def body_excerpt(body: bytes, limit: int = 200) -> str:
+    return body[:limit].decode("utf-8", "replace")
+
+
+def error_detail(status: int, parsed: Any, body: bytes, *, message_path: tuple[str, ...]) -> str:
+    """`HTTP 503: <upstream message>` from a JSON error body, else a body excerpt."""
+    node = parsed
+    for key in message_path:
+        node = node.get(key) if isinstance(node, dict) else None
+    message = node if isinstance(node, str) else body_excerpt(body)
+    return f"HTTP {status}: {message}" if message else f"HTTP {status}"

@@ -1,0 +1,1 @@
+"""Simulated LLM server: OpenAI- and Anthropic-compatible HTTP with configurable behaviour."""

@@ -1,0 +1,118 @@
+"""`python -m services.simulator --port 8090 --models-file examples/simulator.yaml`.
+
+HTTP rather than gRPC, so it does not use `runtime.serve`, but it behaves the same:
+one-line error and exit 2 when it cannot start, port file written once listening,
+first SIGTERM/SIGINT drains (health turns 503, in-flight requests finish within
+grace_s), a second exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+
+from services.simulator.app import start_simulator
+from services.simulator.config import ENV_PREFIX, SimulatorConfig
+from services.simulator.engine import AnswerSource, Fleet
+from services.simulator.models import load_profiles
+from services.simulator.replay import load_replay
+from switchyard.runtime.config import load_config
+from switchyard.runtime.errors import StartupError
+from switchyard.runtime.logging import configure_logging
+from switchyard.runtime.server import run_service
+
+log = structlog.get_logger("services.simulator")
+
+
+def build_fleet(config: SimulatorConfig) -> Fleet:
+    """Profiles from the models file, the seed, and the replay index when asked for."""
+    profiles = load_profiles(config.models_file)
+    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(1 << 31)
+    replay: AnswerSource | None = None
+    if config.replay:
+        index = load_replay(config.replay, Path(config.data_dir))
+        index.check_mapping(profiles)
+        log.info(
+            "replay.loaded",
+            dataset=index.dataset,
+            prompts=len(index.prompts),
+            models={n: p.replay.get(index.dataset) for n, p in profiles.items()},
+        )
+        replay = index
+    return Fleet(profiles, seed=seed, replay=replay)
+
+
+def write_port_file(path: str, port: int) -> None:
+    tmp = Path(path + ".tmp")
+    tmp.write_text(str(port))
+    tmp.replace(path)  # atomic: readers never see a partial port
+
+
+async def serve(config: SimulatorConfig) -> None:
+    configure_logging(service="simulator", level=config.log_level)
+    fleet = build_fleet(config)
+    runner, port = await start_simulator(
+        fleet,
+        host=config.host,
+        port=config.port,
+        grace_s=config.grace_s,
+        reuse_port=config.reuse_port,
+    )
+    if config.port_file:
+        write_port_file(config.port_file, port)
+    log.info(
+        "service.ready",
+        host=config.host,
+        port=port,
+        models=sorted(fleet.models),
+        seed=fleet.seed,
+        replay=config.replay or None,
+    )
+
+    stop_requested = asyncio.Event()
+    signals_seen = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen == 1:
+            log.info("service.draining", signal=signal.Signals(signum).name, grace_s=config.grace_s)
+            stop_requested.set()
+        else:
+            log.warning("service.forced_exit", signal=signal.Signals(signum).name)
+            os._exit(1)
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await stop_requested.wait()
+    finally:
+        fleet.draining = True
+        await runner.cleanup()  # stop listening, wait up to grace_s for in-flight requests
+        log.info("service.stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = load_config(
+            SimulatorConfig,
+            env_prefix=ENV_PREFIX,
+            argv=argv,
+            description="Switchyard simulator: OpenAI/Anthropic-compatible simulated models",
+        )
+    except StartupError as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 2
+    return run_service(lambda: serve(config), name="simulator")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

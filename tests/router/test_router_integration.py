@@ -1,0 +1,142 @@
+"""The router over real gRPC, reaching the simulator over real HTTP, under injected faults."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from services.simulator.faults import FaultSettings
+from switchyard.router.v1 import router_pb2
+
+from .conftest import RouterHarness, ask, start_router
+
+OK = router_pb2.ATTEMPT_OUTCOME_OK
+ACCEPT = router_pb2.ATTEMPT_VERDICT_ACCEPT
+REJECT = router_pb2.ATTEMPT_VERDICT_REJECT
+
+
+def outcomes(reply: router_pb2.RouteResponse) -> list[tuple[str, int, int]]:
+    return [(a.model_id, a.retry, a.outcome) for a in reply.attempts]
+
+
+async def test_healthy_small_model_answers_alone(router: RouterHarness) -> None:
+    """With both models healthy the cascade stops at the small model, verified and priced."""
+    reply = await router.stub.Route(ask(), timeout=5)
+    assert reply.model_id == "small" and reply.escalations == 0
+    assert reply.attempts[0].verdict == ACCEPT
+    assert reply.total_cost_micros > 0 and reply.policy_version == 1
+    assert router.sim.model("large").counters["requests"] == 0
+
+
+async def test_server_errors_are_retried_then_escalated(router: RouterHarness) -> None:
+    """A small model answering 503 is retried once, then the large model answers."""
+    router.sim.model("small").faults = FaultSettings(error_rate=1.0, error_status=503)
+    reply = await router.stub.Route(ask(), timeout=5)
+    assert outcomes(reply) == [
+        ("small", 0, router_pb2.ATTEMPT_OUTCOME_SERVER_ERROR),
+        ("small", 1, router_pb2.ATTEMPT_OUTCOME_SERVER_ERROR),
+        ("large", 0, OK),
+    ]
+    assert reply.model_id == "large" and reply.escalations == 1
+
+
+async def test_rate_limit_retry_honours_retry_after(router: RouterHarness) -> None:
+    """A 429 with Retry-After 0.3 s is retried no sooner than 0.3 s later."""
+    router.sim.model("small").faults = FaultSettings(
+        error_rate=1.0, error_status=429, retry_after_s=0.3
+    )
+    started = time.perf_counter()
+    reply = await router.stub.Route(ask(), timeout=5)
+    assert time.perf_counter() - started >= 0.3
+    assert [a.outcome for a in reply.attempts[:2]] == [router_pb2.ATTEMPT_OUTCOME_RATE_LIMITED] * 2
+
+
+async def test_refusals_are_rejected_and_escalated(router: RouterHarness) -> None:
+    """Short low-quality answers fail the length check; the verifier's rejection escalates."""
+    router.sim.model("small").faults = FaultSettings(empty_rate=1.0)
+    reply = await router.stub.Route(ask(), timeout=5)
+    assert reply.attempts[0].verdict == REJECT
+    assert "non_empty" in reply.attempts[0].detail
+    assert reply.model_id == "large"
+
+
+async def test_malformed_bodies_are_typed_and_escalated(router: RouterHarness) -> None:
+    """A 200 whose body is not a completion is MALFORMED, not a crash."""
+    router.sim.model("small").faults = FaultSettings(malformed_rate=1.0)
+    reply = await router.stub.Route(ask(), timeout=5)
+    assert reply.attempts[0].outcome == router_pb2.ATTEMPT_OUTCOME_MALFORMED
+    assert reply.model_id == "large"
+
+
+async def test_breaker_opens_and_the_failing_model_is_skipped(router: RouterHarness) -> None:
+    """After the window's minimum of failures the small model's breaker opens: later requests
+    go straight to the large model and the small model receives no more calls."""
+    router.sim.model("small").faults = FaultSettings(error_rate=1.0)
+    for _ in range(8):
+        reply = await router.stub.Route(ask(), timeout=5)
+        assert reply.model_id == "large"
+    assert router.sim.model("small").counters["requests"] == 4
+    plan = await router.stub.Plan(router_pb2.PlanRequest(request=ask()), timeout=5)
+    small = plan.candidates[0]
+    assert not small.kept and "breaker" in small.reason
+
+
+async def test_everything_failing_is_unavailable_with_retry_info(router: RouterHarness) -> None:
+    """No static answer in the policy: an exhausted chain is UNAVAILABLE, never a hang."""
+    for name in ("small", "large"):
+        router.sim.model(name).faults = FaultSettings(error_rate=1.0, error_status=500)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await router.stub.Route(ask(), timeout=5)
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_client_deadline_bounds_the_route(router: RouterHarness) -> None:
+    """A model slower than the client's deadline cannot hold the call past it."""
+    router.sim.model("small").faults = FaultSettings(added_latency_ms=3000)
+    started = time.perf_counter()
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await router.stub.Route(ask(), timeout=0.5)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert time.perf_counter() - started < 1.5
+
+
+async def test_verifier_outage_falls_back_to_embedded_checks(simulator, tmp_path) -> None:
+    """With the verifier service unreachable the router still verifies, in process."""
+    app, server = await start_router(simulator, tmp_path, verifier_address="127.0.0.1:1")
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            from switchyard.router.v1 import router_pb2_grpc
+
+            stub = router_pb2_grpc.RouterServiceStub(channel)
+            simulator.model("small").faults = FaultSettings(empty_rate=1.0)
+            reply = await stub.Route(ask(), timeout=5)
+            assert reply.attempts[0].verdict == REJECT
+            assert reply.model_id == "large"
+    finally:
+        await server.stop(0.5)
+        await app.close()
+
+
+async def test_human_review_ticket_is_filed_when_all_fail(simulator, tmp_path) -> None:
+    """With degrade.human_review the exhausted request becomes a durable ticket."""
+    from .conftest import POLICY
+
+    policy = POLICY + "degrade: {human_review: true, static_answer: 'A person will answer.'}\n"
+    app, server = await start_router(simulator, tmp_path, policy=policy)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            from switchyard.router.v1 import router_pb2_grpc
+
+            stub = router_pb2_grpc.RouterServiceStub(channel)
+            for name in ("small", "large"):
+                simulator.model(name).faults = FaultSettings(error_rate=1.0, error_status=500)
+            reply = await stub.Route(ask("Please review my contract clause."), timeout=5)
+        assert reply.degraded and reply.review_ticket_id.startswith("rev-")
+        assert reply.answer == "A person will answer."
+        tickets = (tmp_path / "review-tickets.jsonl").read_text()
+        assert reply.review_ticket_id in tickets and "contract clause" in tickets
+    finally:
+        await server.stop(0.5)
+        await app.close()

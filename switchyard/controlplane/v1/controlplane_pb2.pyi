@@ -116,12 +116,18 @@ class Rollout(_message.Message):
     def __init__(self, active_version: _Optional[int] = ..., canary_version: _Optional[int] = ..., canary_percent: _Optional[float] = ...) -> None: ...
 
 class ModelBreakerOverride(_message.Message):
-    __slots__ = ("model_id", "override")
+    __slots__ = ("model_id", "override", "author", "reason", "update_time")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     override: BreakerOverride
-    def __init__(self, model_id: _Optional[str] = ..., override: _Optional[_Union[BreakerOverride, str]] = ...) -> None: ...
+    author: str
+    reason: str
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, model_id: _Optional[str] = ..., override: _Optional[_Union[BreakerOverride, str]] = ..., author: _Optional[str] = ..., reason: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RouterConfigSnapshot(_message.Message):
     __slots__ = ("version", "nonce", "policies", "rollout", "breaker_overrides")
@@ -170,3 +176,91 @@ class SubscribeRouterConfigResponse(_message.Message):
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     snapshot: RouterConfigSnapshot
     def __init__(self, snapshot: _Optional[_Union[RouterConfigSnapshot, _Mapping]] = ...) -> None: ...
+
+class SetRolloutRequest(_message.Message):
+    __slots__ = ("canary_version", "canary_percent", "author")
+    CANARY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CANARY_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    canary_version: int
+    canary_percent: float
+    author: str
+    def __init__(self, canary_version: _Optional[int] = ..., canary_percent: _Optional[float] = ..., author: _Optional[str] = ...) -> None: ...
+
+class SetRolloutResponse(_message.Message):
+    __slots__ = ("rollout",)
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    rollout: Rollout
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ...) -> None: ...
+
+class SetBreakerOverrideRequest(_message.Message):
+    __slots__ = ("model_id", "override", "author", "reason")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    override: BreakerOverride
+    author: str
+    reason: str
+    def __init__(self, model_id: _Optional[str] = ..., override: _Optional[_Union[BreakerOverride, str]] = ..., author: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SetBreakerOverrideResponse(_message.Message):
+    __slots__ = ("breaker_overrides",)
+    BREAKER_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    breaker_overrides: _containers.RepeatedCompositeFieldContainer[ModelBreakerOverride]
+    def __init__(self, breaker_overrides: _Optional[_Iterable[_Union[ModelBreakerOverride, _Mapping]]] = ...) -> None: ...
+
+class GetRouterConfigRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRouterConfigResponse(_message.Message):
+    __slots__ = ("snapshot",)
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    snapshot: RouterConfigSnapshot
+    def __init__(self, snapshot: _Optional[_Union[RouterConfigSnapshot, _Mapping]] = ...) -> None: ...
+
+class RouterStatus(_message.Message):
+    __slots__ = ("router_id", "connected", "acked_snapshot_version", "active_version", "canary_version", "ack_time", "nacked_snapshot_version", "nack_error", "nack_time", "last_seen_time", "up_to_date")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    ACKED_SNAPSHOT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CANARY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACK_TIME_FIELD_NUMBER: _ClassVar[int]
+    NACKED_SNAPSHOT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NACK_ERROR_FIELD_NUMBER: _ClassVar[int]
+    NACK_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    UP_TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    connected: bool
+    acked_snapshot_version: str
+    active_version: int
+    canary_version: int
+    ack_time: _timestamp_pb2.Timestamp
+    nacked_snapshot_version: str
+    nack_error: str
+    nack_time: _timestamp_pb2.Timestamp
+    last_seen_time: _timestamp_pb2.Timestamp
+    up_to_date: bool
+    def __init__(self, router_id: _Optional[str] = ..., connected: _Optional[bool] = ..., acked_snapshot_version: _Optional[str] = ..., active_version: _Optional[int] = ..., canary_version: _Optional[int] = ..., ack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nacked_snapshot_version: _Optional[str] = ..., nack_error: _Optional[str] = ..., nack_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., up_to_date: _Optional[bool] = ...) -> None: ...
+
+class ListRoutersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRoutersResponse(_message.Message):
+    __slots__ = ("routers", "next_page_token", "current_snapshot_version")
+    ROUTERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_SNAPSHOT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    routers: _containers.RepeatedCompositeFieldContainer[RouterStatus]
+    next_page_token: str
+    current_snapshot_version: str
+    def __init__(self, routers: _Optional[_Iterable[_Union[RouterStatus, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., current_snapshot_version: _Optional[str] = ...) -> None: ...

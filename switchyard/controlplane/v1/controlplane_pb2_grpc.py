@@ -60,6 +60,26 @@ class ControlPlaneServiceStub:
                 request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SubscribeRouterConfigRequest.SerializeToString,
                 response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SubscribeRouterConfigResponse.FromString,
                 _registered_method=True)
+        self.SetRollout = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/SetRollout',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetRolloutRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetRolloutResponse.FromString,
+                _registered_method=True)
+        self.SetBreakerOverride = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/SetBreakerOverride',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetBreakerOverrideRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetBreakerOverrideResponse.FromString,
+                _registered_method=True)
+        self.GetRouterConfig = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/GetRouterConfig',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRouterConfigRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRouterConfigResponse.FromString,
+                _registered_method=True)
+        self.ListRouters = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/ListRouters',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersResponse.FromString,
+                _registered_method=True)
 
 
 class ControlPlaneServiceServicer:
@@ -100,6 +120,36 @@ class ControlPlaneServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetRollout(self, request, context):
+        """SetRollout sends canary_percent of sticky keys to canary_version; canary_version 0 removes
+        the canary. Routers choose with switchyard.policy.rollout.choose_version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBreakerOverride(self, request, context):
+        """SetBreakerOverride forces one model's breaker open or closed on every router;
+        BREAKER_OVERRIDE_NONE removes the override and routers go back to their own breakers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRouterConfig(self, request, context):
+        """GetRouterConfig returns the snapshot routers are being sent now (without a nonce).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRouters(self, request, context):
+        """ListRouters reports which snapshot and policy versions each known router has applied.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlPlaneServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +177,26 @@ def add_ControlPlaneServiceServicer_to_server(servicer, server):
                     servicer.SubscribeRouterConfig,
                     request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SubscribeRouterConfigRequest.FromString,
                     response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SubscribeRouterConfigResponse.SerializeToString,
+            ),
+            'SetRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRollout,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetRolloutRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetRolloutResponse.SerializeToString,
+            ),
+            'SetBreakerOverride': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBreakerOverride,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetBreakerOverrideRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetBreakerOverrideResponse.SerializeToString,
+            ),
+            'GetRouterConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRouterConfig,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRouterConfigRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRouterConfigResponse.SerializeToString,
+            ),
+            'ListRouters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRouters,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +335,114 @@ class ControlPlaneService:
             '/switchyard.controlplane.v1.ControlPlaneService/SubscribeRouterConfig',
             switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SubscribeRouterConfigRequest.SerializeToString,
             switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SubscribeRouterConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/SetRollout',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetRolloutRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBreakerOverride(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/SetBreakerOverride',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetBreakerOverrideRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetBreakerOverrideResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRouterConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/GetRouterConfig',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRouterConfigRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRouterConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRouters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/ListRouters',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,9 +15,10 @@ from services.router.execution import RouteExecutor
 from services.router.provider_pool import ProviderPool
 from services.router.review import ReviewQueue
 from services.router.servicer import RouterServicer
-from services.router.state import RouterState
+from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
 from services.router.verification import AnswerVerifier, EmbeddedVerifier, RemoteVerifier
+from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 log = structlog.get_logger("services.router")
@@ -25,6 +26,20 @@ log = structlog.get_logger("services.router")
 
 def _log_transition(model: str, old: BreakerState, new: BreakerState) -> None:
     log.warning("breaker.transition", model=model, old=old.value, new=new.value)
+
+
+_FORCED = {
+    controlplane_pb2.BREAKER_OVERRIDE_FORCED_OPEN: BreakerState.FORCED_OPEN,
+    controlplane_pb2.BREAKER_OVERRIDE_FORCED_CLOSED: BreakerState.FORCED_CLOSED,
+}
+
+
+def apply_breaker_policy(board: BreakerBoard, policies: PolicySet) -> None:
+    """Breaker thresholds from the active policy; operator overrides from the snapshot."""
+    board.configure(BreakerSettings.from_policy(policies.active.policy.breaker))
+    board.apply_overrides(
+        {model: _FORCED[o] for model, o in policies.breaker_overrides.items() if o in _FORCED}
+    )
 
 
 @dataclass
@@ -78,9 +93,7 @@ def build_router(
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification."""
     board = breakers or BreakerBoard(on_transition=_log_transition)
-    state.on_policy(
-        lambda active: board.configure(BreakerSettings.from_policy(active.policy.breaker))
-    )
+    state.on_policy(lambda policies: apply_breaker_policy(board, policies))
     pool = ProviderPool(environ)
     embedded = EmbeddedVerifier()
     channels: list[grpc.aio.Channel] = []

@@ -188,6 +188,7 @@ class BreakerBoard:
         self._clock = clock
         self._on_transition = on_transition
         self._breakers: dict[str, Breaker] = {}
+        self._overridden: set[str] = set()
 
     def get(self, model_id: str) -> Breaker:
         breaker = self._breakers.get(model_id)
@@ -207,6 +208,15 @@ class BreakerBoard:
         self._settings = settings
         for breaker in self._breakers.values():
             breaker.reconfigure(settings)
+
+    def apply_overrides(self, forced: dict[str, BreakerState]) -> None:
+        """Operator overrides: force the listed models, release the ones no longer listed."""
+        for model in self._overridden - forced.keys():
+            self.get(model).force(None)
+        for model, state in forced.items():
+            if self.get(model).state is not state:
+                self.get(model).force(state)
+        self._overridden = set(forced)
 
     def states(self) -> dict[str, BreakerState]:
         return {model: b.state for model, b in self._breakers.items()}

@@ -10,7 +10,7 @@ import structlog
 from services.router.breakers import BreakerBoard, BreakerState
 from services.router.execution import AttemptRecord, RouteExecutor, RouteResult, Verdict
 from services.router.planning import RouteInput, RoutePlan, plan_route
-from services.router.state import RouterState
+from services.router.state import ActivePolicy, RouterState
 from services.router.validation import route_input
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
@@ -58,6 +58,11 @@ def attempt_proto(a: AttemptRecord) -> router_pb2.Attempt:
     )
 
 
+def sticky_key(request: RouteInput) -> str:
+    """Who a canary split keeps together: the tenant, else the conversation's first turn."""
+    return request.tenant or request.messages[0].content[:256]
+
+
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(
         self,
@@ -82,25 +87,24 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             budget_s = min(budget_s, client)
         return time.monotonic() + budget_s
 
-    def _plan(self, request: RouteInput, deadline: float) -> tuple[int, RoutePlan]:
-        active = self._state.policy
-        plan = plan_route(
+    def _plan(self, request: RouteInput, active: ActivePolicy, deadline: float) -> RoutePlan:
+        return plan_route(
             policy=active.policy,
             request=request,
             fleet=self._state.fleet,
             breaker_state=lambda model: self._breakers.get(model).state,
             remaining_ms=(deadline - time.monotonic()) * 1000.0,
         )
-        return active.version, plan
 
     async def Route(
         self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.RouteResponse:
         started = time.monotonic()
         route_in = route_input(request)
-        active = self._state.policy
+        active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        version, plan = self._plan(route_in, deadline)
+        plan = self._plan(route_in, active, deadline)
+        version = active.version
         result = await self._executor.execute(plan, route_in, active.policy, deadline=deadline)
         latency_ms = round((time.monotonic() - started) * 1000)
         self._log_decision(route_in, plan, version, result, latency_ms)
@@ -125,9 +129,10 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self, request: router_pb2.PlanRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.PlanResponse:
         route_in = route_input(request.request)
-        active = self._state.policy
+        active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        version, plan = self._plan(route_in, deadline)
+        plan = self._plan(route_in, active, deadline)
+        version = active.version
         return router_pb2.PlanResponse(
             rule=plan.rule.name,
             strategy=plan.rule.strategy.kind,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -19,6 +19,7 @@ import structlog
 from services.router.fleet import FleetView, profile_from_proto
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.policy import Policy, parse_policy
+from switchyard.policy.rollout import RolloutSplit, choose_version
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import FieldViolation, InvalidArgument, Unavailable
 
@@ -35,6 +36,26 @@ class ActivePolicy:
     content_hash: str
 
 
+@dataclass(frozen=True)
+class PolicySet:
+    """What the last good snapshot says: policy versions, the rollout split between them,
+    and operator breaker overrides (model id → BreakerOverride enum value)."""
+
+    versions: Mapping[int, ActivePolicy]
+    rollout: RolloutSplit
+    breaker_overrides: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def active(self) -> ActivePolicy:
+        return self.versions[self.rollout.active_version]
+
+    def for_key(self, sticky_key: str) -> ActivePolicy:
+        """The version this caller gets: the canary for its sticky bucket, else active."""
+        if not self.rollout.canary_version:
+            return self.active
+        return self.versions[choose_version(self.rollout, sticky_key)]
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_bytes(data)
@@ -45,23 +66,19 @@ class RouterState:
     def __init__(self, state_dir: str | None) -> None:
         self._dir = Path(state_dir) if state_dir else None
         self.fleet = FleetView()
-        self._policy: ActivePolicy | None = None
+        self._policies: PolicySet | None = None
         self.snapshot_version = ""
         self._policy_ready = asyncio.Event()
-        self._policy_listeners: list[Callable[[ActivePolicy], None]] = []
+        self._policy_listeners: list[Callable[[PolicySet], None]] = []
         self._fleet_ready = asyncio.Event()
         # The raw registry records behind `fleet`, kept to persist the last good copy.
         self._fleet_models: dict[str, registry_pb2.Model] = {}
 
     @property
-    def policy(self) -> ActivePolicy:
-        if self._policy is None:
+    def policies(self) -> PolicySet:
+        if self._policies is None:
             raise Unavailable("the router has no routing policy yet", retry_after_s=1.0)
-        return self._policy
-
-    @property
-    def has_policy(self) -> bool:
-        return self._policy is not None
+        return self._policies
 
     async def wait_ready(self) -> None:
         await self._policy_ready.wait()
@@ -72,33 +89,65 @@ class RouterState:
     def apply_snapshot(
         self, snapshot: controlplane_pb2.RouterConfigSnapshot, *, persist: bool = True
     ) -> None:
-        """Validate and adopt a control-plane snapshot; raise InvalidArgument to NACK it."""
-        active_version = snapshot.rollout.active_version
-        chosen = next((p for p in snapshot.policies if p.version == active_version), None)
-        if chosen is None:
-            raise InvalidArgument(
-                [
-                    FieldViolation(
-                        "rollout.active_version", f"version {active_version} is not in the snapshot"
-                    )
-                ]
+        """Validate and adopt a control-plane snapshot; raise InvalidArgument to NACK it.
+
+        Every policy in it must parse and the rollout must name versions it carries;
+        otherwise nothing changes and the last good set stays in force.
+        """
+        rollout = RolloutSplit(
+            snapshot.rollout.active_version,
+            snapshot.rollout.canary_version,
+            snapshot.rollout.canary_percent,
+        )
+        carried = {p.version for p in snapshot.policies}
+        problems = [
+            FieldViolation(f"rollout.{name}", f"version {version} is not in the snapshot")
+            for name, version in (
+                ("active_version", rollout.active_version),
+                ("canary_version", rollout.canary_version),
             )
-        policy = parse_policy(chosen.source)
-        digest = hashlib.sha256(chosen.source.encode()).hexdigest()
-        self._policy = ActivePolicy(chosen.version, policy, digest)
+            if (version or name == "active_version") and version not in carried
+        ]
+        if problems:
+            raise InvalidArgument(problems)
+        versions: dict[int, ActivePolicy] = {}
+        for i, version in enumerate(snapshot.policies):
+            try:
+                policy = parse_policy(version.source)
+            except InvalidArgument as exc:
+                raise InvalidArgument(
+                    [
+                        FieldViolation(f"policies[{i}].{v.field}", v.description)
+                        for v in exc.violations
+                    ]
+                ) from exc
+            digest = hashlib.sha256(version.source.encode()).hexdigest()
+            versions[version.version] = ActivePolicy(version.version, policy, digest)
+        overrides = {
+            o.model_id: o.override
+            for o in snapshot.breaker_overrides
+            if o.override != controlplane_pb2.BREAKER_OVERRIDE_UNSPECIFIED
+        }
+        self._policies = PolicySet(versions, rollout, overrides)
         self.snapshot_version = snapshot.version
         for listener in self._policy_listeners:
-            listener(self._policy)
+            listener(self._policies)
         self._policy_ready.set()
         if persist and self._dir is not None:
             _atomic_write(self._dir / POLICY_FILE, snapshot.SerializeToString())
-        log.info("policy.applied", policy_version=chosen.version, snapshot=snapshot.version)
+        log.info(
+            "policy.applied",
+            policy_version=rollout.active_version,
+            canary_version=rollout.canary_version,
+            canary_percent=rollout.canary_percent,
+            snapshot=snapshot.version,
+        )
 
-    def on_policy(self, listener: Callable[[ActivePolicy], None]) -> None:
-        """Call `listener` with every policy adopted from now on (and the current one)."""
+    def on_policy(self, listener: Callable[[PolicySet], None]) -> None:
+        """Call `listener` with every policy set adopted from now on (and the current one)."""
         self._policy_listeners.append(listener)
-        if self._policy is not None:
-            listener(self._policy)
+        if self._policies is not None:
+            listener(self._policies)
 
     # -- fleet ------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from grpc_reflection.v1alpha import reflection
 
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
-from switchyard.runtime.interceptors import ServiceInterceptor
+from switchyard.runtime.interceptors import Instrumentation, InstrumentedServer
 from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.metrics import start_metrics_endpoint
 
@@ -81,7 +81,7 @@ async def start_server(
     With serving=False health reports NOT_SERVING until the caller calls set_serving.
     """
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(name), *interceptors],
+        interceptors=list(interceptors),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -90,7 +90,7 @@ async def start_server(
             ("grpc.so_reuseport", 1 if config.reuse_port else 0),
         ],
     )
-    service_names = list(register(server))
+    service_names = list(register(InstrumentedServer(server, Instrumentation(name))))  # type: ignore[arg-type]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -131,7 +131,7 @@ async def drive(
 
 def render(stats: dict[str, RuleStats], wall_s: float) -> str:
     header = (
-        f"{'route (rule)':<22}{'reqs':>6}  {'answered by':<28}{'escal.':>7}{'degr.':>6}"
+        f"{'route (rule)':<22}{'reqs':>6}  {'answered by':<34}{'escal.':>7}{'degr.':>6}"
         f"{'cost µUSD':>11}{'µUSD/req':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
     )
     lines = [header, "-" * len(header)]
@@ -141,7 +141,7 @@ def render(stats: dict[str, RuleStats], wall_s: float) -> str:
         if row.errors:
             models = ", ".join(f"{c}×{n}" for c, n in row.errors.items())
         lines.append(
-            f"{rule:<22}{row.requests:>6}  {models[:27]:<28}{row.escalated:>7}{row.degraded:>6}"
+            f"{rule:<22}{row.requests:>6}  {models[:33]:<34}{row.escalated:>7}{row.degraded:>6}"
             f"{row.cost_micros:>11}{row.cost_micros / max(row.requests, 1):>9.1f}"
             f"{percentile(row.latencies_ms, 50):>8.0f}{percentile(row.latencies_ms, 95):>8.0f}"
             f"{percentile(row.latencies_ms, 99):>8.0f}"
@@ -153,7 +153,7 @@ def render(stats: dict[str, RuleStats], wall_s: float) -> str:
         total.latencies_ms += row.latencies_ms
     lines.append("-" * len(header))
     lines.append(
-        f"{'all':<22}{total.requests:>6}  {'':<28}{total.escalated:>7}{total.degraded:>6}"
+        f"{'all':<22}{total.requests:>6}  {'':<34}{total.escalated:>7}{total.degraded:>6}"
         f"{total.cost_micros:>11}{total.cost_micros / max(total.requests, 1):>9.1f}"
         f"{percentile(total.latencies_ms, 50):>8.0f}{percentile(total.latencies_ms, 95):>8.0f}"
         f"{percentile(total.latencies_ms, 99):>8.0f}"

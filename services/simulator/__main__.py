@@ -8,10 +8,7 @@ grace_s), a second exits at once.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +24,7 @@ from switchyard.runtime.config import load_config
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.server import run_service
+from switchyard.runtime.shutdown import wait_for_stop_signal
 
 log = structlog.get_logger("services.simulator")
 
@@ -76,24 +74,8 @@ async def serve(config: SimulatorConfig) -> None:
         replay=config.replay or None,
     )
 
-    stop_requested = asyncio.Event()
-    signals_seen = 0
-
-    def on_signal(signum: int) -> None:
-        nonlocal signals_seen
-        signals_seen += 1
-        if signals_seen == 1:
-            log.info("service.draining", signal=signal.Signals(signum).name, grace_s=config.grace_s)
-            stop_requested.set()
-        else:
-            log.warning("service.forced_exit", signal=signal.Signals(signum).name)
-            os._exit(1)
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig)
     try:
-        await stop_requested.wait()
+        await wait_for_stop_signal(grace_s=config.grace_s)
     finally:
         fleet.draining = True
         await runner.cleanup()  # stop listening, wait up to grace_s for in-flight requests

@@ -8,8 +8,6 @@ drains in-flight calls for up to `grace_s`; a second signal exits at once.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from switchyard.runtime.errors import StartupError
 from switchyard.runtime.interceptors import Instrumentation, InstrumentedServer
 from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.metrics import start_metrics_endpoint
+from switchyard.runtime.shutdown import wait_for_stop_signal
 
 log = structlog.get_logger("switchyard.server")
 
@@ -157,24 +156,8 @@ async def serve(
 
     readiness = asyncio.create_task(report_ready())
 
-    stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals_seen = 0
-
-    def on_signal(signum: int) -> None:
-        nonlocal signals_seen
-        signals_seen += 1
-        if signals_seen == 1:
-            log.info("service.draining", signal=signal.Signals(signum).name, grace_s=config.grace_s)
-            stop_requested.set()
-        else:
-            log.warning("service.forced_exit", signal=signal.Signals(signum).name)
-            os._exit(1)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig)
     try:
-        await stop_requested.wait()
+        await wait_for_stop_signal(grace_s=config.grace_s)
     finally:
         readiness.cancel()
         await running.stop(config.grace_s)

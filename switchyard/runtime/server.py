@@ -8,6 +8,7 @@ drains in-flight calls for up to `grace_s`; a second signal exits at once.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,21 @@ class RunningServer:
             await hook()
 
 
+def check_bindable(host: str, port: int, *, reuse_port: bool) -> None:
+    """Fail with a clear one-line error before gRPC core tries (and logs its own)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise StartupError(f"cannot bind {host}:{port}: {exc.strerror}") from exc
+
+
 async def start_server(
     *,
     name: str,
@@ -101,12 +117,13 @@ async def start_server(
         server,
     )
     address = f"{config.host}:{config.port}"
+    check_bindable(config.host, config.port, reuse_port=config.reuse_port)
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as exc:
-        raise StartupError(f"{name}: cannot bind {address}: {exc}") from exc
+        raise StartupError(f"cannot bind {address}: {exc}") from exc
     if port == 0:
-        raise StartupError(f"{name}: cannot bind {address} (in use?)")
+        raise StartupError(f"cannot bind {address} (in use?)")
     await server.start()
     running = RunningServer(server, port, health_servicer, service_names)
     await running.set_serving(serving)

@@ -9,8 +9,6 @@ OpenAI-compatible server: the router never takes a shortcut around HTTP.
 
 from __future__ import annotations
 
-import aiohttp
-
 from services.router.providers.anthropic import AnthropicProvider
 from services.router.providers.base import (
     RETRYABLE,
@@ -20,6 +18,7 @@ from services.router.providers.base import (
     Outcome,
     Provider,
 )
+from services.router.providers.h1 import HttpPool
 from services.router.providers.http import create_session
 from services.router.providers.openai import OpenAICompatibleProvider
 
@@ -35,7 +34,7 @@ def make_provider(
     endpoint: str,
     *,
     api_key: str | None,
-    session: aiohttp.ClientSession | None = None,
+    session: HttpPool | None = None,
 ) -> Provider:
     """The adapter for `kind`; pass one shared `session` (see `create_session`) for pooling."""
     if kind in ("openai_compatible", "simulator"):

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from services.router.providers.base import Completion, CompletionRequest, Outcome
+from services.router.providers.h1 import HttpPool
 from services.router.providers.http import (
     HttpReply,
     create_session,
@@ -44,7 +43,7 @@ class AnthropicProvider:
         endpoint: str,
         *,
         api_key: str | None,
-        session: aiohttp.ClientSession | None = None,
+        session: HttpPool | None = None,
         anthropic_version: str = ANTHROPIC_VERSION,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")

@@ -1,4 +1,4 @@
-"""What the HTTP adapters share: the pooled session, status and exception mapping,
+"""What the HTTP adapters share: the connection pool, status and exception mapping,
 Retry-After parsing, and one timed POST that turns transport failures into outcomes.
 """
 
@@ -12,33 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
 from services.router.providers.base import Completion, Outcome
+from services.router.providers.h1 import HttpPool, HttpProtocolError, Target, request_head
 
-# Router processes run thousands of concurrent attempts; aiohttp's default of 100
-# connections would queue them behind each other.
+# Router processes run thousands of concurrent attempts; a small per-origin limit
+# would queue them behind each other.
 DEFAULT_CONNECTION_LIMIT = 2048
-# Close idle pooled connections before typical servers do (aiohttp server: 75 s,
-# nginx: 75 s, uvicorn: 5 s), so a reused connection is rarely a dead one.
-KEEPALIVE_S = 4.0
 
 
-def create_session(*, limit: int = DEFAULT_CONNECTION_LIMIT) -> aiohttp.ClientSession:
-    """A keep-alive session for provider calls; create it inside the running loop.
+def create_session(*, limit: int = DEFAULT_CONNECTION_LIMIT) -> HttpPool:
+    """A keep-alive connection pool for provider calls; share one per process.
 
-    Timeouts are per attempt (`CompletionRequest.timeout_s`), so the session has none.
+    Timeouts are per attempt (`CompletionRequest.timeout_s`), so the pool has none.
     """
-    connector = aiohttp.TCPConnector(
-        limit=limit, limit_per_host=0, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=None),
-        # Callers never need cookies; skipping the jar saves work on every response.
-        cookie_jar=aiohttp.DummyCookieJar(),
-        raise_for_status=False,
-    )
+    return HttpPool(limit_per_origin=limit)
 
 
 def outcome_for_status(status: int) -> Outcome:
@@ -54,6 +41,7 @@ def outcome_for_status(status: int) -> Outcome:
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait: `retry-after-ms`, else Retry-After as seconds or an HTTP date."""
+    headers = {name.lower(): value for name, value in headers.items()}
     ms = headers.get("retry-after-ms")
     if ms:
         try:
@@ -62,7 +50,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
                 return value
         except ValueError:
             pass
-    raw = headers.get("Retry-After")
+    raw = headers.get("retry-after")
     if not raw:
         return None
     raw = raw.strip()
@@ -88,8 +76,18 @@ class HttpReply:
     latency_s: float
 
 
+_targets: dict[str, Target] = {}
+
+
+def _target(url: str) -> Target:
+    target = _targets.get(url)
+    if target is None:
+        target = _targets[url] = Target.parse(url)
+    return target
+
+
 async def post_json(
-    session: aiohttp.ClientSession,
+    session: HttpPool,
     url: str,
     payload: Mapping[str, Any],
     headers: Mapping[str, str],
@@ -99,31 +97,35 @@ async def post_json(
     data = json.dumps(payload, separators=(",", ":")).encode()
     started = time.perf_counter()
     try:
+        target = _target(url)
         async with asyncio.timeout(timeout_s):
-            async with session.post(url, data=data, headers=headers) as response:
-                body = await response.read()
-                return HttpReply(
-                    response.status, body, response.headers, time.perf_counter() - started
-                )
+            response = await session.post(target, request_head(target, headers, len(data)), data)
     except TimeoutError:
         return Completion(
             Outcome.TIMEOUT,
             latency_s=time.perf_counter() - started,
             detail=f"no complete response within {timeout_s:g}s",
         )
-    except aiohttp.InvalidURL as exc:
+    except ValueError as exc:
         return Completion(
             Outcome.CLIENT_ERROR,
             latency_s=time.perf_counter() - started,
             detail=f"invalid endpoint URL: {exc}",
         )
-    except (aiohttp.ClientError, OSError) as exc:
-        # Refused, reset, server disconnected, body cut short: the transport failed.
+    except HttpProtocolError as exc:
+        return Completion(
+            Outcome.MALFORMED, latency_s=time.perf_counter() - started, detail=str(exc)
+        )
+    except OSError as exc:
+        # Refused, reset, closed mid-reply: the transport failed.
         return Completion(
             Outcome.CONNECTION_ERROR,
             latency_s=time.perf_counter() - started,
             detail=f"{type(exc).__name__}: {exc}",
         )
+    return HttpReply(
+        response.status, response.body, response.headers, time.perf_counter() - started
+    )
 
 
 def decode_json(body: bytes) -> Any:

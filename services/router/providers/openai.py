@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from services.router.providers.base import Completion, CompletionRequest, Outcome
+from services.router.providers.h1 import HttpPool
 from services.router.providers.http import (
     HttpReply,
     create_session,
@@ -31,7 +30,7 @@ class OpenAICompatibleProvider:
         endpoint: str,
         *,
         api_key: str | None,
-        session: aiohttp.ClientSession | None = None,
+        session: HttpPool | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._url = f"{self.endpoint}/chat/completions"

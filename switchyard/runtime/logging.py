@@ -10,13 +10,10 @@ import logging
 import os
 import sys
 
+import orjson
 import structlog
 
-_configured = False
-
-
 def configure_logging(*, service: str, level: str = "info") -> None:
-    global _configured
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
@@ -26,15 +23,16 @@ def configure_logging(*, service: str, level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.dict_tracebacks,
-            structlog.processors.JSONRenderer(),
+            # orjson renders bytes several times faster than json; routers log one event
+            # per request, so this is on the hot path.
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
-    _configured = True
 
 
 def bind_request(request_id: str | None) -> str:

@@ -13,6 +13,7 @@ import sys
 import orjson
 import structlog
 
+
 def configure_logging(*, service: str, level: str = "info") -> None:
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):

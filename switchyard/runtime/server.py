@@ -8,6 +8,7 @@ drains in-flight calls for up to `grace_s`; a second signal exits at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,6 +34,9 @@ Registrar = Callable[[grpc.aio.Server], Sequence[str]]
 Hook = Callable[[], Awaitable[None]]
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+# Young-generation collections every 10k allocations instead of 700: requests create
+# many short-lived objects, and most die before any collection would look at them.
+GC_GEN0_THRESHOLD = 10_000
 
 
 @dataclass
@@ -81,6 +85,15 @@ def check_bindable(host: str, port: int, *, reuse_port: bool) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise StartupError(f"cannot bind {host}:{port}: {exc.strerror}") from exc
+
+
+def settle_garbage_collector() -> None:
+    """Move everything allocated at startup out of the collector's sight and collect
+    young objects less often: full collections over long-lived startup objects are
+    what makes tail-latency spikes in a busy Python server."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def start_server(
@@ -169,6 +182,7 @@ async def serve(
         if ready is not None:
             await ready()
             await running.set_serving(True)
+        settle_garbage_collector()
         log.info("service.ready", port=running.port)
 
     readiness = asyncio.create_task(report_ready())

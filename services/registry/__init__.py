@@ -1,0 +1,1 @@
+"""The model registry: profiles, health, change history and the watch stream."""

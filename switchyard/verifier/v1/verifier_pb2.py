@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%switchyard/verifier/v1/verifier.proto\x12\x16switchyard.verifier.v1\x1a\x1cgoogle/protobuf/struct.proto\"B\n\tCheckSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"P\n\x0b\x43heckResult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x64uration_us\x18\x04 \x01(\x03\">\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06output\x18\x02 \x01(\t\x12\x15\n\rfinish_reason\x18\x03 \x01(\t\"\xc3\x01\n\rVerifyRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x34\n\tcandidate\x18\x03 \x01(\x0b\x32!.switchyard.verifier.v1.Candidate\x12\x31\n\x06\x63hecks\x18\x04 \x03(\x0b\x32!.switchyard.verifier.v1.CheckSpec\x12\x13\n\x0b\x61ll_results\x18\x05 \x01(\x08\x12\x11\n\tmin_score\x18\x06 \x01(\x01\"\x87\x01\n\x0eVerifyResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0e\x32\x1f.switchyard.verifier.v1.Verdict\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x34\n\x07results\x18\x03 \x03(\x0b\x32#.switchyard.verifier.v1.CheckResult\"\x9a\x01\n\x0bRankRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x35\n\ncandidates\x18\x03 \x03(\x0b\x32!.switchyard.verifier.v1.Candidate\x12\x31\n\x06\x63hecks\x18\x04 \x03(\x0b\x32!.switchyard.verifier.v1.CheckSpec\"\x94\x01\n\x0fRankedCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x07verdict\x18\x02 \x01(\x0e\x32\x1f.switchyard.verifier.v1.Verdict\x12\r\n\x05score\x18\x03 \x01(\x01\x12\x34\n\x07results\x18\x04 \x03(\x0b\x32#.switchyard.verifier.v1.CheckResult\"K\n\x0cRankResponse\x12;\n\ncandidates\x18\x01 \x03(\x0b\x32\'.switchyard.verifier.v1.RankedCandidate\"\x13\n\x11ListChecksRequest\"A\n\x0e\x43heckParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"q\n\x10\x43heckDescription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12:\n\nparameters\x18\x03 \x03(\x0b\x32&.switchyard.verifier.v1.CheckParameter\"N\n\x12ListChecksResponse\x12\x38\n\x06\x63hecks\x18\x01 \x03(\x0b\x32(.switchyard.verifier.v1.CheckDescription*J\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x12\n\x0eVERDICT_ACCEPT\x10\x01\x12\x12\n\x0eVERDICT_REJECT\x10\x02\x32\xa2\x02\n\x0fVerifierService\x12W\n\x06Verify\x12%.switchyard.verifier.v1.VerifyRequest\x1a&.switchyard.verifier.v1.VerifyResponse\x12Q\n\x04Rank\x12#.switchyard.verifier.v1.RankRequest\x1a$.switchyard.verifier.v1.RankResponse\x12\x63\n\nListChecks\x12).switchyard.verifier.v1.ListChecksRequest\x1a*.switchyard.verifier.v1.ListChecksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%switchyard/verifier/v1/verifier.proto\x12\x16switchyard.verifier.v1\x1a\x1cgoogle/protobuf/struct.proto\"B\n\tCheckSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"P\n\x0b\x43heckResult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x64uration_us\x18\x04 \x01(\x03\">\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06output\x18\x02 \x01(\t\x12\x15\n\rfinish_reason\x18\x03 \x01(\t\"\xc3\x01\n\rVerifyRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x34\n\tcandidate\x18\x03 \x01(\x0b\x32!.switchyard.verifier.v1.Candidate\x12\x31\n\x06\x63hecks\x18\x04 \x03(\x0b\x32!.switchyard.verifier.v1.CheckSpec\x12\x13\n\x0b\x61ll_results\x18\x05 \x01(\x08\x12\x11\n\tmin_score\x18\x06 \x01(\x01\"\x9f\x01\n\x0eVerifyResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0e\x32\x1f.switchyard.verifier.v1.Verdict\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x34\n\x07results\x18\x03 \x03(\x0b\x32#.switchyard.verifier.v1.CheckResult\x12\x16\n\x0eserver_time_us\x18\x04 \x01(\x03\"\xc2\x01\n\x0bRankRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x35\n\ncandidates\x18\x03 \x03(\x0b\x32!.switchyard.verifier.v1.Candidate\x12\x31\n\x06\x63hecks\x18\x04 \x03(\x0b\x32!.switchyard.verifier.v1.CheckSpec\x12\x11\n\tmin_score\x18\x05 \x01(\x01\x12\x13\n\x0b\x61ll_results\x18\x06 \x01(\x08\"\x94\x01\n\x0fRankedCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x07verdict\x18\x02 \x01(\x0e\x32\x1f.switchyard.verifier.v1.Verdict\x12\r\n\x05score\x18\x03 \x01(\x01\x12\x34\n\x07results\x18\x04 \x03(\x0b\x32#.switchyard.verifier.v1.CheckResult\"c\n\x0cRankResponse\x12;\n\ncandidates\x18\x01 \x03(\x0b\x32\'.switchyard.verifier.v1.RankedCandidate\x12\x16\n\x0eserver_time_us\x18\x02 \x01(\x03\"\x13\n\x11ListChecksRequest\"A\n\x0e\x43heckParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x84\x01\n\x10\x43heckDescription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12:\n\nparameters\x18\x03 \x03(\x0b\x32&.switchyard.verifier.v1.CheckParameter\x12\x11\n\tcost_rank\x18\x04 \x01(\x05\"f\n\x12ListChecksResponse\x12\x38\n\x06\x63hecks\x18\x01 \x03(\x0b\x32(.switchyard.verifier.v1.CheckDescription\x12\x16\n\x0escorer_version\x18\x02 \x01(\t*J\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x12\n\x0eVERDICT_ACCEPT\x10\x01\x12\x12\n\x0eVERDICT_REJECT\x10\x02\x32\xa2\x02\n\x0fVerifierService\x12W\n\x06Verify\x12%.switchyard.verifier.v1.VerifyRequest\x1a&.switchyard.verifier.v1.VerifyResponse\x12Q\n\x04Rank\x12#.switchyard.verifier.v1.RankRequest\x1a$.switchyard.verifier.v1.RankResponse\x12\x63\n\nListChecks\x12).switchyard.verifier.v1.ListChecksRequest\x1a*.switchyard.verifier.v1.ListChecksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchyard.verifier.v1.verifier_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VERDICT']._serialized_start=1313
-  _globals['_VERDICT']._serialized_end=1387
+  _globals['_VERDICT']._serialized_start=1445
+  _globals['_VERDICT']._serialized_end=1519
   _globals['_CHECKSPEC']._serialized_start=95
   _globals['_CHECKSPEC']._serialized_end=161
   _globals['_CHECKRESULT']._serialized_start=163
@@ -43,21 +43,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYREQUEST']._serialized_start=310
   _globals['_VERIFYREQUEST']._serialized_end=505
   _globals['_VERIFYRESPONSE']._serialized_start=508
-  _globals['_VERIFYRESPONSE']._serialized_end=643
-  _globals['_RANKREQUEST']._serialized_start=646
-  _globals['_RANKREQUEST']._serialized_end=800
-  _globals['_RANKEDCANDIDATE']._serialized_start=803
-  _globals['_RANKEDCANDIDATE']._serialized_end=951
-  _globals['_RANKRESPONSE']._serialized_start=953
-  _globals['_RANKRESPONSE']._serialized_end=1028
-  _globals['_LISTCHECKSREQUEST']._serialized_start=1030
-  _globals['_LISTCHECKSREQUEST']._serialized_end=1049
-  _globals['_CHECKPARAMETER']._serialized_start=1051
-  _globals['_CHECKPARAMETER']._serialized_end=1116
-  _globals['_CHECKDESCRIPTION']._serialized_start=1118
-  _globals['_CHECKDESCRIPTION']._serialized_end=1231
-  _globals['_LISTCHECKSRESPONSE']._serialized_start=1233
-  _globals['_LISTCHECKSRESPONSE']._serialized_end=1311
-  _globals['_VERIFIERSERVICE']._serialized_start=1390
-  _globals['_VERIFIERSERVICE']._serialized_end=1680
+  _globals['_VERIFYRESPONSE']._serialized_end=667
+  _globals['_RANKREQUEST']._serialized_start=670
+  _globals['_RANKREQUEST']._serialized_end=864
+  _globals['_RANKEDCANDIDATE']._serialized_start=867
+  _globals['_RANKEDCANDIDATE']._serialized_end=1015
+  _globals['_RANKRESPONSE']._serialized_start=1017
+  _globals['_RANKRESPONSE']._serialized_end=1116
+  _globals['_LISTCHECKSREQUEST']._serialized_start=1118
+  _globals['_LISTCHECKSREQUEST']._serialized_end=1137
+  _globals['_CHECKPARAMETER']._serialized_start=1139
+  _globals['_CHECKPARAMETER']._serialized_end=1204
+  _globals['_CHECKDESCRIPTION']._serialized_start=1207
+  _globals['_CHECKDESCRIPTION']._serialized_end=1339
+  _globals['_LISTCHECKSRESPONSE']._serialized_start=1341
+  _globals['_LISTCHECKSRESPONSE']._serialized_end=1443
+  _globals['_VERIFIERSERVICE']._serialized_start=1522
+  _globals['_VERIFIERSERVICE']._serialized_end=1812
 # @@protoc_insertion_point(module_scope)

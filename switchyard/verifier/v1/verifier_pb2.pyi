@@ -64,26 +64,32 @@ class VerifyRequest(_message.Message):
     def __init__(self, prompt: _Optional[str] = ..., task_type: _Optional[str] = ..., candidate: _Optional[_Union[Candidate, _Mapping]] = ..., checks: _Optional[_Iterable[_Union[CheckSpec, _Mapping]]] = ..., all_results: _Optional[bool] = ..., min_score: _Optional[float] = ...) -> None: ...
 
 class VerifyResponse(_message.Message):
-    __slots__ = ("verdict", "score", "results")
+    __slots__ = ("verdict", "score", "results", "server_time_us")
     VERDICT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
     verdict: Verdict
     score: float
     results: _containers.RepeatedCompositeFieldContainer[CheckResult]
-    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., score: _Optional[float] = ..., results: _Optional[_Iterable[_Union[CheckResult, _Mapping]]] = ...) -> None: ...
+    server_time_us: int
+    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., score: _Optional[float] = ..., results: _Optional[_Iterable[_Union[CheckResult, _Mapping]]] = ..., server_time_us: _Optional[int] = ...) -> None: ...
 
 class RankRequest(_message.Message):
-    __slots__ = ("prompt", "task_type", "candidates", "checks")
+    __slots__ = ("prompt", "task_type", "candidates", "checks", "min_score", "all_results")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    ALL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     task_type: str
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
     checks: _containers.RepeatedCompositeFieldContainer[CheckSpec]
-    def __init__(self, prompt: _Optional[str] = ..., task_type: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckSpec, _Mapping]]] = ...) -> None: ...
+    min_score: float
+    all_results: bool
+    def __init__(self, prompt: _Optional[str] = ..., task_type: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckSpec, _Mapping]]] = ..., min_score: _Optional[float] = ..., all_results: _Optional[bool] = ...) -> None: ...
 
 class RankedCandidate(_message.Message):
     __slots__ = ("id", "verdict", "score", "results")
@@ -98,10 +104,12 @@ class RankedCandidate(_message.Message):
     def __init__(self, id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., score: _Optional[float] = ..., results: _Optional[_Iterable[_Union[CheckResult, _Mapping]]] = ...) -> None: ...
 
 class RankResponse(_message.Message):
-    __slots__ = ("candidates",)
+    __slots__ = ("candidates", "server_time_us")
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[RankedCandidate]
-    def __init__(self, candidates: _Optional[_Iterable[_Union[RankedCandidate, _Mapping]]] = ...) -> None: ...
+    server_time_us: int
+    def __init__(self, candidates: _Optional[_Iterable[_Union[RankedCandidate, _Mapping]]] = ..., server_time_us: _Optional[int] = ...) -> None: ...
 
 class ListChecksRequest(_message.Message):
     __slots__ = ()
@@ -118,17 +126,21 @@ class CheckParameter(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class CheckDescription(_message.Message):
-    __slots__ = ("name", "description", "parameters")
+    __slots__ = ("name", "description", "parameters", "cost_rank")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    COST_RANK_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     parameters: _containers.RepeatedCompositeFieldContainer[CheckParameter]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[CheckParameter, _Mapping]]] = ...) -> None: ...
+    cost_rank: int
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[CheckParameter, _Mapping]]] = ..., cost_rank: _Optional[int] = ...) -> None: ...
 
 class ListChecksResponse(_message.Message):
-    __slots__ = ("checks",)
+    __slots__ = ("checks", "scorer_version")
     CHECKS_FIELD_NUMBER: _ClassVar[int]
+    SCORER_VERSION_FIELD_NUMBER: _ClassVar[int]
     checks: _containers.RepeatedCompositeFieldContainer[CheckDescription]
-    def __init__(self, checks: _Optional[_Iterable[_Union[CheckDescription, _Mapping]]] = ...) -> None: ...
+    scorer_version: str
+    def __init__(self, checks: _Optional[_Iterable[_Union[CheckDescription, _Mapping]]] = ..., scorer_version: _Optional[str] = ...) -> None: ...

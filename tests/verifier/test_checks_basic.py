@@ -1,0 +1,106 @@
+"""Unit tests for the phase-one checks: non_empty, length, json."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.runtime.errors import InvalidArgument
+
+
+def run(output: str, *specs: CheckSpec, finish_reason: str = "stop"):
+    return verify(
+        prompt="q", task_type="chat", output=output, finish_reason=finish_reason, specs=specs
+    )
+
+
+def violations(*specs: CheckSpec) -> dict[str, str]:
+    with pytest.raises(InvalidArgument) as info:
+        compile_specs(specs)
+    return {v.field: v.description for v in info.value.violations}
+
+
+@pytest.mark.parametrize("output", ["", "   ", "\n\t "])
+def test_non_empty_rejects_blank(output: str) -> None:
+    """Empty or whitespace-only output fails non_empty with a reason."""
+    result = run(output, CheckSpec("non_empty"))
+    assert result.verdict == "reject"
+    assert result.results[0].name == "non_empty"
+    assert "empty" in result.results[0].reason or "whitespace" in result.results[0].reason
+
+
+def test_non_empty_accepts_text() -> None:
+    """Any visible character passes non_empty."""
+    assert run(" x ", CheckSpec("non_empty")).verdict == "accept"
+
+
+def test_non_empty_takes_no_params() -> None:
+    """Parameters a check does not declare are refused, naming the field."""
+    assert "checks[0].params.min" in violations(CheckSpec("non_empty", {"min": 1}))
+
+
+@pytest.mark.parametrize(
+    ("output", "params", "verdict"),
+    [
+        ("abcd", {"min_chars": 4}, "accept"),
+        ("abc", {"min_chars": 4}, "reject"),
+        ("abcd", {"max_chars": 4}, "accept"),
+        ("abcde", {"max_chars": 4}, "reject"),
+        ("a" * 8, {"max_tokens": 2}, "accept"),
+        ("a" * 9, {"max_tokens": 2}, "reject"),  # ceil(9 / 4) = 3 tokens
+        ("abcd", {"min_chars": 2, "max_chars": 6, "max_tokens": 1}, "accept"),
+    ],
+)
+def test_length_bounds(output: str, params: dict, verdict: str) -> None:
+    """Length compares characters and ~4-chars-per-token estimates inclusively."""
+    assert run(output, CheckSpec("length", params)).verdict == verdict
+
+
+def test_length_reason_names_the_bound() -> None:
+    """A length failure says which bound was broken and by how much."""
+    result = run("abcdef", CheckSpec("length", {"max_chars": 4}))
+    assert result.results[0].reason == "output has 6 characters, more than max_chars 4"
+
+
+def test_length_accepts_struct_style_floats() -> None:
+    """protobuf Struct sends 2000 as 2000.0; integral floats are read as ints."""
+    assert run("abc", CheckSpec("length", {"max_chars": 2000.0})).verdict == "accept"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"max_chars": 1.5}, "checks[0].params.max_chars"),
+        ({"max_chars": "10"}, "checks[0].params.max_chars"),
+        ({"max_chars": True}, "checks[0].params.max_chars"),
+        ({"max_chars": -1}, "checks[0].params.max_chars"),
+        ({"min_chars": 5, "max_chars": 2}, "checks[0].params.min_chars"),
+        ({}, "checks[0].params"),
+    ],
+)
+def test_length_bad_params(params: dict, field: str) -> None:
+    """Bad length parameters are INVALID_ARGUMENT naming the check and the field."""
+    found = violations(CheckSpec("length", params))
+    assert field in found
+    assert "'length'" in found[field]
+
+
+@pytest.mark.parametrize("output", ['{"a": [1, 2]}', "[]", "3", '"s"', "null", ' {"a":1} '])
+def test_json_accepts_documents(output: str) -> None:
+    """Any single JSON document passes, surrounding whitespace allowed."""
+    assert run(output, CheckSpec("json")).verdict == "accept"
+
+
+@pytest.mark.parametrize("output", ["{", "{'a': 1}", '{"a": 1} trailing', "NaN", '{"x": Infinity}'])
+def test_json_rejects_invalid(output: str) -> None:
+    """Malformed JSON, trailing text and non-standard constants fail with a reason."""
+    result = run(output, CheckSpec("json"))
+    assert result.verdict == "reject"
+    assert result.results[0].reason.startswith("not valid JSON")
+
+
+def test_json_deeply_nested_does_not_crash() -> None:
+    """Nesting past the parser's recursion limit is a reject, not a crash."""
+    result = run("[" * 100_000 + "]" * 100_000, CheckSpec("json"))
+    assert result.verdict == "reject"
+    assert result.results[0].reason == "not valid JSON: nested too deeply"

@@ -1,0 +1,165 @@
+"""Unit tests for regex, blocklist and refusal checks, including hostile inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.runtime.errors import InvalidArgument
+
+
+def run(output: str, name: str, params: dict | None = None):
+    return verify(
+        prompt="q",
+        task_type="chat",
+        output=output,
+        finish_reason="stop",
+        specs=[CheckSpec(name, params or {})],
+    )
+
+
+def violations(name: str, params: dict) -> dict[str, str]:
+    with pytest.raises(InvalidArgument) as info:
+        compile_specs([CheckSpec(name, params)])
+    return {v.field: v.description for v in info.value.violations}
+
+
+# --- regex -----------------------------------------------------------------------------
+
+
+def test_regex_must_match() -> None:
+    """A required pattern that is absent rejects and names the pattern."""
+    assert run("order 1234", "regex", {"must_match": [r"\d{4}"]}).verdict == "accept"
+    result = run("order", "regex", {"must_match": [r"\d{4}"]})
+    assert result.verdict == "reject"
+    assert result.results[0].reason == "output does not match required regex '\\\\d{4}'"
+
+
+def test_regex_must_not_match() -> None:
+    """A forbidden pattern that is present rejects."""
+    params = {"must_not_match": [r"(?i)lorem ipsum"]}
+    assert run("real text", "regex", params).verdict == "accept"
+    assert "forbidden" in run("Lorem Ipsum dolor", "regex", params).results[0].reason
+
+
+def test_regex_ignore_case() -> None:
+    """ignore_case applies to every pattern of the check."""
+    params = {"must_match": ["hello"], "ignore_case": True}
+    assert run("HELLO there", "regex", params).verdict == "accept"
+    assert run("HELLO there", "regex", {"must_match": ["hello"]}).verdict == "reject"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"must_match": ["(unclosed"]}, "checks[0].params.must_match[0]"),
+        ({"must_match": ["ok", "[z-a]"]}, "checks[0].params.must_match[1]"),
+        ({"must_not_match": ["x" * 1001]}, "checks[0].params.must_not_match[0]"),
+        ({}, "checks[0].params"),
+        ({"must_match": "abc"}, "checks[0].params.must_match"),
+        ({"must_match": ["a"], "timeout_ms": 5000}, "checks[0].params.timeout_ms"),
+        ({"must_match": ["a"], "timeout_ms": 0}, "checks[0].params.timeout_ms"),
+    ],
+)
+def test_regex_invalid_params(params: dict, field: str) -> None:
+    """Invalid or oversized patterns are INVALID_ARGUMENT naming the check and the pattern."""
+    found = violations("regex", params)
+    assert field in found and "'regex'" in found[field]
+
+
+def test_catastrophic_regex_is_bounded() -> None:
+    """An exponential-backtracking pattern times out and rejects instead of hanging."""
+    result = run("a" * 5000 + "b", "regex", {"must_match": ["(a|aa)+$"], "timeout_ms": 10})
+    assert result.verdict == "reject"
+    assert "timed out after 10 ms" in result.results[0].reason
+
+
+def test_catastrophic_must_not_match_fails_closed() -> None:
+    """A timeout on a forbidden pattern also rejects: absence was not shown."""
+    result = run("a" * 5000 + "b", "regex", {"must_not_match": ["(a|aa)+$"], "timeout_ms": 5})
+    assert result.verdict == "reject" and "timed out" in result.results[0].reason
+
+
+# --- blocklist -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "verdict"),
+    [
+        ("That was DARN good", "reject"),
+        ("darn.", "reject"),
+        ("darned socks", "accept"),  # whole words only
+        ("undarn", "accept"),
+        ("a heck of a day", "reject"),  # phrase
+        ("heck no", "accept"),
+        ("visit f*ck.com", "reject"),  # word with punctuation inside
+        ("nothing here", "accept"),
+    ],
+)
+def test_blocklist_whole_word_case_insensitive(output: str, verdict: str) -> None:
+    """Blocked words match whole-word and case-insensitively; phrases too."""
+    params = {"words": ["darn", "heck of a", "f*ck"]}
+    assert run(output, "blocklist", params).verdict == verdict
+
+
+def test_blocklist_reason_names_word() -> None:
+    """The reason quotes the word as it appeared and where."""
+    result = run("well Darn", "blocklist", {"words": ["darn"]})
+    assert result.results[0].reason == "output contains blocked word 'Darn' at offset 5"
+
+
+@pytest.mark.parametrize("words", [[], ["  "], "darn", [1]])
+def test_blocklist_needs_words(words) -> None:
+    """An empty or mistyped list is INVALID_ARGUMENT on words."""
+    assert "checks[0].params.words" in violations("blocklist", {"words": words})
+
+
+def test_blocklist_words_are_literal() -> None:
+    """Regex metacharacters in words are matched literally, never as patterns."""
+    assert run("a.b", "blocklist", {"words": ["a.b"]}).verdict == "reject"
+    assert run("axb", "blocklist", {"words": ["a.b"]}).verdict == "accept"
+
+
+# --- refusal ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "I can't help with that.",
+        "I’m sorry, but I can’t assist with this request.",
+        "I am sorry, I cannot provide that information.",
+        "As an AI language model, I cannot browse the internet.",
+        "Sorry, but I won't do that.",
+        "I must decline this request.",
+        "Unfortunately, I am unable to comply.",
+        "i'm unable to help with that",
+    ],
+)
+def test_refusal_detected(output: str) -> None:
+    """Common refusal openers reject with the phrase quoted."""
+    result = run(output, "refusal")
+    assert result.verdict == "reject"
+    assert result.results[0].reason.startswith("output is a refusal:")
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Sure! Here is the code you asked for.",
+        "The answer is 42. Note: I can't verify the source, but it is widely cited.",
+        "x" * 500 + " I can't help with that.",  # beyond the scanned opening
+    ],
+)
+def test_refusal_not_detected(output: str) -> None:
+    """Helpful answers pass, even when they say "I can't" past the opening."""
+    assert run(output, "refusal").verdict == "accept"
+
+
+def test_refusal_extra_phrases_and_scan_window() -> None:
+    """Operators can add phrases and widen the scanned opening."""
+    assert run("Nope, not doing it.", "refusal", {"extra_phrases": ["not doing it"]}).verdict == (
+        "reject"
+    )
+    late = "x" * 500 + " I can't help with that."
+    assert run(late, "refusal", {"scan_chars": 1000}).verdict == "reject"

@@ -1,0 +1,159 @@
+"""Unit tests for json_schema, truncation and final_answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.runtime.errors import InvalidArgument
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}},
+    "required": ["name"],
+    "additionalProperties": False,
+}
+
+
+def run(output: str, name: str, params: dict | None = None, finish_reason: str = "stop"):
+    return verify(
+        prompt="q",
+        task_type="chat",
+        output=output,
+        finish_reason=finish_reason,
+        specs=[CheckSpec(name, params or {})],
+    )
+
+
+# --- json_schema -----------------------------------------------------------------------
+
+
+def test_json_schema_accepts_valid_document() -> None:
+    """A document that satisfies the schema passes."""
+    assert run('{"name": "Ada", "age": 36}', "json_schema", {"schema": SCHEMA}).verdict == "accept"
+
+
+@pytest.mark.parametrize(
+    ("output", "fragment"),
+    [
+        ('{"age": 3}', "'name' is a required property"),
+        ('{"name": "Ada", "age": -1}', "$.age"),
+        ('{"name": "Ada", "extra": 1}', "Additional properties"),
+        ("[1, 2]", "is not of type 'object'"),
+        ("not json", "not valid JSON"),
+    ],
+)
+def test_json_schema_rejects_with_path(output: str, fragment: str) -> None:
+    """A mismatch rejects with the failing path and the validator's message."""
+    result = run(output, "json_schema", {"schema": SCHEMA})
+    assert result.verdict == "reject"
+    assert fragment in result.results[0].reason
+
+
+def test_json_schema_struct_numbers() -> None:
+    """Schemas arriving through protobuf Struct carry floats (maxLength 3.0) and still work."""
+    schema = {"type": "string", "maxLength": 3.0}
+    assert run('"abc"', "json_schema", {"schema": schema}).verdict == "accept"
+    assert run('"abcd"', "json_schema", {"schema": schema}).verdict == "reject"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"schema": {"type": "objekt"}},
+        {"schema": {"properties": {"a": {"minimum": "zero"}}}},
+        {"schema": "not a schema"},
+        {},
+    ],
+)
+def test_json_schema_invalid_schema(params: dict) -> None:
+    """An invalid or missing schema is INVALID_ARGUMENT on checks[0].params.schema."""
+    with pytest.raises(InvalidArgument) as info:
+        compile_specs([CheckSpec("json_schema", params)])
+    fields = {v.field: v.description for v in info.value.violations}
+    assert "checks[0].params.schema" in fields
+    assert "'json_schema'" in fields["checks[0].params.schema"]
+
+
+# --- truncation ------------------------------------------------------------------------
+
+
+def test_truncation_finish_reason_length() -> None:
+    """finish_reason 'length' means the model was cut off."""
+    result = run("A complete-looking sentence.", "truncation", finish_reason="length")
+    assert result.verdict == "reject" and "'length'" in result.results[0].reason
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("Here:\n```python\nprint(1)\n", "unclosed code block"),
+        ('{"items": [1, 2, 3', "unclosed JSON"),
+        ('{"text": "he said \\"hi', "unclosed JSON"),
+        ("[[1], [2]", "unclosed JSON"),
+    ],
+)
+def test_truncation_unclosed_structures(output: str, reason: str) -> None:
+    """Unclosed fences, brackets and strings are truncation."""
+    result = run(output, "truncation")
+    assert result.verdict == "reject" and reason in result.results[0].reason
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Here:\n```python\nprint(1)\n```\nDone.",
+        '{"text": "braces { and [ in strings", "n": [1, 2]}',
+        "Plain prose with a { brace.",
+    ],
+)
+def test_truncation_complete_outputs(output: str) -> None:
+    """Closed structures and braces inside strings or prose are not truncation."""
+    assert run(output, "truncation").verdict == "accept"
+
+
+def test_truncation_parts_can_be_disabled() -> None:
+    """json=false / code_blocks=false turn off the structural checks."""
+    params = {"json": False, "code_blocks": False}
+    assert run('```\n{"a": [', "truncation", params).verdict == "accept"
+
+
+# --- final_answer ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "params", "verdict"),
+    [
+        ("3 + 4 = 7\n#### 7", {}, "accept"),
+        ("3 + 4 = 7\n#### 7\n\n", {}, "accept"),
+        ("#### $1,250.50", {}, "accept"),
+        ("#### -3", {}, "accept"),
+        ("#### 7 apples", {}, "accept"),
+        ("#### 7 apples", {"strict": True}, "reject"),
+        ("#### seven", {}, "reject"),
+        ("#### 7\nHope this helps!", {}, "reject"),  # not the last line
+        ("The answer is 7.", {}, "reject"),
+        ("so \\boxed{42}", {"style": "boxed"}, "accept"),
+        ("so \\boxed{\\frac{1}{2}}", {"style": "boxed"}, "reject"),
+        ("so \\boxed{\\frac{1}{2}}", {"style": "boxed", "numeric": False}, "accept"),
+        ("so \\boxed{42}", {"style": "any"}, "accept"),
+        ("#### 42", {"style": "any"}, "accept"),
+        ("#### 42", {"style": "boxed"}, "reject"),
+    ],
+)
+def test_final_answer_formats(output: str, params: dict, verdict: str) -> None:
+    """GSM8K '#### <number>' and \\boxed{} answers are recognised per style."""
+    assert run(output, "final_answer", params).verdict == verdict
+
+
+def test_final_answer_reason_says_what_is_missing() -> None:
+    """The reason says which format was expected."""
+    result = run("The answer is 7.", "final_answer", {"style": "gsm8k"})
+    assert result.results[0].reason == "output lacks a final '#### <number>' line"
+
+
+def test_final_answer_bad_style() -> None:
+    """An unknown style is INVALID_ARGUMENT on style."""
+    with pytest.raises(InvalidArgument) as info:
+        compile_specs([CheckSpec("final_answer", {"style": "latex"})])
+    assert info.value.violations[0].field == "checks[0].params.style"

@@ -1,0 +1,164 @@
+"""The quality scorer: arithmetic checking, features, artefact loading and scoring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from switchyard.checks import CheckSpec, compile_specs
+from switchyard.checks.arithmetic import equation_errors, evaluate
+from switchyard.checks.features import FEATURE_NAMES, extract
+from switchyard.checks.scorer import (
+    DEFAULT_ARTIFACT,
+    ArtifactError,
+    default_scorer,
+    load_scorer,
+    parse_artifact,
+    save_scorer,
+)
+
+PROMPT = (
+    "Janet's ducks lay 16 eggs per day. She eats three for breakfast and bakes muffins "
+    "with four. She sells the remainder for $2 per egg. How much does she make every day?"
+)
+GOOD = (
+    "She has 16 - 3 = <<16-3=13>>13 eggs after breakfast.\n"
+    "After baking she has 13 - 4 = <<13-4=9>>9 eggs.\n"
+    "She makes 9 * $2 = $<<9*2=18>>18.\n#### 18"
+)
+BAD = (
+    "She has 16 - 3 = <<16-3=12>>12 eggs after breakfast, approximately.\n"
+    "She sells them, however she might keep some, so about 12 / 2.5 = 4.8.\n"
+    "#### 4.8 dollars or so"
+)
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        ("5*75+120", 495.0),
+        ("84 * (5/14)", 30.0),
+        ("9 * $2", 18.0),
+        ("18 x 4", 72.0),
+        ("1,000 / 4", 250.0),
+        ("-3 + 5", 2.0),
+        ("2 \\times 3", 6.0),
+    ],
+)
+def test_evaluate_arithmetic(expr: str, value: float) -> None:
+    """The evaluator handles the operators and number styles answers use."""
+    assert evaluate(expr) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("expr", ["3", "1/0", "2 ** 3", "(1 + 2", "abc + 1", "1 +" * 100 + "1"])
+def test_evaluate_refuses_non_arithmetic(expr: str) -> None:
+    """No operator, division by zero, unknown syntax or too many tokens give None."""
+    assert evaluate(expr) is None
+
+
+def test_equation_errors_counts_wrong_steps() -> None:
+    """Text equations and <<calculator>> annotations are both re-checked."""
+    text = "16 - 3 = 13 and 9 * $2 = $18 <<5*75+120=675+120=795>> 3+4 = 8; eggs, 16-3=13"
+    assert equation_errors(text) == (6, 2)
+
+
+def test_equation_errors_is_bounded() -> None:
+    """Only a bounded number of candidate equations is examined."""
+    checked, _ = equation_errors("1+1=2 " * 10_000)
+    assert checked <= 60
+
+
+def test_features_vector_shape_and_range() -> None:
+    """extract returns one finite value per feature name, within 0..1."""
+    for output in (GOOD, BAD, "", "x" * 100_000, "{[" * 1000, "1 = " * 5000):
+        features = extract(prompt=PROMPT, task_type="math", output=output, finish_reason="stop")
+        assert len(features) == len(FEATURE_NAMES)
+        named = dict(zip(FEATURE_NAMES, features, strict=True))
+        assert all(0.0 <= f <= 1.0 for f in features), named
+
+
+def test_features_see_consistency() -> None:
+    """The consistency features tell a clean worked answer from a sloppy one."""
+    good, bad = (
+        dict(
+            zip(
+                FEATURE_NAMES,
+                extract(prompt=PROMPT, task_type="math", output=text, finish_reason=""),
+                strict=True,
+            )
+        )
+        for text in (GOOD, BAD)
+    )
+    assert good["equation_wrong"] == 0.0 and bad["equation_wrong"] == 1.0
+    assert good["final_integer"] == 1.0 and bad["final_integer"] == 0.0
+    assert good["final_matches_last_computed"] == 1.0
+    assert bad["hedges"] > good["hedges"]
+
+
+def test_default_artifact_loads_and_scores() -> None:
+    """The packaged artefact loads, has a content version, and ranks good above bad."""
+    scorer = default_scorer()
+    assert scorer.version.startswith("quality-v1-")
+    assert {"math", "general"} <= set(scorer.models)
+    good = scorer.score(prompt=PROMPT, task_type="math", output=GOOD, finish_reason="stop")
+    bad = scorer.score(prompt=PROMPT, task_type="math", output=BAD, finish_reason="stop")
+    assert 0.0 < bad < good < 1.0
+
+
+def test_model_chosen_by_task_type() -> None:
+    """math uses the GSM8K-trained model; other task types the general one."""
+    scorer = default_scorer()
+    assert scorer.model_for("math").name == "math"
+    assert scorer.model_for("chat").name == scorer.default_model == "general"
+
+
+def test_artifact_records_heldout_calibration() -> None:
+    """The artefact carries its training provenance and held-out Brier score."""
+    document = json.loads(DEFAULT_ARTIFACT.read_text())
+    held = document["models"]["math"]["training"]["heldout"]
+    assert held["brier"] < held["brier_base_rate"]
+    assert held["reliability"]
+
+
+def test_save_and_load_roundtrip(tmp_path: Path) -> None:
+    """save_scorer writes an artefact that load_scorer reads back identically."""
+    path = tmp_path / "scorer.json"
+    save_scorer(default_scorer(), path)
+    loaded = load_scorer(path)
+    assert loaded.version == default_scorer().version
+    assert loaded.score(prompt=PROMPT, task_type="math", output=GOOD, finish_reason="") == (
+        default_scorer().score(prompt=PROMPT, task_type="math", output=GOOD, finish_reason="")
+    )
+
+
+def test_artifact_for_other_features_is_refused() -> None:
+    """An artefact trained on a different feature list is an ArtifactError naming the gap."""
+    document = json.loads(DEFAULT_ARTIFACT.read_text())
+    document["feature_names"] = document["feature_names"][:-1]
+    with pytest.raises(ArtifactError, match="other features"):
+        parse_artifact(document)
+
+
+@pytest.mark.parametrize("content", ["", "{", '{"format": "something-else"}'])
+def test_unreadable_artifact(tmp_path: Path, content: str) -> None:
+    """Missing, malformed or foreign artefacts raise ArtifactError."""
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ArtifactError):
+        load_scorer(path)
+    with pytest.raises(ArtifactError):
+        load_scorer(tmp_path / "missing.json")
+
+
+def test_engine_uses_scorer_for_min_score() -> None:
+    """Embedded use: deterministic checks plus the packaged scorer gate the verdict."""
+    compiled = compile_specs(
+        [CheckSpec("non_empty"), CheckSpec("final_answer")], scorer=default_scorer()
+    )
+    kwargs = {"prompt": PROMPT, "task_type": "math", "finish_reason": "stop"}
+    good = compiled.verify(output=GOOD, min_score=0.5, **kwargs)
+    assert good.verdict == "accept" and good.results[-1].name == "quality"
+    strict = compiled.verify(output=GOOD, min_score=0.999, **kwargs)
+    assert strict.verdict == "reject" and "below min_score" in strict.results[-1].reason

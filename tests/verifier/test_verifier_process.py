@@ -1,0 +1,98 @@
+"""The verifier as a real process: starts from the CLI, serves, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+
+from switchyard.verifier.v1 import verifier_pb2 as pb
+from switchyard.verifier.v1 import verifier_pb2_grpc
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def read_port(port_file: Path) -> int | None:
+    return int(port_file.read_text()) if port_file.exists() else None
+
+
+async def wait_for_port(
+    port_file: Path, process: asyncio.subprocess.Process, timeout_s: float
+) -> int:
+    for _ in range(int(timeout_s / 0.05)):
+        port = read_port(port_file)
+        if port is not None:
+            return port
+        assert process.returncode is None, "verifier exited before writing its port"
+        await asyncio.sleep(0.05)
+    raise AssertionError("verifier did not write its port file")
+
+
+async def test_process_serves_and_drains(tmp_path: Path) -> None:
+    """`python -m services.verifier --port 0 --port-file F` serves Verify, exits 0 on SIGTERM."""
+    port_file = tmp_path / "verifier.port"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "services.verifier", "--port", "0", "--port-file", str(port_file)),
+        cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=ENV,
+    )
+    try:
+        port = await wait_for_port(port_file, process, timeout_s=20)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = verifier_pb2_grpc.VerifierServiceStub(channel)
+            described = await stub.ListChecks(pb.ListChecksRequest(), timeout=10)
+            assert described.scorer_version.startswith("quality-v1-")
+            response = await stub.Verify(
+                pb.VerifyRequest(
+                    candidate=pb.Candidate(output=""), checks=[pb.CheckSpec(name="non_empty")]
+                ),
+                timeout=10,
+            )
+        assert response.verdict == pb.VERDICT_REJECT
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=15) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def test_bad_flag_exits_nonzero_with_one_line() -> None:
+    """An invalid port is a one-line error on stderr and a non-zero exit."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.verifier", "--port", "70000"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=ENV,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "port" in result.stderr
+
+
+def test_bad_scorer_artifact_exits_nonzero(tmp_path: Path) -> None:
+    """A missing scorer artefact stops start-up with a one-line error, exit 2."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "services.verifier", "--port", "0"),
+            *("--scorer-path", str(tmp_path / "missing.json")),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=ENV,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "missing.json" in result.stderr

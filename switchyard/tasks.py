@@ -5,7 +5,15 @@ from __future__ import annotations
 # Task types a request may name; an empty task type means "chat". Quality per task in
 # the registry and policy conditions use the same names.
 TASK_TYPES: frozenset[str] = frozenset(
-    {"chat", "summarization", "extraction", "classification", "code_generation", "math", "reasoning"}
+    {
+        "chat",
+        "summarization",
+        "extraction",
+        "classification",
+        "code_generation",
+        "math",
+        "reasoning",
+    }
 )
 DEFAULT_TASK_TYPE = "chat"
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import aiohttp
-
 from services.router.fleet import ModelProfile
 from services.router.providers import make_provider
 from services.router.providers.base import Provider
+from services.router.providers.h1 import HttpPool
 from services.router.providers.http import create_session
 
 
@@ -16,7 +15,7 @@ class ProviderPool:
     def __init__(self, environ: Mapping[str, str]) -> None:
         # Credentials are looked up by reference (an environment variable name).
         self._environ = dict(environ)
-        self._session: aiohttp.ClientSession | None = None
+        self._session: HttpPool | None = None
         self._providers: dict[tuple[str, str, str], Provider] = {}
 
     def provider_for(self, profile: ModelProfile) -> Provider:

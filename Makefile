@@ -39,8 +39,18 @@ lint: $(STAMP) $(BUF)
 proto: $(STAMP)
 	$(PY) -m switchyard.tools.genproto
 
+# Load tests (docs/bench.md). h2load comes from Debian's nghttp2-client, matplotlib draws the
+# chart; the peer gateways install themselves under bench/.peers/ (BENCH_PEERS=skip: none).
 bench: $(STAMP)
+	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m bench.run
+
+.PHONY: bench-peers
+bench-peers: $(STAMP)
+	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench.run --peers only
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -56,6 +56,13 @@ class SuiteSettings:
     admin_token: str = "dev-admin-token"
     read_token: str = "dev-read-token"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Router processes; more than one share the router port with SO_REUSEPORT (the
+    # first is "router", the others "router-2", "router-3", ...).
+    routers: int = 1
+    # Extra flags for every router process, e.g. ("--verifier-mode", "embedded").
+    router_args: tuple[str, ...] = ()
+    # Prometheus port per router process (index i for router i); empty: no metrics.
+    router_metrics_ports: tuple[int, ...] = ()
 
 
 @dataclass
@@ -209,34 +216,74 @@ class Suite:
             await self._await_port("controlplane", deadline)
             await self._await_serving("controlplane", deadline)
             await self._await_serving("verifier", deadline)
-            self._spawn(
-                "router",
-                "services.router",
-                ports.router,
-                "--registry-address",
-                self.address("registry"),
-                "--verifier-address",
-                self.address("verifier"),
-                "--controlplane-address",
-                self.address("controlplane"),
-                "--registry-token",
-                s.read_token,
-                "--state-dir",
-                str(s.state_dir / "router"),
-            )
-            await self._await_port("router", deadline)
-            await self._await_serving("router", deadline)
+            for index in range(s.routers):
+                await self._start_router(index, deadline)
         except BaseException:
             await self.stop()
             raise
+
+    @property
+    def router_names(self) -> list[str]:
+        return ["router" if i == 0 else f"router-{i + 1}" for i in range(self.settings.routers)]
+
+    async def _start_router(self, index: int, deadline: float) -> None:
+        s = self.settings
+        name = self.router_names[index]
+        shared = s.routers > 1
+        # Later routers bind the port the first one got (it may have been port 0).
+        port = s.ports.router if index == 0 else self.services["router"].port
+        args = [
+            "--registry-address",
+            self.address("registry"),
+            "--verifier-address",
+            self.address("verifier"),
+            "--controlplane-address",
+            self.address("controlplane"),
+            "--registry-token",
+            s.read_token,
+            "--state-dir",
+            str(s.state_dir / name),
+        ]
+        if shared:
+            args += ["--reuse-port", "true"]
+        if index < len(s.router_metrics_ports):
+            args += ["--metrics-port", str(s.router_metrics_ports[index])]
+        log_path = self._log_dir / f"{name}.log"
+        log_offset = log_path.stat().st_size if log_path.exists() else 0  # logs append
+        self._spawn(name, "services.router", port, *args, *s.router_args)
+        await self._await_port(name, deadline)
+        if index == 0:
+            await self._await_serving(name, deadline)
+        else:
+            # A health check on the shared port may reach any of the routers; this
+            # one's own log says when it is SERVING.
+            await self._await_log_event(name, "service.ready", log_offset, deadline)
+
+    async def _await_log_event(self, name: str, event: str, offset: int, deadline: float) -> None:
+        needle = f'"event":"{event}"'.encode()  # logs are compact JSON (orjson)
+        service = self.services[name]
+        while time.monotonic() < deadline:
+            if service.process.poll() is not None:
+                raise SuiteError(f"{name} exited: {self._tail(name)}")
+            with contextlib.suppress(FileNotFoundError), service.log_path.open("rb") as log:
+                log.seek(offset)
+                if needle in log.read():
+                    return
+            await asyncio.sleep(0.1)
+        raise SuiteError(f"{name} did not log {event} in time: {self._tail(name)}")
 
     async def _seed_fleet(self) -> None:
         environ = {**os.environ, "SWITCHYARD_SIMULATOR_URL": self.simulator_url}
         models = load_fleet(self.settings.fleet_file, environ)
         async with grpc.aio.insecure_channel(self.address("registry")) as channel:
             stub = registry_pb2_grpc.RegistryServiceStub(channel)
-            await apply_fleet(
+            result = await apply_fleet(
                 stub, models, metadata=(("authorization", f"Bearer {self.settings.admin_token}"),)
+            )
+        if not result.ok:
+            raise SuiteError(
+                f"the registry refused the fleet {self.settings.fleet_file}: "
+                f"conflicts={result.conflicts} rejected={result.rejected}"
             )
 
     def dead_services(self) -> list[str]:

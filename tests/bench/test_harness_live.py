@@ -1,0 +1,94 @@
+"""The load path end to end against the bare echo server: the body h2load sends is a
+valid gRPC call, the fixed-rate client sends exactly its schedule, and the counts of
+client and server agree."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bench import client, h2load
+from bench.grpc_frame import GRPC_HEADERS, grpc_url, write_body
+from bench.peers.gateways import litellm_proxy_config, portkey_config
+from bench.prom import ROUTE_METHOD
+from bench.stack import EchoProcess, start_echo
+from bench.stats import count_delta
+from switchyard.router.v1 import router_pb2
+
+REQUEST = router_pb2.RouteRequest(
+    messages=[router_pb2.ChatMessage(role="user", content="echo this back")]
+).SerializeToString()
+
+
+@pytest_asyncio.fixture
+async def echo(tmp_path: Path) -> AsyncIterator[EchoProcess]:
+    process = await start_echo(tmp_path)
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+@pytest.mark.skipif(shutil.which("h2load") is None, reason="h2load (nghttp2-client) not installed")
+async def test_h2load_body_is_a_valid_grpc_call(echo: EchoProcess, tmp_path: Path) -> None:
+    """Every request h2load sends with the framed body is answered by a real gRPC server
+    and counted once by it."""
+    body = write_body(tmp_path / "route.body", REQUEST)
+    before = await echo.counts()
+    result = await h2load.run(
+        grpc_url(echo.address, ROUTE_METHOD),
+        requests=200,
+        connections=2,
+        streams=4,
+        body=body,
+        headers=GRPC_HEADERS,
+        log_file=tmp_path / "h2.log",
+    )
+    assert (result.started, result.succeeded, result.status["2xx"]) == (200, 200, 200)
+    assert len(result.latencies_ms) == 200
+    assert count_delta(before, await echo.counts()) == {"OK": 200}
+
+
+async def test_fixed_rate_sends_its_whole_schedule(echo: EchoProcess) -> None:
+    """rate x duration requests from two processes, each answered and counted once."""
+    before = await echo.counts()
+    run = await client.fixed_rate(echo.address, REQUEST, rate=100, duration_s=0.5, processes=2)
+    assert len(run.records) == 50
+    assert run.codes == {"OK": 50}
+    assert count_delta(before, await echo.counts()) == {"OK": 50}
+    offsets = sorted(r.intended_s for r in run.records)
+    assert offsets[0] == pytest.approx(0.0, abs=1e-6)
+    assert offsets[1] == pytest.approx(0.01, abs=1e-6)  # the two schedules interleave
+
+
+async def test_sample_keeps_codes_and_decodes_replies(echo: EchoProcess) -> None:
+    """The traced sample returns one record per call with the decoded reply."""
+    records = await client.sample(echo.address, REQUEST, count=20, concurrency=4)
+    assert len(records) == 20 and client.codes_of(records) == {"OK": 20}
+    assert {r.model_id for r in records} == {"echo"}
+
+
+async def test_unreachable_server_is_a_typed_error() -> None:
+    """A call that cannot reach a server ends in a status code, never silence."""
+    records = await client.sample("127.0.0.1:1", REQUEST, count=2, concurrency=1)
+    assert client.codes_of(records) == {"UNAVAILABLE": 2}
+
+
+def test_peers_get_the_same_two_models_and_fallback() -> None:
+    """LiteLLM and Portkey are both configured instant -> backup on the same simulator."""
+    sim = "http://127.0.0.1:9/v1"
+    litellm = litellm_proxy_config(sim)
+    assert [m["litellm_params"]["model"] for m in litellm["model_list"]] == [
+        "openai/instant",
+        "openai/backup",
+    ]
+    assert {m["litellm_params"]["api_base"] for m in litellm["model_list"]} == {sim}
+    assert litellm["router_settings"]["fallbacks"] == [{"primary": ["backup"]}]
+    portkey = portkey_config(sim)
+    assert portkey["strategy"] == {"mode": "fallback"}
+    assert [t["override_params"]["model"] for t in portkey["targets"]] == ["instant", "backup"]
+    assert {t["custom_host"] for t in portkey["targets"]} == {sim}

@@ -9,6 +9,7 @@ from switchyard.runtime.errors import FieldViolation, InvalidArgument
 from switchyard.tasks import DEFAULT_TASK_TYPE, TASK_TYPES, estimate_tokens
 
 ROLES = frozenset({"system", "user", "assistant"})
+RESPONSE_FORMATS = frozenset(router_pb2.ResponseFormat.values())
 MAX_MESSAGES = 256
 MAX_MESSAGE_CHARS = 100_000
 MAX_TOTAL_CHARS = 400_000
@@ -72,7 +73,7 @@ def route_input(request: router_pb2.RouteRequest) -> RouteInput:
             )
     if len(request.idempotency_key) > MAX_KEY_CHARS:
         problems.append(FieldViolation("idempotency_key", f"at most {MAX_KEY_CHARS} characters"))
-    if request.response_format not in router_pb2.ResponseFormat.values():
+    if request.response_format not in RESPONSE_FORMATS:
         problems.append(FieldViolation("response_format", "unknown response format"))
     if problems:
         raise InvalidArgument(problems)

@@ -115,6 +115,7 @@ def command(
     h1: bool = False,
     threads: int = 1,
     log_file: Path | None = None,
+    timing_script: Path | None = None,
 ) -> list[str]:
     args = [
         "h2load",
@@ -135,8 +136,24 @@ def command(
         args += ["-H", header]
     if log_file is not None:
         args.append(f"--log-file={log_file}")
+    if timing_script is not None:
+        # The script names the URL on every line; h2load takes none on the command line.
+        args.append(f"--timing-script-file={timing_script}")
+        return args
     args.append(url)
     return args
+
+
+def write_timing_script(path: Path, url: str, *, count: int, step_ms: float) -> None:
+    """`count` requests spaced `step_ms` apart.
+
+    h2load sends each request on its schedule whether or not earlier ones have answered
+    (given free streams), so latency is measured without coordinated omission, and a C
+    load generator leaves the cores to the servers under test. It arms each send's
+    timer after the previous send, so every gap grows by a small fixed overhead; callers
+    measure it and shorten `step_ms` to compensate.
+    """
+    path.write_text("".join(f"{i * step_ms:.3f}\t{url}\n" for i in range(count)))
 
 
 def _run_blocking(args: list[str], timeout_s: float) -> tuple[str, float]:
@@ -168,9 +185,10 @@ async def run(
     headers: Sequence[str] = (),
     h1: bool = False,
     log_file: Path | None = None,
+    timing_script: Path | None = None,
     timeout_s: float = 120.0,
 ) -> H2loadResult:
-    """One h2load run of exactly `requests` requests."""
+    """One h2load run of exactly `requests` requests (per client with a timing script)."""
     args = command(
         url,
         requests=requests,
@@ -180,6 +198,7 @@ async def run(
         headers=headers,
         h1=h1,
         log_file=log_file,
+        timing_script=timing_script,
     )
     output, cpu_s = await asyncio.to_thread(_run_blocking, args, timeout_s)
     summary = parse_output(output)

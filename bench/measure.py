@@ -332,6 +332,87 @@ async def throughput(
     return result
 
 
+# Streams one h2load connection may have open: enough that a slow moment never holds
+# back a scheduled send.
+TIMED_STREAMS = 512
+
+
+async def fixed_rate_h2load(
+    target: GrpcTarget, request: bytes, rate: float, settings: BenchSettings, work_dir: Path
+) -> dict[str, Any]:
+    """Requests sent on a fixed schedule by h2load (C, a few % of a core), latency from
+    its per-request log. With instant simulated models the total latency is an upper
+    bound of what the router adds (it includes the model's HTTP round trip)."""
+    load = target.load(write_body(work_dir / "fixed-rate.body", request))
+    script = work_dir / "fixed-rate.timing"
+    ledger = RunLedger()
+
+    async def scheduled(label: str, count: int, step_ms: float) -> tuple[Any, CpuUsage]:
+        h2load.write_timing_script(script, load.url, count=count, step_ms=step_ms)
+        before = await target.counts()
+        meter = CpuMeter(target.pids())
+        result = await h2load.run(
+            load.url,
+            requests=count,
+            connections=1,
+            streams=TIMED_STREAMS,
+            body=load.body,
+            headers=load.headers,
+            log_file=work_dir / "fixed-rate.h2load.log",
+            timing_script=script,
+        )
+        cpu = meter.stop({"h2load": result.cpu_s})
+        ledger.add(
+            label,
+            Reconciliation(
+                sent=result.started,
+                client_completed=sum(result.status.values()),
+                codes=count_delta(before, await target.counts()),
+                source=f"{target.label} metrics",
+            ),
+        )
+        return result, cpu
+
+    # Calibrate: a short run shows how much h2load stretches each gap; the measured run
+    # shortens its gaps by that much so the achieved rate is the offered one.
+    step_ms = 1000.0 / rate
+    probe_count = max(50, int(rate * 1.5))
+    probe, _ = await scheduled("calibration", probe_count, step_ms)
+    stretch_ms = max(0.0, probe.duration_s * 1000.0 / probe_count - step_ms)
+    buckets_before = await target.latency_buckets() if target.latency_buckets else {}
+    result, cpu = await scheduled(
+        "fixed-rate", max(1, int(rate * settings.window_s)), max(step_ms - stretch_ms, 0.05)
+    )
+    latency = summary_dict(LatencySummary.of(result.latencies_ms))
+    return {
+        "offered_rps": round(rate, 1),
+        "achieved_rps": round(result.started / max(result.duration_s, 1e-9), 1),
+        "latency_ms": latency,
+        "router_added_ms": latency,
+        "router_added_basis": "total latency, an upper bound (instant models)",
+        "client_send_lag_p99_ms": None,  # h2load does not report it
+        "server_handling_ms": await _server_handling(target, buckets_before),
+        "load": {"generator": "h2load timing script", "connections": 1, "streams": TIMED_STREAMS},
+        "cpu": cpu.as_dict(),
+        "counts": ledger.as_dict(),
+    }
+
+
+async def _server_handling(
+    target: GrpcTarget, buckets_before: dict[str, float]
+) -> dict[str, float | None]:
+    """p50/p99 of the server's own handling-time histogram over the run."""
+    if not target.latency_buckets:
+        return {}
+    buckets = count_delta(buckets_before, await target.latency_buckets())
+    cumulative = {b: float(buckets.get(b, 0)) for b in buckets_before | buckets}
+    quantiles: dict[str, float | None] = {}
+    for q in (0.5, 0.99):
+        value = histogram_quantile(q, cumulative)
+        quantiles[f"p{round(q * 100)}"] = None if value is None else round(value * 1000, 3)
+    return quantiles
+
+
 async def fixed_rate_point(
     target: GrpcTarget, request: bytes, rate: float, settings: BenchSettings
 ) -> dict[str, Any]:
@@ -365,13 +446,7 @@ async def fixed_rate_point(
     )
     answered = [r for r in run.records if r.code == "OK"]
     lags = sorted(r.lag_ms for r in run.records)
-    server_side: dict[str, float | None] = {}
-    if target.latency_buckets:
-        buckets = count_delta(buckets_before, await target.latency_buckets())
-        cumulative = {b: float(buckets.get(b, 0)) for b in buckets_before | buckets}
-        for q in (0.5, 0.99):
-            value = histogram_quantile(q, cumulative)
-            server_side[f"p{round(q * 100)}"] = None if value is None else round(value * 1000, 3)
+    server_side = await _server_handling(target, buckets_before)
     return {
         "offered_rps": round(rate, 1),
         "achieved_rps": round(run.achieved_rps, 1),

@@ -29,7 +29,13 @@ import yaml
 
 from bench import chart, h2load, machine, report, verdicts
 from bench.faults import run_faults
-from bench.measure import BenchSettings, GrpcTarget, fixed_rate_point, throughput
+from bench.measure import (
+    BenchSettings,
+    GrpcTarget,
+    fixed_rate_h2load,
+    fixed_rate_point,
+    throughput,
+)
 from bench.peers.compare import PEER_NAMES, compare, run_peer, simulator_direct
 from bench.plan import (
     ScenarioError,
@@ -117,6 +123,16 @@ async def run_scenario(
         of = done.get(scenario.of, {})
         if "throughput_rps" not in of:
             return {"kind": "fixed_rate", "skipped": f"{scenario.of} has no measured maximum"}
+
+        async def measure_fixed_rate(
+            target: GrpcTarget, request: bytes, rate: float
+        ) -> dict[str, Any]:
+            # h2load when installed (it barely uses the CPU the servers need); the Python
+            # client, which costs about half a core at these rates, otherwise.
+            if h2load.available():
+                return await fixed_rate_h2load(target, request, rate, settings, work_dir)
+            return await fixed_rate_point(target, request, rate, settings)
+
         source = next(s for s in SCENARIOS if s.name == scenario.of)
         assert isinstance(source, Throughput)
         request = request_for(source).SerializeToString()
@@ -124,12 +140,10 @@ async def run_scenario(
         for fraction in scenario.fractions:
             rate = of["throughput_rps"] * fraction
             say(f"{scenario.name}: {fraction * 100:.0f} % = {rate:,.0f} req/s")
-            point = await fixed_rate_point(_router_target(stack), request, rate, settings)
+            point = await measure_fixed_rate(_router_target(stack), request, rate)
             point["fraction"] = fraction
             if scenario.floor:
-                point["floor"] = await fixed_rate_point(
-                    _echo_target(stack), request, rate, settings
-                )
+                point["floor"] = await measure_fixed_rate(_echo_target(stack), request, rate)
             points.append(point)
         return {
             "kind": "fixed_rate",

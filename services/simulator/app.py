@@ -8,11 +8,11 @@ models stay fast.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from services.simulator import admin, wire
@@ -33,7 +33,7 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
 async def _read_json(request: web.Request) -> Any:
     raw = await request.read()
     try:
-        return json.loads(raw)
+        return orjson.loads(raw)
     except ValueError as exc:
         raise wire.WireError(400, f"request body is not valid JSON: {exc}") from exc
 

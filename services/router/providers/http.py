@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from services.router.providers.base import Completion, Outcome
 from services.router.providers.h1 import HttpPool, HttpProtocolError, Target, request_head
@@ -94,7 +95,7 @@ async def post_json(
     timeout_s: float,
 ) -> HttpReply | Completion:
     """POST and read the whole body within timeout_s; a Completion when transport failed."""
-    data = json.dumps(payload, separators=(",", ":")).encode()
+    data = orjson.dumps(payload)
     started = time.perf_counter()
     try:
         target = _target(url)
@@ -131,7 +132,7 @@ async def post_json(
 def decode_json(body: bytes) -> Any:
     """The parsed body, or None when it is not JSON."""
     try:
-        return json.loads(body)
+        return orjson.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
 

@@ -89,6 +89,13 @@ class RoutePlan:
     budget_micros: int
     expected_cost_micros: int
     expected_latency_ms: int
+    # The latency target (request's, else policy's): reported and logged against, while
+    # the deadline is what bounds execution.
+    slo_ms: int = 0
+
+    @property
+    def meets_slo(self) -> bool:
+        return self.expected_latency_ms <= self.slo_ms
 
     @property
     def chain(self) -> tuple[Candidate, ...]:
@@ -181,4 +188,5 @@ def plan_route(
         budget_micros=budget,
         expected_cost_micros=round(expected_cost),
         expected_latency_ms=round(expected_latency),
+        slo_ms=request.latency_slo_ms or policy.slo_ms,
     )

@@ -151,6 +151,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             expected_cost_micros=plan.expected_cost_micros,
             expected_latency_ms=plan.expected_latency_ms,
             estimated_prompt_tokens=route_in.prompt_tokens,
+            latency_slo_ms=plan.slo_ms,
+            meets_slo=plan.meets_slo,
         )
 
     def _log_decision(
@@ -172,6 +174,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             escalations=result.escalations,
             cost_micros=result.total_cost_micros,
             latency_ms=latency_ms,
+            slo_met=latency_ms <= plan.slo_ms,
             degraded=result.degraded,
             task_type=request.task_type,
             tier=request.tier,

@@ -140,3 +140,12 @@ async def test_human_review_ticket_is_filed_when_all_fail(simulator, tmp_path) -
     finally:
         await server.stop(0.5)
         await app.close()
+
+
+async def test_plan_reports_the_slo_in_force(router: RouterHarness) -> None:
+    """Plan() shows the policy's latency target, or the request's own, and whether the
+    chain's expected latency meets it."""
+    plan = await router.stub.Plan(router_pb2.PlanRequest(request=ask()), timeout=5)
+    assert plan.latency_slo_ms == 5000 and plan.meets_slo
+    tight = await router.stub.Plan(router_pb2.PlanRequest(request=ask(latency_slo_ms=1)), timeout=5)
+    assert tight.latency_slo_ms == 1 and not tight.meets_slo

@@ -193,7 +193,7 @@ class PlanCandidate(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., kept: _Optional[bool] = ..., reason: _Optional[str] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ...) -> None: ...
 
 class PlanResponse(_message.Message):
-    __slots__ = ("rule", "strategy", "policy_version", "candidates", "expected_cost_micros", "expected_latency_ms", "estimated_prompt_tokens")
+    __slots__ = ("rule", "strategy", "policy_version", "candidates", "expected_cost_micros", "expected_latency_ms", "estimated_prompt_tokens", "latency_slo_ms", "meets_slo")
     RULE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +201,8 @@ class PlanResponse(_message.Message):
     EXPECTED_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_SLO_MS_FIELD_NUMBER: _ClassVar[int]
+    MEETS_SLO_FIELD_NUMBER: _ClassVar[int]
     rule: str
     strategy: str
     policy_version: int
@@ -208,4 +210,6 @@ class PlanResponse(_message.Message):
     expected_cost_micros: int
     expected_latency_ms: int
     estimated_prompt_tokens: int
-    def __init__(self, rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[PlanCandidate, _Mapping]]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., estimated_prompt_tokens: _Optional[int] = ...) -> None: ...
+    latency_slo_ms: int
+    meets_slo: bool
+    def __init__(self, rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[PlanCandidate, _Mapping]]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., estimated_prompt_tokens: _Optional[int] = ..., latency_slo_ms: _Optional[int] = ..., meets_slo: _Optional[bool] = ...) -> None: ...

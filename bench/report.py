@@ -164,7 +164,8 @@ def readme_table(result: dict[str, Any]) -> str:
         own = point.get("server_handling_ms", {}).get("p99")
         own_text = f"; router's own p99 {own:.1f}" if own is not None else ""
         lines.append(
-            f"| single at {point['fraction'] * 100:.0f} % load ({point['offered_rps']:,.0f}/s)"
+            f"| single at {point['fraction'] * 100:.0f} % load"
+            f" (offered {point['offered_rps']:,.0f}/s, achieved {point['achieved_rps']:,.0f}/s)"
             f" | - | {point['latency_ms']['p50']:.1f} / {point['latency_ms']['p99']:.1f} |"
             f" {point['router_added_ms']['p50']:.1f} / {point['router_added_ms']['p99']:.1f}"
             f" (at that load{own_text}) | - | - |"

@@ -49,6 +49,13 @@ class H2loadResult:
     status: dict[str, int]
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     cpu_s: float = 0.0
+    # First to last request start, from the log: the sending window without h2load's
+    # start-up and the wait for the last answers.
+    send_span_s: float = 0.0
+
+    @property
+    def send_rps(self) -> float:
+        return self.started / self.send_span_s if self.send_span_s > 0 else self.rps
 
     @property
     def latency(self) -> LatencySummary:
@@ -80,6 +87,12 @@ def parse_output(text: str) -> dict[str, object]:
         "timeout": timeout,
         "status": dict(zip(("2xx", "3xx", "4xx", "5xx"), map(int, status.groups()), strict=True)),
     }
+
+
+def send_span_s(text: str) -> float:
+    """Seconds from the first to the last request start in an h2load --log-file."""
+    starts = [int(line.split("\t", 1)[0]) for line in text.splitlines() if line[:1].isdigit()]
+    return (max(starts) - min(starts)) / 1e6 if len(starts) > 1 else 0.0
 
 
 def parse_log(text: str) -> list[float]:
@@ -203,7 +216,9 @@ async def run(
     output, cpu_s = await asyncio.to_thread(_run_blocking, args, timeout_s)
     summary = parse_output(output)
     latencies: list[float] = []
+    span = 0.0
     if log_file is not None and log_file.exists():
-        latencies = parse_log(log_file.read_text())
+        text = log_file.read_text()
+        latencies, span = parse_log(text), send_span_s(text)
         os.unlink(log_file)
-    return H2loadResult(**summary, latencies_ms=latencies, cpu_s=cpu_s)  # type: ignore[arg-type]
+    return H2loadResult(**summary, latencies_ms=latencies, cpu_s=cpu_s, send_span_s=span)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from switchyard.fleet.diff import SPEC_FIELDS
 from switchyard.registry.v1 import registry_pb2
 
 Model = registry_pb2.Model
@@ -41,18 +42,8 @@ _LATENCY_INT_KEYS = (
     "total_p95_ms",
     "total_p99_ms",
 )
-_MODEL_KEYS = {
-    "id",
-    "display_name",
-    "provider",
-    "pricing",
-    "context_window",
-    "max_output_tokens",
-    "capabilities",
-    "quality",
-    "latency",
-    "labels",
-}
+# A fleet file entry: the model id plus the operator-editable fields.
+_MODEL_KEYS = {"id", *SPEC_FIELDS}
 _VAR_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 

@@ -39,6 +39,7 @@ import grpc
 from google.protobuf import struct_pb2
 
 from bench import h2load
+from bench.cpu import process_cpu_s
 from bench.grpc_frame import GRPC_HEADERS, grpc_url, write_body
 from switchyard.verifier.v1 import verifier_pb2 as pb
 from switchyard.verifier.v1 import verifier_pb2_grpc
@@ -194,12 +195,8 @@ async def _start_verifiers(workdir: Path, count: int) -> tuple[list[Any], int]:
 
 
 def _process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc), 0 when unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process, 0 when it is gone."""
+    return process_cpu_s(pid) or 0.0
 
 
 def embedded_timings(workload: list[tuple[str, str]], repeats: int = 3) -> dict[str, float]:

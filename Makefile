@@ -44,6 +44,8 @@ proto: $(STAMP)
 bench: $(STAMP)
 	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
 	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench.registry_bench
+	$(PY) -m bench.verifier_bench --seconds 6
 	$(PY) -m bench.run
 
 .PHONY: bench-peers

@@ -24,7 +24,7 @@ from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.interceptors import Instrumentation, InstrumentedServer
 from switchyard.runtime.logging import configure_logging
-from switchyard.runtime.metrics import start_metrics_endpoint
+from switchyard.runtime.metrics import observe_gc_pauses, start_metrics_endpoint
 from switchyard.runtime.shutdown import wait_for_stop_signal
 
 log = structlog.get_logger("switchyard.server")
@@ -91,6 +91,7 @@ def settle_garbage_collector() -> None:
     """Move everything allocated at startup out of the collector's sight and collect
     young objects less often: full collections over long-lived startup objects are
     what makes tail-latency spikes in a busy Python server."""
+    observe_gc_pauses()
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])

@@ -23,7 +23,7 @@ from services.router.planning import Candidate, DropReason, RouteInput, RoutePla
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
 from services.router.retry import RetryThrottle, backoff_s
 from services.router.review import ReviewQueue
-from services.router.verification import AnswerVerifier
+from services.router.verification import AnswerUnderReview, AnswerVerifier
 from switchyard.policy import Policy
 from switchyard.runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
 
@@ -273,15 +273,15 @@ class RouteExecutor:
     ) -> RouteResult | None:
         rule = run.plan.rule
         remaining = run.deadline - self._clock()
-        verdict = await self._verifier.verify(
+        answer = AnswerUnderReview(
             prompt=run.request.prompt,
             task_type=run.request.task_type,
             output=completion.text,
             finish_reason=completion.finish_reason,
             checks=rule.checks,
             min_score=rule.min_score,
-            timeout_s=max(remaining, MIN_ATTEMPT_S),
         )
+        verdict = await self._verifier.verify(answer, timeout_s=max(remaining, MIN_ATTEMPT_S))
         record = dataclasses.replace(
             base,
             verdict=Verdict.ACCEPT if verdict.accepted else Verdict.REJECT,

@@ -16,11 +16,23 @@ import grpc
 import structlog
 from google.protobuf import struct_pb2
 
-from switchyard.checks import CheckSpec, compile_specs
+from switchyard.checks import CheckResult, CheckSpec, CompiledChecks, compile_specs
 from switchyard.policy import CheckRef
 from switchyard.verifier.v1 import verifier_pb2, verifier_pb2_grpc
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class AnswerUnderReview:
+    """One model answer and what it must satisfy: the rule's checks and score floor."""
+
+    prompt: str
+    task_type: str
+    output: str
+    finish_reason: str
+    checks: tuple[CheckRef, ...]
+    min_score: float
 
 
 @dataclass(frozen=True)
@@ -31,23 +43,13 @@ class AnswerVerdict:
 
 
 class AnswerVerifier(Protocol):
-    async def verify(
-        self,
-        *,
-        prompt: str,
-        task_type: str,
-        output: str,
-        finish_reason: str,
-        checks: Sequence[CheckRef],
-        min_score: float,
-        timeout_s: float,
-    ) -> AnswerVerdict: ...
+    async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict: ...
 
 
-def _first_failure(results: Sequence[object]) -> str:
+def _first_failure(results: Sequence[CheckResult | verifier_pb2.CheckResult]) -> str:
     for r in results:
-        if not getattr(r, "passed", True):
-            return f"{getattr(r, 'name', '?')}: {getattr(r, 'reason', '')}"
+        if not r.passed:
+            return f"{r.name}: {r.reason}"
     return ""
 
 
@@ -55,34 +57,22 @@ class EmbeddedVerifier:
     """Runs the checks in the router process; compiled check sets are cached per rule."""
 
     def __init__(self) -> None:
-        self._compiled: dict[tuple[CheckRef, ...], object] = {}
+        self._compiled: dict[tuple[CheckRef, ...], CompiledChecks] = {}
 
-    def _compile(self, checks: Sequence[CheckRef]) -> object:
-        key = tuple(checks)
-        compiled = self._compiled.get(key)
+    def _compile(self, checks: tuple[CheckRef, ...]) -> CompiledChecks:
+        compiled = self._compiled.get(checks)
         if compiled is None:
             compiled = compile_specs([CheckSpec(c.name, dict(c.params)) for c in checks])
-            self._compiled[key] = compiled
+            self._compiled[checks] = compiled
         return compiled
 
-    async def verify(
-        self,
-        *,
-        prompt: str,
-        task_type: str,
-        output: str,
-        finish_reason: str,
-        checks: Sequence[CheckRef],
-        min_score: float,
-        timeout_s: float,
-    ) -> AnswerVerdict:
-        compiled = self._compile(checks)
-        result = compiled.verify(  # type: ignore[attr-defined]
-            prompt=prompt,
-            task_type=task_type,
-            output=output,
-            finish_reason=finish_reason,
-            min_score=min_score,
+    async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
+        result = self._compile(answer.checks).verify(
+            prompt=answer.prompt,
+            task_type=answer.task_type,
+            output=answer.output,
+            finish_reason=answer.finish_reason,
+            min_score=answer.min_score,
         )
         accepted = result.verdict == "accept"
         return AnswerVerdict(
@@ -96,35 +86,26 @@ class RemoteVerifier:
         self._fallback = fallback
         self._specs: dict[tuple[CheckRef, ...], list[verifier_pb2.CheckSpec]] = {}
 
-    def _proto_specs(self, checks: Sequence[CheckRef]) -> list[verifier_pb2.CheckSpec]:
-        key = tuple(checks)
-        specs = self._specs.get(key)
+    def _proto_specs(self, checks: tuple[CheckRef, ...]) -> list[verifier_pb2.CheckSpec]:
+        specs = self._specs.get(checks)
         if specs is None:
             specs = []
             for c in checks:
                 params = struct_pb2.Struct()
                 params.update(dict(c.params))
                 specs.append(verifier_pb2.CheckSpec(name=c.name, params=params))
-            self._specs[key] = specs
+            self._specs[checks] = specs
         return specs
 
-    async def verify(
-        self,
-        *,
-        prompt: str,
-        task_type: str,
-        output: str,
-        finish_reason: str,
-        checks: Sequence[CheckRef],
-        min_score: float,
-        timeout_s: float,
-    ) -> AnswerVerdict:
+    async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
         request = verifier_pb2.VerifyRequest(
-            prompt=prompt,
-            task_type=task_type,
-            candidate=verifier_pb2.Candidate(output=output, finish_reason=finish_reason),
-            checks=self._proto_specs(checks),
-            min_score=min_score,
+            prompt=answer.prompt,
+            task_type=answer.task_type,
+            candidate=verifier_pb2.Candidate(
+                output=answer.output, finish_reason=answer.finish_reason
+            ),
+            checks=self._proto_specs(answer.checks),
+            min_score=answer.min_score,
         )
         try:
             response = await self._stub.Verify(request, timeout=max(timeout_s, 0.001))
@@ -132,15 +113,7 @@ class RemoteVerifier:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise
             log.warning("verifier.fallback_embedded", code=exc.code().name)
-            return await self._fallback.verify(
-                prompt=prompt,
-                task_type=task_type,
-                output=output,
-                finish_reason=finish_reason,
-                checks=checks,
-                min_score=min_score,
-                timeout_s=timeout_s,
-            )
+            return await self._fallback.verify(answer, timeout_s=timeout_s)
         accepted = response.verdict == verifier_pb2.VERDICT_ACCEPT
         return AnswerVerdict(
             accepted, response.score, "" if accepted else _first_failure(response.results)

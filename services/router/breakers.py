@@ -217,6 +217,3 @@ class BreakerBoard:
             if self.get(model).state is not state:
                 self.get(model).force(state)
         self._overridden = set(forced)
-
-    def states(self) -> dict[str, BreakerState]:
-        return {model: b.state for model, b in self._breakers.items()}

@@ -81,9 +81,6 @@ class FleetView:
     def get(self, model_id: str) -> ModelProfile | None:
         return self._profiles.get(model_id)
 
-    def ids(self) -> frozenset[str]:
-        return frozenset(self._profiles)
-
     def __len__(self) -> int:
         return len(self._profiles)
 

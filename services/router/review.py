@@ -69,8 +69,3 @@ class ReviewQueue:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-    def tickets(self) -> list[dict[str, object]]:
-        if not self._path.exists():
-            return []
-        return [json.loads(line) for line in self._path.read_text().splitlines() if line]

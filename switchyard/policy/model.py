@@ -163,7 +163,3 @@ class Policy:
     @property
     def all_rules(self) -> tuple[Rule, ...]:
         return (*self.rules, self.default)
-
-    @property
-    def referenced_models(self) -> frozenset[str]:
-        return frozenset(m for rule in self.all_rules for m in rule.strategy.models)

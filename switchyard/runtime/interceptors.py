@@ -16,7 +16,7 @@ import structlog
 
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.runtime.logging import bind_request
-from switchyard.runtime.metrics import RPC_SECONDS, RPC_TOTAL
+from switchyard.runtime.metrics import RPC_STATS
 
 log = structlog.get_logger("switchyard.rpc")
 
@@ -83,14 +83,12 @@ class Instrumentation:
         return handler
 
     def _observe(self, method: str, started: float, code: str) -> None:
-        RPC_TOTAL.labels(self._service, method, code).inc()
-        RPC_SECONDS.labels(self._service, method).observe(time.perf_counter() - started)
+        RPC_STATS.method(self._service, method).observe(code, time.perf_counter() - started)
 
     def _wrap_unary(
         self, behavior: Callable[..., Awaitable[Any]], method: str
     ) -> Callable[..., Any]:
-        ok_total = RPC_TOTAL.labels(self._service, method, "OK")
-        seconds = RPC_SECONDS.labels(self._service, method)
+        stats = RPC_STATS.method(self._service, method)  # looked up once, not per call
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             bind_request(_request_id(context))
@@ -108,8 +106,7 @@ class Instrumentation:
                 await _fail(context, exc, method)
             code = context.code()
             if code is None:  # the common case: label lookups done once, at wrap time
-                ok_total.inc()
-                seconds.observe(time.perf_counter() - started)
+                stats.observe("OK", time.perf_counter() - started)
             else:
                 self._observe(method, started, _code_of(context))
             return response

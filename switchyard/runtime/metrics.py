@@ -2,20 +2,79 @@
 
 from __future__ import annotations
 
+import bisect
 import gc
+import math
 import time
+from collections.abc import Iterator
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-RPC_TOTAL = Counter(
-    "switchyard_rpc_total", "RPCs handled, by method and status code", ["service", "method", "code"]
-)
-RPC_SECONDS = Histogram(
-    "switchyard_rpc_seconds",
-    "RPC handling time in seconds",
-    ["service", "method"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
+RPC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class MethodStats:
+    """Counts and handling-time histogram of one RPC method, in plain Python numbers.
+
+    prometheus_client's Counter and Histogram take a lock and look labels up on every
+    call (measured: ~4 % of a verifier's CPU at 3,000 calls/s). Each method's stats
+    are written only by the event-loop thread; the /metrics thread reads a snapshot,
+    which may be one call behind but is never torn in a way that matters.
+    """
+
+    __slots__ = ("bucket_counts", "codes", "count", "sum")
+
+    def __init__(self) -> None:
+        self.bucket_counts = [0] * (len(RPC_BUCKETS) + 1)
+        self.codes: dict[str, int] = {}
+        self.count = 0
+        self.sum = 0.0
+
+    def observe(self, code: str, seconds: float) -> None:
+        self.codes[code] = self.codes.get(code, 0) + 1
+        self.bucket_counts[bisect.bisect_left(RPC_BUCKETS, seconds)] += 1
+        self.count += 1
+        self.sum += seconds
+
+
+class RpcStatsCollector(Collector):
+    """Exports every MethodStats as switchyard_rpc_total and switchyard_rpc_seconds."""
+
+    def __init__(self) -> None:
+        self._methods: dict[tuple[str, str], MethodStats] = {}
+
+    def method(self, service: str, method: str) -> MethodStats:
+        stats = self._methods.get((service, method))
+        if stats is None:
+            stats = self._methods[(service, method)] = MethodStats()
+        return stats
+
+    def collect(self) -> Iterator[Metric]:
+        total = CounterMetricFamily(
+            "switchyard_rpc", "RPCs handled, by method and status code",
+            labels=["service", "method", "code"],
+        )  # fmt: skip
+        seconds = HistogramMetricFamily(
+            "switchyard_rpc_seconds", "RPC handling time in seconds",
+            labels=["service", "method"],
+        )  # fmt: skip
+        for (service, method), stats in list(self._methods.items()):
+            for code, n in list(stats.codes.items()):
+                total.add_metric([service, method, code], n)
+            cumulative, running = [], 0
+            for bound, n in zip((*RPC_BUCKETS, math.inf), list(stats.bucket_counts), strict=True):
+                running += n
+                cumulative.append((floatToGoString(bound), running))
+            seconds.add_metric([service, method], cumulative, sum_value=stats.sum)
+        yield total
+        yield seconds
+
+
+RPC_STATS = RpcStatsCollector()
+REGISTRY.register(RPC_STATS)
 
 
 def start_metrics_endpoint(port: int, host: str) -> None:

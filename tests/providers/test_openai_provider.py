@@ -18,6 +18,7 @@ from services.router.providers import (
 )
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator, running_simulator
+from tests.providers.conftest import Handler, StartUpstream
 
 MODELS = {
     "good": {"quality": 1.0, "answer_tokens": 40},
@@ -54,27 +55,10 @@ async def provider(sim: RunningSimulator) -> AsyncIterator[OpenAICompatibleProvi
     await p.close()
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
 @pytest.fixture
-async def fake_upstream() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
-    """Start a one-route app answering POST /v1/chat/completions with a given handler."""
-    runners: list[web.AppRunner] = []
-
-    async def start(handler: Handler) -> str:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+def fake_upstream(upstream_app: StartUpstream) -> Callable[[Handler], Awaitable[str]]:
+    """Serve POST /v1/chat/completions with a given handler; returns the /v1 base URL."""
+    return lambda handler: upstream_app("/v1/chat/completions", handler)
 
 
 async def complete_with(endpoint: str, req: CompletionRequest | None = None) -> object:

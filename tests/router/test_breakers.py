@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.router.breakers import Breaker, BreakerSettings, BreakerState
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
+from tests.router.fakes import Clock
 
 SETTINGS = BreakerSettings(
     window_size=10,

@@ -17,6 +17,7 @@ from services.router.providers.base import ChatTurn, Completion, CompletionReque
 from services.router.verification import EmbeddedVerifier
 from switchyard.policy import parse_policy
 from switchyard.runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
+from tests.router.fakes import profile
 
 MODELS = ("small", "medium", "large")
 POLICY = parse_policy(
@@ -35,23 +36,11 @@ MAX_CALLS = 3 + 2 + 1  # the sum of each stage's 1 + max_retries
 MODES = ("accept", "reject", "server_error", "slow", "rate_limited", "client_error", "truncated")
 
 
-def profile(model_id: str, price: int) -> ModelProfile:
-    return ModelProfile(
-        model_id=model_id,
-        provider_kind="simulator",
-        endpoint="http://sim",
-        upstream_model=model_id,
-        credential_env="",
-        input_micros_per_mtok=price,
-        output_micros_per_mtok=price,
-        context_window=100_000,
-        max_output_tokens=1000,
-        latency_p50_ms=50,
-    )
-
-
 FLEET = FleetView(
-    [profile("small", 100_000), profile("medium", 500_000), profile("large", 2_000_000)]
+    [
+        profile(name, price, context_window=100_000, latency_p50_ms=50)
+        for name, price in (("small", 100_000), ("medium", 500_000), ("large", 2_000_000))
+    ]
 )
 
 

@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 
 from services.router.breakers import BreakerBoard, BreakerSettings
 from services.router.execution import RouteExecutor, Verdict
-from services.router.fleet import FleetView, ModelProfile
+from services.router.fleet import FleetView
 from services.router.planning import RouteInput, plan_route
 from services.router.providers.base import ChatTurn, Completion, CompletionRequest, Outcome
 from services.router.verification import EmbeddedVerifier
 from switchyard.policy import parse_policy
 from switchyard.runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
+from tests.router.fakes import Clock, profile
 
 GOOD = "A complete and useful answer that passes every check."
 BAD = "meh"
@@ -34,36 +35,10 @@ default:
 )
 
 
-def profile(model_id: str, price: int) -> ModelProfile:
-    return ModelProfile(
-        model_id=model_id,
-        provider_kind="simulator",
-        endpoint="http://x",
-        upstream_model=model_id,
-        credential_env="",
-        input_micros_per_mtok=price,
-        output_micros_per_mtok=price,
-        context_window=8000,
-        max_output_tokens=1000,
-        latency_p50_ms=100,
-    )
-
-
 FLEET = FleetView([profile("small", 100_000), profile("large", 1_000_000)])
 REQUEST = RouteInput(
     messages=(ChatTurn("user", "x" * 800),), max_output_tokens=100, prompt_tokens=200
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class ScriptedProvider:

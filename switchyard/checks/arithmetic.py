@@ -48,14 +48,26 @@ def _tokens(expr: str) -> list[str] | None:
     return tokens
 
 
-# Most equations in worked answers are "a op b": one regex match instead of the parser.
-BINARY = re.compile(r"\s*\$?(\d[\d,]*(?:\.\d+)?)\s*(\\?[-+*/x×÷])\s*\$?(\d[\d,]*(?:\.\d+)?)\s*")
+# Most equations in worked answers are "a op b" or a chain "a op b op c" without
+# parentheses: one regex match instead of the tokenizer and parser. Whitespace is
+# limited to what `_tokens` strips, so a chain is accepted exactly when the parser
+# would accept it, and evaluated in the same order (same floats).
+_NUM = r"\d[\d,]*(?:\.\d+)?"
+_OP = r"\\?[-+*/x×÷]"
+BINARY = re.compile(rf"\s*\$?({_NUM})\s*({_OP})\s*\$?({_NUM})\s*")
+CHAIN = re.compile(rf"[ \t\n]*\$?{_NUM}(?:[ \t\n]*{_OP}[ \t\n]*\$?{_NUM})+[ \t\n]*")
+CHAIN_PART = re.compile(rf"{_NUM}|[-+*/x×÷]")
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "") if "," in text else text)
 
 
 def _binary(found: re.Match[str]) -> float | None:
-    a = float(found.group(1).replace(",", ""))
-    b = float(found.group(3).replace(",", ""))
-    operator = found.group(2).lstrip("\\")
+    left, operator, right = found.groups()
+    a = _number(left)
+    b = _number(right)
+    operator = operator[-1]  # drops a markdown escape: "\\*" is "*"
     if operator == "+":
         return a + b
     if operator == "-":
@@ -65,11 +77,41 @@ def _binary(found: re.Match[str]) -> float | None:
     return a * b
 
 
+def _chain(expr: str) -> float | None:
+    """A matched CHAIN: * and / bind tighter than + and -, all left to right."""
+    parts = CHAIN_PART.findall(expr)
+    if len(parts) > MAX_TOKENS:
+        return None
+    total: float | None = None
+    term = _number(parts[0])
+    for index in range(1, len(parts), 2):
+        operator = parts[index]
+        value = _number(parts[index + 1])
+        if operator in ("+", "-"):
+            total = term if total is None else total + term
+            term = value if operator == "+" else -value
+            continue
+        if operator in ("/", "÷"):
+            if value == 0:
+                return None
+            term /= value
+        else:
+            term *= value
+    return term if total is None else total + term
+
+
 def evaluate(expr: str) -> float | None:
     """Value of an arithmetic expression with at least one operator, else None."""
     simple = BINARY.fullmatch(expr)
     if simple is not None:
         return _binary(simple)
+    if CHAIN.fullmatch(expr) is not None:
+        return _chain(expr)
+    return parse(expr)
+
+
+def parse(expr: str) -> float | None:
+    """`evaluate` without the fast paths: tokenize, then recursive descent."""
     tokens = _tokens(expr)
     if not tokens or not any(t in _OPERATORS for t in tokens):
         return None

@@ -22,11 +22,14 @@ OUTPUT_WINDOW = 3000
 PROMPT_WINDOW = 2000
 
 # Matched against lower-cased text: IGNORECASE makes Python's re several times slower.
-HEDGES = re.compile(
+HEDGE_ALTERNATIVES = (
     r"\b(?:approximately|roughly|about|assum(?:e|ing)|round(?:ed|ing)?|estimate|however|"
     r"actually|wait|mistake|not possible|cannot|can't|unclear|ambiguous|i think|probably|"
     r"might|perhaps|not sure|if we)\b|\?|≈"
 )
+# The lookahead (every first character above) lets the scan skip, with one character
+# test, each position no hedge can start at: about twice as fast as trying them all.
+HEDGES = re.compile(rf"(?=[aceimnprhuw?≈])(?:{HEDGE_ALTERNATIVES})")
 WORD = re.compile(r"[A-Za-z]{2,}")
 EQUALS_NUMBER = re.compile(r"=\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)")
 
@@ -93,7 +96,10 @@ MAX_NUMBERS = 400
 
 def _numbers(text: str) -> list[float]:
     # NUMBER only matches digits, commas and one decimal point: float() cannot fail.
-    return [float(n.replace(",", "")) for n in NUMBER.findall(text)[-MAX_NUMBERS:]]
+    found = NUMBER.findall(text)[-MAX_NUMBERS:]
+    if "," in text:
+        return [float(n.replace(",", "")) for n in found]
+    return list(map(float, found))
 
 
 def extract(*, prompt: str, task_type: str, output: str, finish_reason: str) -> list[float]:

@@ -108,3 +108,53 @@ def test_verdict_deterministic_and_reject_has_reason(
         assert len(deterministic) == len(specs)
     else:
         assert all(r.passed for r in first.results[:-1])
+
+
+# --- Fast paths must agree exactly with the slow, obviously-correct ones -------------
+
+number = st.one_of(
+    st.integers(0, 10**7).map(str),
+    st.integers(1, 999).map(lambda n: f"{n},{n % 1000:03d}"),
+    st.tuples(st.integers(0, 999), st.integers(0, 99)).map(lambda t: f"{t[0]}.{t[1]}"),
+)
+operator = st.sampled_from(["+", "-", "*", "/", "x", "×", "÷", "\\*", "\\-"])
+space = st.sampled_from(["", " ", "  ", "\t", "\n", "\r", "$", " $"])
+
+
+@given(st.lists(st.tuples(space, operator, space, number), max_size=40), number, space, space)
+@settings(max_examples=400, deadline=None)
+def test_arithmetic_fast_paths_match_the_parser(
+    rest: list[tuple[str, str, str, str]], first: str, lead: str, trail: str
+) -> None:
+    from switchyard.checks.arithmetic import evaluate, parse
+
+    expr = lead + first + "".join(a + op + b + n for a, op, b, n in rest) + trail
+    assert evaluate(expr) == parse(expr) or (
+        # BINARY predates the parser and also takes other whitespace ("\r") around
+        # a single "a op b"; that is its documented, unchanged behaviour.
+        len(rest) == 1 and "\r" in expr
+    )
+
+
+fragments = st.sampled_from(
+    ["I'm sorry, but I can't", "i am unable to help", "as an ai, i cannot", "this goes against my",
+     "sorry", "but", "a-b", "?x", "wait", "about", "roughly", "if we", "not sure", "might",
+     "however", "ambiguous", "i think", "≈", "?", "x", "1", "-", ",", ".", " ", " ", "\u2019"]
+)  # fmt: skip
+
+
+@given(st.lists(fragments, max_size=30).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_first_character_guards_find_what_the_plain_patterns_find(text: str) -> None:
+    from switchyard.checks.content import DEFAULT_REFUSAL, REFUSAL_PHRASES
+    from switchyard.checks.features import HEDGE_ALTERNATIVES, HEDGES
+
+    lowered = text.lower()
+    plain_refusal = re.compile("|".join(f"(?:{p.lower()})" for p in REFUSAL_PHRASES))
+    guarded, plain = DEFAULT_REFUSAL.search(lowered), plain_refusal.search(lowered)
+    assert (guarded and guarded.group(0)) == (plain and plain.group(0))
+    assert HEDGES.findall(lowered) == re.findall(HEDGE_ALTERNATIVES, lowered)
+    blocklist = compile_specs([CheckSpec("blocklist", {"words": ["sorry", "but", "a-b", "?x"]})])
+    plain_words = re.compile(r"(?<!\w)(?:sorry|a\-b|but|\?x)(?!\w)")
+    verdict = blocklist.verify(prompt="", task_type="chat", output=text, finish_reason="stop")
+    assert verdict.accepted == (plain_words.search(lowered) is None)

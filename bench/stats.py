@@ -180,3 +180,16 @@ def histogram_quantile(q: float, cumulative: Mapping[float, float]) -> float | N
             )
         lower_bound, lower_count = bound, count
     return lower_bound
+
+
+def histogram_bound(q: float, cumulative: Mapping[float, float]) -> float | None:
+    """The smallest bucket bound at or under which at least a fraction q of the
+    observations fall: an upper bound on quantile q (math.inf when it lies in the +Inf
+    bucket); None when empty."""
+    if not 0 <= q <= 1:
+        raise ValueError(f"quantile must be in [0, 1], got {q}")
+    bounds = sorted(cumulative)
+    if not bounds or cumulative[bounds[-1]] <= 0:
+        return None
+    rank = q * cumulative[bounds[-1]]
+    return next(bound for bound in bounds if cumulative[bound] >= rank)

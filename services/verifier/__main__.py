@@ -44,7 +44,12 @@ async def main() -> None:
         cache_size=config.compiled_cache_size,
         max_rank_candidates=config.max_rank_candidates,
     )
-    await serve(name="verifier", config=config, register=register_verifier(servicer))
+    await serve(
+        name="verifier",
+        config=config,
+        register=register_verifier(servicer),
+        workers=config.workers,
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ class VerifierConfig(ServerConfig):
     compiled_cache_size: int = 512
     # Most candidates one Rank call may carry.
     max_rank_candidates: int = 64
+    # Processes serving the port (the verifier is stateless and CPU-bound: one per
+    # core is how it scales). Worker i > 0 serves /metrics on metrics_port + i.
+    workers: int = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()

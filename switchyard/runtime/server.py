@@ -8,7 +8,10 @@ drains in-flight calls for up to `grace_s`; a second signal exits at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
+import os
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +29,13 @@ from switchyard.runtime.interceptors import Instrumentation, InstrumentedServer
 from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.metrics import observe_gc_pauses, start_metrics_endpoint
 from switchyard.runtime.shutdown import wait_for_stop_signal
+from switchyard.runtime.workers import (
+    WorkerExited,
+    WorkerGroup,
+    check_workers,
+    stop_when_orphaned,
+    supervisor_pid,
+)
 
 log = structlog.get_logger("switchyard.server")
 
@@ -37,6 +47,7 @@ MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 # Young-generation collections every 10k allocations instead of 700: requests create
 # many short-lived objects, and most die before any collection would look at them.
 GC_GEN0_THRESHOLD = 10_000
+WORKER_START_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -51,6 +62,8 @@ class RunningServer:
     # Run after NOT_SERVING, before the drain: end long-lived streams (watches,
     # subscriptions) so they do not hold the drain for the whole grace period.
     on_drain: list[Hook] = field(default_factory=list)
+    # Tasks that live as long as the server (worker watchers); cancelled at stop.
+    background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -154,9 +167,17 @@ async def serve(
     on_drain: Hook | None = None,
     ready: Hook | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    workers: int = 1,
 ) -> None:
-    """Run a service until a signal: start, report ready, drain on the first signal."""
+    """Run a service until a signal: start, report ready, drain on the first signal.
+
+    workers > 1 (stateless services only) runs that many processes on one port; this
+    one supervises the others (see switchyard.runtime.workers).
+    """
     configure_logging(service=name, level=config.log_level)
+    check_workers(workers)
+    if workers > 1:
+        config = dataclasses.replace(config, reuse_port=True)
     if on_start is not None:
         await on_start()
     running = await start_server(
@@ -171,6 +192,29 @@ async def serve(
     if on_drain is not None:
         running.on_drain.append(on_drain)
     start_metrics_endpoint(config.metrics_port, config.host)
+    group: WorkerGroup | None = None
+    failed: list[str] = []
+    if workers > 1:
+        try:
+            group = await WorkerGroup.start(
+                workers - 1,
+                port=running.port,
+                metrics_port=config.metrics_port,
+                timeout_s=WORKER_START_TIMEOUT_S,
+            )
+        except BaseException:
+            await running.stop(0)
+            raise
+
+        def worker_died(index: int, code: int) -> None:
+            failed.append(f"worker {index} exited with {code}")
+            log.error("worker.exited", worker=index, code=code)
+            os.kill(os.getpid(), signal.SIGTERM)  # drain and stop the whole service
+
+        running.background.append(asyncio.create_task(group.watch(worker_died)))
+    supervisor = supervisor_pid()
+    if supervisor is not None:
+        running.background.append(asyncio.create_task(stop_when_orphaned(supervisor)))
     if config.port_file:
         tmp = Path(config.port_file + ".tmp")
         tmp.write_text(str(running.port))
@@ -192,8 +236,15 @@ async def serve(
         await wait_for_stop_signal(grace_s=config.grace_s)
     finally:
         readiness.cancel()
-        await running.stop(config.grace_s)
+        for task in running.background:
+            task.cancel()
+        if group is not None:
+            await asyncio.gather(running.stop(config.grace_s), group.stop(config.grace_s))
+        else:
+            await running.stop(config.grace_s)
         log.info("service.stopped")
+    if failed:
+        raise WorkerExited("; ".join(failed))
 
 
 def run_service(main: Callable[[], Awaitable[None]], *, name: str) -> int:

@@ -13,6 +13,7 @@ from bench.stats import (
     Reconciliation,
     combine,
     count_delta,
+    histogram_bound,
     histogram_quantile,
     percentile,
 )
@@ -123,3 +124,26 @@ def test_histogram_quantile_edges() -> None:
     assert histogram_quantile(0.99, {0.1: 1.0, math.inf: 10.0}) == 0.1
     with pytest.raises(ValueError):
         histogram_quantile(1.5, {0.1: 1.0})
+
+
+def test_histogram_bound_is_the_bucket_holding_the_rank() -> None:
+    """An upper bound: the first bound with at least q of the calls at or under it."""
+    buckets = {0.0005: 98.0, 0.00075: 99.0, 0.001: 99.5, math.inf: 100.0}
+    assert histogram_bound(0.5, buckets) == 0.0005
+    assert histogram_bound(0.99, buckets) == 0.00075
+    assert histogram_bound(0.995, buckets) == 0.001
+    assert histogram_bound(0.999, buckets) == math.inf
+    assert histogram_bound(0.5, {}) is None
+
+
+def test_h2load_picks_cost_the_workload_mean() -> None:
+    """One answer per equal-count cost band, nearest the band mean: on a smooth long
+    tail (like real answer costs) the mix costs what the workload does."""
+    from bench.verifier_bench import h2load_picks
+
+    costs = [50.0 * math.exp(3 * (i / 1000) ** 3) for i in range(1000)]
+    picks = h2load_picks(costs, count=8)
+    assert len(set(picks)) == 8
+    mean_all = sum(costs) / len(costs)
+    mean_picks = sum(costs[i] for i in picks) / len(picks)
+    assert abs(mean_picks - mean_all) / mean_all < 0.03

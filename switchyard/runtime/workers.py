@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,7 +59,7 @@ def worker_command(index: int, *, port: int, metrics_port: int, port_file: Path)
 class WorkerGroup:
     """The workers a supervisor started (index 1..N-1; the supervisor is worker 0)."""
 
-    processes: list[subprocess.Popen[bytes]]
+    processes: list[asyncio.subprocess.Process]
     _stopping: bool = field(default=False, init=False)
 
     @classmethod
@@ -79,7 +78,9 @@ class WorkerGroup:
                 # Own session: a terminal's Ctrl-C reaches only the supervisor, which
                 # then stops each worker once (a second signal would force-exit it).
                 group.processes.append(
-                    subprocess.Popen(command, env=environ, start_new_session=True)
+                    await asyncio.create_subprocess_exec(
+                        *command, env=environ, start_new_session=True
+                    )
                 )
             try:
                 await group._await_bound(port_files, time.monotonic() + timeout_s)
@@ -93,7 +94,7 @@ class WorkerGroup:
         pending = dict(enumerate(port_files, start=1))
         while pending:
             for index, port_file in list(pending.items()):
-                code = self.processes[index - 1].poll()
+                code = self.processes[index - 1].returncode
                 if code is not None:
                     raise StartupError(f"worker {index} exited with {code} while starting")
                 if port_file.exists():
@@ -106,7 +107,7 @@ class WorkerGroup:
         """Call on_exit(index, code) for the first worker that dies unasked."""
         while not self._stopping:
             for index, process in enumerate(self.processes, start=1):
-                code = process.poll()
+                code = process.returncode
                 if code is not None and not self._stopping:
                     on_exit(index, code)
                     return
@@ -116,16 +117,16 @@ class WorkerGroup:
         """SIGTERM every worker (each drains for its own grace), SIGKILL stragglers."""
         self._stopping = True
         for process in self.processes:
-            if process.poll() is None:
+            if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace_s + 2.0
         for process in self.processes:
-            while process.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            if process.poll() is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), max(0.0, deadline - time.monotonic()))
+            if process.returncode is None:
                 process.kill()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=5)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), 5)
 
 
 def supervisor_pid() -> int | None:

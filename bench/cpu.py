@@ -29,6 +29,22 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def child_pids(pid: int) -> list[int]:
+    """Live processes whose parent is `pid` (e.g. a verifier supervisor's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 def runqueue_wait_s(pid: int) -> float | None:
     """Seconds the process's threads were runnable but waiting for a core
     (/proc/PID/task/*/schedstat, second field); None if unavailable."""

@@ -42,7 +42,7 @@ import grpc
 from google.protobuf import struct_pb2
 
 from bench import h2load, prom
-from bench.cpu import process_cpu_s
+from bench.cpu import child_pids, process_cpu_s
 from bench.grpc_frame import GRPC_HEADERS, grpc_url, write_body
 from bench.stats import histogram_bound, histogram_quantile
 from switchyard.verifier.v1 import verifier_pb2 as pb
@@ -189,19 +189,6 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 async def _start_verifier(workdir: Path, workers: int) -> tuple[Any, int, list[int], int]:
     """One verifier service with `workers` processes (--workers, as deployed).
 
@@ -220,7 +207,7 @@ async def _start_verifier(workdir: Path, workers: int) -> tuple[Any, int, list[i
         if process.returncode is not None or time.monotonic() > deadline:
             raise SystemExit("verifier did not start")
         await asyncio.sleep(0.05)
-    pids = [process.pid, *_children(process.pid)]
+    pids = [process.pid, *child_pids(process.pid)]
     return process, int(port_file.read_text()), pids, metrics_port
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from bench.cpu import child_pids
 from switchyard.verifier.v1 import verifier_pb2 as pb
 from switchyard.verifier.v1 import verifier_pb2_grpc
 from tests.verifier.test_verifier_process import ENV, REPO, wait_for_port
@@ -24,19 +25,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def alive(pid: int) -> bool:
@@ -80,7 +68,7 @@ async def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
     metrics_port = free_port()
     process, port = await start(tmp_path, 2, metrics_port)
     try:
-        workers = [process.pid, *children_of(process.pid)]
+        workers = [process.pid, *child_pids(process.pid)]
         assert len(workers) == 2
         # SO_REUSEPORT spreads connections, not calls: 16 connections all landing on
         # one of two workers has odds of 1 in 32,768.
@@ -119,7 +107,7 @@ async def test_a_dead_worker_stops_the_service(tmp_path: Path) -> None:
     """kill -9 of a worker: the supervisor drains, says which worker died, exits 2."""
     process, _ = await start(tmp_path, 2, free_port())
     try:
-        (worker,) = children_of(process.pid)
+        (worker,) = child_pids(process.pid)
         os.kill(worker, signal.SIGKILL)
         assert await asyncio.wait_for(process.wait(), timeout=20) == 2
         assert process.stderr is not None
@@ -132,7 +120,7 @@ async def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> Non
     """kill -9 of the supervisor: its workers notice and drain within seconds."""
     process, _ = await start(tmp_path, 3, free_port())
     try:
-        workers = children_of(process.pid)
+        workers = child_pids(process.pid)
         assert len(workers) == 2
         process.kill()
         await process.wait()
@@ -142,7 +130,7 @@ async def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> Non
             await asyncio.sleep(0.1)
         assert not any(alive(pid) for pid in workers)
     finally:
-        for pid in children_of(process.pid):
+        for pid in child_pids(process.pid):
             os.kill(pid, signal.SIGKILL)
 
 

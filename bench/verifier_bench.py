@@ -6,7 +6,7 @@ Starts a real verifier (`--workers N`, packaged quality scorer loaded) and drive
 Verify with real GSM8K answers by Mixtral, each checked by the deterministic checks a
 math route would use (non_empty, length, truncation, final_answer, refusal,
 blocklist, regex) plus the scorer (min_score 0.5). Two runs per configuration:
-  * h2load (C, a few % of a core) sends eight answers chosen across the length
+  * h2load (C, a few % of a core) sends eight answers chosen across the cost
     distribution, for --seconds: Verify/s, and the handler time of those same calls
     from the verifier's own histogram (p99 as the bucket bound it is under). Both
     targets are judged on this run. Every call is reconciled with the server's count.
@@ -246,11 +246,11 @@ def embedded_timings(
     return out, costs
 
 
+VERIFY_PATH = "/switchyard.verifier.v1.VerifierService/Verify"
 # Answers h2load sends (one h2load process each: it sends one body per run): the
 # answers are split into equal-count bands by their in-process cost, and each band is
 # represented by the answer whose cost is nearest the band's mean, so the mix costs
 # what the whole workload does on average (the table shows both).
-VERIFY_PATH = "/switchyard.verifier.v1.VerifierService/Verify"
 H2LOAD_ANSWERS = 8
 
 

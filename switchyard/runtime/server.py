@@ -213,7 +213,7 @@ async def serve(
 
         running.background.append(asyncio.create_task(group.watch(worker_died)))
     supervisor = supervisor_pid()
-    if supervisor is not None:
+    if supervisor is not None and workers == 1:  # workers are always started with 1
         running.background.append(asyncio.create_task(stop_when_orphaned(supervisor)))
     if config.port_file:
         tmp = Path(config.port_file + ".tmp")

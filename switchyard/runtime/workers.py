@@ -130,8 +130,11 @@ class WorkerGroup:
 
 
 def supervisor_pid() -> int | None:
-    """The supervisor's pid when this process is one of its workers, else None."""
-    raw = os.environ.get(SUPERVISOR_PID_ENV, "")
+    """The supervisor's pid when this process is one of its workers, else None.
+
+    Taken out of the environment so that nothing this process starts inherits it.
+    """
+    raw = os.environ.pop(SUPERVISOR_PID_ENV, "")
     return int(raw) if raw.isdigit() else None
 
 

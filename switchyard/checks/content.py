@@ -170,6 +170,8 @@ def _first_char_guard(alternatives: list[str]) -> str:
     firsts: set[str] = set()
     for alternative in alternatives:
         group = re.match(r"\(\?:([^()]*)\)", alternative)
+        if group and alternative[group.end() : group.end() + 1] in ("?", "*", "{"):
+            return ""  # an optional leading group: the text may start after it
         heads = group.group(1).split("|") if group else [alternative]
         for head in heads:
             if not head or head[0] in "\\()[]{}.*+?^$|" or head[1:2] in ("?", "*", "{"):

@@ -163,3 +163,14 @@ def test_refusal_extra_phrases_and_scan_window() -> None:
     )
     late = "x" * 500 + " I can't help with that."
     assert run(late, "refusal", {"scan_chars": 1000}).verdict == "reject"
+
+
+def test_refusal_guard_is_dropped_when_a_phrase_may_start_anywhere() -> None:
+    """Extra phrases that start with an escaped or optional part get no lookahead."""
+    from switchyard.checks.content import _first_char_guard, compile_refusal
+
+    assert _first_char_guard(["(?:as|being) an ai", "i can't"]) == "(?=[abi])"
+    assert _first_char_guard(["(?:as|being)? an ai"]) == ""
+    assert _first_char_guard(["a?b"]) == ""
+    assert _first_char_guard([r"\#tag"]) == ""
+    assert compile_refusal((" #nope",)).search("well, #nope") is not None

@@ -30,6 +30,7 @@ import math
 import multiprocessing
 import os
 import platform
+import random
 import socket
 import sys
 import tempfile
@@ -169,13 +170,17 @@ def _client_process(port: int, requests: list[bytes], kwargs: dict, queue: Any) 
     queue.put(result)
 
 
-def _free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports (worker i serves /metrics on base + i)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + count <= 65535 and all(_port_free(base + i) for i in range(1, count)):
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free ports (worker i serves /metrics on base + i).
+
+    Drawn below the kernel's ephemeral range: a port bind(0) hands out next (such as
+    the verifier's own gRPC port) must not land inside the run.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(10_000, max(10_001, low - count))
+        if all(_port_free(base + i) for i in range(count)):
             return base
     raise SystemExit("no run of free ports for the verifier workers' metrics")
 
@@ -195,7 +200,7 @@ async def _start_verifier(workdir: Path, workers: int) -> tuple[Any, int, list[i
     Returns (supervisor process, port, pids of every worker, first metrics port).
     """
     port_file = workdir / "port"
-    metrics_port = _free_ports(workers)
+    metrics_port = free_port_run(workers)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.verifier", "--port", "0",
         "--workers", str(workers), "--metrics-port", str(metrics_port),

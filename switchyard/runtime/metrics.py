@@ -13,6 +13,8 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from switchyard.runtime.errors import StartupError
+
 # Sub-millisecond resolution: the verifier's handler target is p99 < 1 ms, and the
 # router's own handling is a few ms at most.
 RPC_BUCKETS = (
@@ -85,7 +87,10 @@ REGISTRY.register(RPC_STATS)
 def start_metrics_endpoint(port: int, host: str) -> None:
     """Serve /metrics over HTTP on its own thread; 0 disables it."""
     if port:
-        start_http_server(port, addr=host)
+        try:
+            start_http_server(port, addr=host)
+        except OSError as exc:
+            raise StartupError(f"cannot serve metrics on {host}:{port}: {exc.strerror}") from exc
 
 
 GC_PAUSE_SECONDS = Histogram(

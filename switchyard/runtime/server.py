@@ -180,6 +180,8 @@ async def serve(
         config = dataclasses.replace(config, reuse_port=True)
     if on_start is not None:
         await on_start()
+    # Before the gRPC server: a taken metrics port then fails with nothing to unwind.
+    start_metrics_endpoint(config.metrics_port, config.host)
     running = await start_server(
         name=name,
         config=config,
@@ -191,7 +193,6 @@ async def serve(
         running.on_stop.append(on_stop)
     if on_drain is not None:
         running.on_drain.append(on_drain)
-    start_metrics_endpoint(config.metrics_port, config.host)
     group: WorkerGroup | None = None
     failed: list[str] = []
     if workers > 1:

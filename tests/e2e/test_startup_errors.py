@@ -69,3 +69,20 @@ def test_unopenable_database_is_a_one_line_error(module: str, tmp_path: Path) ->
     result = run(module, "--port", "0", "--db-path", str(blocker / "db.sqlite"))
     assert result.returncode == 2, result.stderr
     assert len(error_lines(result.stderr)) == 1, result.stderr
+
+
+@pytest.mark.parametrize("module", [m for m in SERVICES if m != "services.simulator"])
+def test_metrics_port_in_use_is_a_one_line_error(
+    module: str, taken_port: int, tmp_path: Path
+) -> None:
+    """A taken --metrics-port fails the same way as a taken service port."""
+    extra = {
+        "services.registry": ["--db-path", str(tmp_path / "x.db")],
+        "controlplane": ["--db-path", str(tmp_path / "x.db")],
+        "services.router": ["--state-dir", str(tmp_path / "router")],
+    }.get(module, [])
+    result = run(module, "--port", "0", "--metrics-port", str(taken_port), *extra)
+    assert result.returncode == 2, result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert f"cannot serve metrics on 127.0.0.1:{taken_port}" in lines[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import urllib.request
 from pathlib import Path
@@ -14,17 +13,12 @@ import grpc
 import pytest
 
 from bench.cpu import child_pids
+from bench.verifier_bench import free_port_run
 from switchyard.verifier.v1 import verifier_pb2 as pb
 from switchyard.verifier.v1 import verifier_pb2_grpc
 from tests.verifier.test_verifier_process import ENV, REPO, wait_for_port
 
 VERIFY = "/switchyard.verifier.v1.VerifierService/Verify"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def alive(pid: int) -> bool:
@@ -54,7 +48,12 @@ async def start(
         "--workers", str(workers), "--metrics-port", str(metrics_port),
         cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=ENV,
     )  # fmt: skip
-    return process, await wait_for_port(port_file, process, timeout_s=40)
+    try:
+        return process, await wait_for_port(port_file, process, timeout_s=40)
+    except AssertionError:
+        await stop(process)
+        assert process.stderr is not None
+        raise AssertionError((await process.stderr.read()).decode()[-2000:]) from None
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -65,7 +64,7 @@ async def stop(process: asyncio.subprocess.Process) -> None:
 
 async def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
     """Every worker answers on the one port (by its own /metrics); SIGTERM stops all."""
-    metrics_port = free_port()
+    metrics_port = free_port_run(3)
     process, port = await start(tmp_path, 2, metrics_port)
     try:
         workers = [process.pid, *child_pids(process.pid)]
@@ -105,7 +104,7 @@ async def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
 
 async def test_a_dead_worker_stops_the_service(tmp_path: Path) -> None:
     """kill -9 of a worker: the supervisor drains, says which worker died, exits 2."""
-    process, _ = await start(tmp_path, 2, free_port())
+    process, _ = await start(tmp_path, 2, free_port_run(3))
     try:
         (worker,) = child_pids(process.pid)
         os.kill(worker, signal.SIGKILL)
@@ -118,7 +117,7 @@ async def test_a_dead_worker_stops_the_service(tmp_path: Path) -> None:
 
 async def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     """kill -9 of the supervisor: its workers notice and drain within seconds."""
-    process, _ = await start(tmp_path, 3, free_port())
+    process, _ = await start(tmp_path, 3, free_port_run(3))
     try:
         workers = child_pids(process.pid)
         assert len(workers) == 2

@@ -29,6 +29,7 @@ from pathlib import Path
 import grpc
 from google.protobuf import field_mask_pb2
 
+from bench.service import start_service
 from switchyard.fleet import apply_fleet, load_fleet
 from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
 
@@ -42,19 +43,9 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 async def _start_registry(workdir: Path) -> tuple[asyncio.subprocess.Process, int]:
-    port_file = workdir / "port"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.registry", "--port", "0",
-        "--db-path", str(workdir / "registry.db"), "--port-file", str(port_file),
-        "--log-level", "warning",
-        cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not port_file.exists():
-        if process.returncode is not None or time.monotonic() > deadline:
-            raise SystemExit("registry did not start")
-        await asyncio.sleep(0.05)
-    return process, int(port_file.read_text())
+    return await start_service(
+        "services.registry", "--db-path", str(workdir / "registry.db"), workdir=workdir
+    )
 
 
 async def _seed(stub: registry_pb2_grpc.RegistryServiceStub, filler: int) -> None:

@@ -45,6 +45,7 @@ from google.protobuf import struct_pb2
 from bench import h2load, prom
 from bench.cpu import child_pids, process_cpu_s
 from bench.grpc_frame import GRPC_HEADERS, grpc_url, write_body
+from bench.service import start_service
 from bench.stats import histogram_bound, histogram_quantile
 from switchyard.verifier.v1 import verifier_pb2 as pb
 from switchyard.verifier.v1 import verifier_pb2_grpc
@@ -199,21 +200,12 @@ async def _start_verifier(workdir: Path, workers: int) -> tuple[Any, int, list[i
 
     Returns (supervisor process, port, pids of every worker, first metrics port).
     """
-    port_file = workdir / "port"
     metrics_port = free_port_run(workers)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.verifier", "--port", "0",
-        "--workers", str(workers), "--metrics-port", str(metrics_port),
-        "--port-file", str(port_file), "--log-level", "warning",
-        cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    process, port = await start_service(
+        "services.verifier", "--workers", str(workers), "--metrics-port", str(metrics_port),
+        workdir=workdir, timeout_s=60,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not port_file.exists():
-        if process.returncode is not None or time.monotonic() > deadline:
-            raise SystemExit("verifier did not start")
-        await asyncio.sleep(0.05)
-    pids = [process.pid, *child_pids(process.pid)]
-    return process, int(port_file.read_text()), pids, metrics_port
+    return process, port, [process.pid, *child_pids(process.pid)], metrics_port
 
 
 def _process_cpu_s(pid: int) -> float:

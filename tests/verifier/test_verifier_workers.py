@@ -29,6 +29,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+async def all_gone(pids: list[int], timeout_s: float) -> bool:
+    for _ in range(int(timeout_s / 0.1)):
+        if not any(alive(pid) for pid in pids):
+            return True
+        await asyncio.sleep(0.1)
+    return not any(alive(pid) for pid in pids)
+
+
 def verify_count(metrics_port: int) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as page:
         text = page.read().decode()
@@ -93,11 +101,7 @@ async def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
         assert sum(counts) == 16 and min(counts) > 0
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=20) == 0
-        for _ in range(100):
-            if not any(alive(pid) for pid in workers):
-                break
-            await asyncio.sleep(0.1)
-        assert not any(alive(pid) for pid in workers)
+        assert await all_gone(workers, timeout_s=10)
     finally:
         await stop(process)
 
@@ -123,11 +127,7 @@ async def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> Non
         assert len(workers) == 2
         process.kill()
         await process.wait()
-        for _ in range(150):
-            if not any(alive(pid) for pid in workers):
-                break
-            await asyncio.sleep(0.1)
-        assert not any(alive(pid) for pid in workers)
+        assert await all_gone(workers, timeout_s=15)
     finally:
         for pid in child_pids(process.pid):
             os.kill(pid, signal.SIGKILL)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,19 +18,13 @@ import aiohttp
 import grpc
 
 from bench import prom
+from bench.service import free_port_run
 from switchyard.suite import REPO_ROOT, Suite, SuitePorts, SuiteSettings
 
 POLICIES = Path(__file__).resolve().parent / "policies"
 FLEET_FILE = POLICIES / "fleet.yaml"
 SIMULATOR_FILE = POLICIES / "simulator.yaml"
 BASE_POLICY_FILE = POLICIES / "policy.yaml"
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (for the routers' metrics endpoints)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _identity(data: bytes) -> bytes:
@@ -172,7 +165,9 @@ async def start_stack(
     policy_file = work_dir / "policy.yaml"
     policy_file.write_text(policy_text)
     names = ["router" if i == 0 else f"router-{i + 1}" for i in range(routers)]
-    metrics_ports = {name: free_port() for name in names}
+    # Below the ephemeral range: the services' own port-0 binds cannot take them.
+    base = free_port_run(len(names))
+    metrics_ports = {name: base + i for i, name in enumerate(names)}
     suite = Suite(
         SuiteSettings(
             state_dir=work_dir / "suite",

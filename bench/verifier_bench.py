@@ -30,8 +30,6 @@ import math
 import multiprocessing
 import os
 import platform
-import random
-import socket
 import sys
 import tempfile
 import time
@@ -45,7 +43,7 @@ from google.protobuf import struct_pb2
 from bench import h2load, prom
 from bench.cpu import child_pids, process_cpu_s
 from bench.grpc_frame import GRPC_HEADERS, grpc_url, write_body
-from bench.service import start_service
+from bench.service import free_port_run, start_service
 from bench.stats import histogram_bound, histogram_quantile
 from switchyard.verifier.v1 import verifier_pb2 as pb
 from switchyard.verifier.v1 import verifier_pb2_grpc
@@ -169,30 +167,6 @@ def _client_process(port: int, requests: list[bytes], kwargs: dict, queue: Any) 
     except ImportError:
         result = asyncio.run(_drive(port, requests, **kwargs))
     queue.put(result)
-
-
-def free_port_run(count: int) -> int:
-    """The first of `count` consecutive free ports (worker i serves /metrics on base + i).
-
-    Drawn below the kernel's ephemeral range: a port bind(0) hands out next (such as
-    the verifier's own gRPC port) must not land inside the run.
-    """
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    rng = random.Random()
-    for _ in range(100):
-        base = rng.randrange(10_000, max(10_001, low - count))
-        if all(_port_free(base + i) for i in range(count)):
-            return base
-    raise SystemExit("no run of free ports for the verifier workers' metrics")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 async def _start_verifier(workdir: Path, workers: int) -> tuple[Any, int, list[int], int]:

@@ -18,7 +18,7 @@ import aiohttp
 import yaml
 
 from bench.peers.install import PeerUnavailable
-from bench.stack import free_port
+from bench.service import free_port
 
 HERE = Path(__file__).resolve().parent
 # LiteLLM's proxy refuses to start without a master key; any long random-looking one.

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from bench.cpu import child_pids
-from bench.verifier_bench import free_port_run
+from bench.service import free_port_run
 from switchyard.verifier.v1 import verifier_pb2 as pb
 from switchyard.verifier.v1 import verifier_pb2_grpc
 from tests.verifier.test_verifier_process import ENV, REPO, wait_for_port

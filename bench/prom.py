@@ -47,17 +47,25 @@ def samples(text: str) -> Iterator[tuple[str, dict[str, str], float]]:
         yield match.group("name"), labels, value
 
 
+def _method_samples(
+    text: str, metric: str, method: str, service: str | None
+) -> Iterator[tuple[dict[str, str], float]]:
+    """(labels, value) of `metric`'s samples for one method (and service, if named)."""
+    for name, labels, value in samples(text):
+        if name != metric or labels.get("method") != method:
+            continue
+        if service is not None and labels.get("service") != service:
+            continue
+        yield labels, value
+
+
 def rpc_codes(
     text: str, *, method: str = ROUTE_METHOD, service: str | None = None
 ) -> dict[str, float]:
     """`switchyard_rpc_total` for one method, by status code (summed over services
     unless one is named)."""
     codes: dict[str, float] = {}
-    for name, labels, value in samples(text):
-        if name != RPC_TOTAL or labels.get("method") != method:
-            continue
-        if service is not None and labels.get("service") != service:
-            continue
+    for labels, value in _method_samples(text, RPC_TOTAL, method, service):
         code = labels.get("code", "UNKNOWN")
         codes[code] = codes.get(code, 0.0) + value
     return codes
@@ -81,11 +89,7 @@ def rpc_buckets(
     """Cumulative `switchyard_rpc_seconds` buckets for one method: upper bound in
     seconds (math.inf for +Inf) -> calls that took at most that long."""
     buckets: dict[float, float] = {}
-    for name, labels, value in samples(text):
-        if name != RPC_SECONDS_BUCKET or labels.get("method") != method:
-            continue
-        if service is not None and labels.get("service") != service:
-            continue
+    for labels, value in _method_samples(text, RPC_SECONDS_BUCKET, method, service):
         bound = float(labels.get("le", "+Inf").replace("+Inf", "inf"))
         buckets[bound] = buckets.get(bound, 0.0) + value
     return buckets

@@ -58,6 +58,25 @@ def _add_results(target: Any, verification: Verification) -> None:
         add(name=r.name, passed=r.passed, reason=r.reason, duration_us=r.duration_us)
 
 
+def _verify(
+    compiled: CompiledChecks,
+    request: verifier_pb2.VerifyRequest | verifier_pb2.RankRequest,
+    candidate: verifier_pb2.Candidate,
+    *,
+    always_score: bool = False,
+) -> Verification:
+    """One candidate of a Verify or Rank request through its compiled checks."""
+    return compiled.verify(
+        prompt=request.prompt,
+        task_type=request.task_type,
+        output=candidate.output,
+        finish_reason=candidate.finish_reason,
+        all_results=request.all_results,
+        min_score=request.min_score,
+        always_score=always_score,
+    )
+
+
 def _check_min_score(min_score: float) -> None:
     if not 0.0 <= min_score <= 1.0:
         raise InvalidArgument([FieldViolation("min_score", "must be within 0..1")])
@@ -82,16 +101,7 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
         if not request.HasField("candidate"):
             raise InvalidArgument([FieldViolation("candidate", "required: the answer to verify")])
         _check_min_score(request.min_score)
-        compiled = self._cache.get(request.checks)
-        candidate = request.candidate
-        verification = compiled.verify(
-            prompt=request.prompt,
-            task_type=request.task_type,
-            output=candidate.output,
-            finish_reason=candidate.finish_reason,
-            all_results=request.all_results,
-            min_score=request.min_score,
-        )
+        verification = _verify(self._cache.get(request.checks), request, request.candidate)
         response = verifier_pb2.VerifyResponse(
             verdict=_VERDICTS[verification.verdict], score=verification.score
         )
@@ -119,14 +129,8 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
         compiled = self._cache.get(request.checks)
         scored: list[tuple[int, Verification, verifier_pb2.Candidate]] = []
         for index, candidate in enumerate(request.candidates):
-            verification = compiled.verify(
-                prompt=request.prompt,
-                task_type=request.task_type,
-                output=candidate.output,
-                finish_reason=candidate.finish_reason,
-                all_results=request.all_results,
-                min_score=request.min_score,
-                always_score=self._scorer is not None,
+            verification = _verify(
+                compiled, request, candidate, always_score=self._scorer is not None
             )
             scored.append((index, verification, candidate))
         # Accepted first, then highest score; the index keeps ties in request order.

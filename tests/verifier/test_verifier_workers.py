@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from bench import prom
 from bench.cpu import child_pids
 from bench.service import free_port_run
 from switchyard.verifier.v1 import verifier_pb2 as pb
@@ -40,11 +41,7 @@ async def all_gone(pids: list[int], timeout_s: float) -> bool:
 def verify_count(metrics_port: int) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as page:
         text = page.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("switchyard_rpc_total{") and f'method="{VERIFY}"' in line
-    )
+    return sum(prom.rpc_codes(text, method=VERIFY, service="verifier").values())
 
 
 async def start(

@@ -160,6 +160,8 @@ class RouteExecutor:
         throttle = self._throttles.get(model_id)
         if throttle is None:
             throttle = self._throttles[model_id] = RetryThrottle(policy.retry)
+        elif throttle.settings != policy.retry:
+            throttle.reconfigure(policy.retry)  # a new policy version takes effect
         return throttle
 
     async def execute(
@@ -199,14 +201,21 @@ class RouteExecutor:
                 run.stop = StopReason.BUDGET
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "over budget"))
                 return None
-            if not breaker.allow():
+            admission = breaker.admit()
+            if admission is None:
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "breaker open"))
                 return None
             run.stages_called.add(candidate.stage_index)
             timeout = remaining
             if candidate.stage.timeout_ms is not None:
                 timeout = min(timeout, candidate.stage.timeout_ms / 1000.0)
-            completion = await self._call(run, profile, candidate, timeout, temperature)
+            try:
+                completion = await self._call(run, profile, candidate, timeout, temperature)
+            except BaseException:
+                # Cancelled (client deadline, disconnect) before an outcome: a probe slot
+                # kept here would wedge the breaker half-open for good.
+                breaker.release(admission)
+                raise
             failed = completion.outcome in _MODEL_FAILURES
             breaker.record(success=not failed, duration_s=completion.latency_s)
             throttle.record(success=not failed)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from services.router.breakers import BreakerBoard, BreakerState
 from services.router.fleet import ModelProfile
-from services.router.planning import Candidate, DropReason, RouteInput, RoutePlan
+from services.router.plan import Candidate, DropReason, RouteInput, RoutePlan
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
 from services.router.retry import RetryThrottle, backoff_s
 from services.router.review import ReviewQueue

@@ -94,6 +94,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             fleet=self._state.fleet,
             breaker_state=lambda model: self._breakers.get(model).state,
             remaining_ms=(deadline - time.monotonic()) * 1000.0,
+            predictor=active.predictor,
         )
 
     async def Route(
@@ -145,9 +146,26 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                     reason=c.reason,
                     expected_cost_micros=c.max_cost_micros,
                     expected_latency_ms=c.expected_latency_ms,
+                    accept_probability=c.accept_probability,
+                    quality_source=c.quality_source,
+                    score=c.score or 0.0,
                 )
                 for c in plan.candidates
             ],
+            selector=plan.selector,
+            expected_quality=plan.expected_quality,
+            cascades=[
+                router_pb2.PlanCascade(
+                    model_ids=list(o.model_ids),
+                    expected_cost_micros=o.expected_cost_micros,
+                    expected_latency_ms=o.expected_latency_ms,
+                    expected_quality=o.expected_quality,
+                    chosen=o.chosen,
+                    reason=o.reason,
+                )
+                for o in plan.cascades
+            ],
+            quality_floor_met=plan.quality_floor_met,
             expected_cost_micros=plan.expected_cost_micros,
             expected_latency_ms=plan.expected_latency_ms,
             estimated_prompt_tokens=route_in.prompt_tokens,
@@ -168,6 +186,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             "route.decided",
             rule=plan.rule.name,
             strategy=plan.rule.strategy.kind,
+            selector=plan.selector,
             policy_version=version,
             model=result.model_id,
             attempts=len(result.attempts),

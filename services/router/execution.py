@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from services.router.breakers import BreakerBoard, BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet import ModelProfile
 from services.router.plan import Candidate, DropReason, RouteInput, RoutePlan
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
@@ -146,7 +147,9 @@ class RouteExecutor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         review: ReviewQueue | None = None,
+        estimates: OutcomeEstimates | None = None,
     ) -> None:
+        self._estimates = estimates
         self._provider_for = provider_for
         self._verifier = verifier
         self._breakers = breakers
@@ -170,6 +173,10 @@ class RouteExecutor:
         run = _Run(plan, request, deadline)
         for candidate in plan.chain:
             accepted = await self._run_stage(run, candidate, policy)
+            if self._estimates is not None and candidate.stage_index in run.stages_called:
+                self._estimates.record_stage(
+                    candidate.model_id, request.task_type, accepted=accepted is not None
+                )
             if accepted is not None:
                 return accepted
             if run.stop is not StopReason.EXHAUSTED:
@@ -235,6 +242,10 @@ class RouteExecutor:
                 breaker_state=breaker.state,
             )
             if completion.outcome in _ANSWERED:
+                if self._estimates is not None:
+                    self._estimates.record_latency(
+                        profile.model_id, run.request.task_type, completion.latency_s * 1000.0
+                    )
                 return await self._judge(run, candidate, completion, base)
             run.attempts.append(base)
             if not (

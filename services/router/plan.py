@@ -85,6 +85,16 @@ class Candidate:
     quality_source: str = "registry"
     # The score selector's figure for this candidate (None for other selectors).
     score: float | None = None
+    # P(this stage ends with an accepted answer): the online estimate seeded with
+    # accept_probability (equal to it before any outcome). It sets P(reach next stage).
+    acceptance: float | None = None
+    # Outcomes behind `acceptance`, and the measured p95 latency (0: none yet).
+    outcomes_seen: int = 0
+    measured_latency_p95_ms: int = 0
+
+    @property
+    def stage_acceptance(self) -> float:
+        return self.accept_probability if self.acceptance is None else self.acceptance
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import grpc
 import structlog
 
 from services.router.breakers import BreakerBoard, BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.execution import AttemptRecord, RouteExecutor, RouteResult, Verdict
 from services.router.planning import RouteInput, RoutePlan, plan_route
 from services.router.state import ActivePolicy, RouterState
@@ -71,7 +72,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         executor: RouteExecutor,
         breakers: BreakerBoard,
         log_prompts: bool = False,
+        estimates: OutcomeEstimates | None = None,
     ) -> None:
+        self._estimates = estimates
         self._state = state
         self._executor = executor
         self._breakers = breakers
@@ -95,6 +98,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             breaker_state=lambda model: self._breakers.get(model).state,
             remaining_ms=(deadline - time.monotonic()) * 1000.0,
             predictor=active.predictor,
+            estimates=self._estimates,
         )
 
     async def Route(
@@ -149,6 +153,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                     accept_probability=c.accept_probability,
                     quality_source=c.quality_source,
                     score=c.score or 0.0,
+                    stage_acceptance=c.stage_acceptance,
+                    outcomes_seen=c.outcomes_seen,
+                    measured_latency_p95_ms=c.measured_latency_p95_ms,
                 )
                 for c in plan.candidates
             ],

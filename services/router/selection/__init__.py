@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.router.breakers import BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView
 from services.router.plan import RouteInput, RoutePlan
 from services.router.selection import auto, score
@@ -32,6 +33,7 @@ def plan_route(
     breaker_state: Callable[[str], BreakerState],
     remaining_ms: float,
     predictor: BoundPredictor | None = None,
+    estimates: OutcomeEstimates | None = None,
 ) -> RoutePlan:
     rule = policy.match(request.facts)
     budget = request.budget_micros or policy.budget_micros
@@ -46,6 +48,7 @@ def plan_route(
             budget_micros=budget,
             remaining_ms=remaining_ms,
             slo_ms=slo_ms,
+            estimates=estimates,
         )
     predicted = predictor.predict(request, rule.strategy.models) if predictor else {}
     screened = [
@@ -58,6 +61,7 @@ def plan_route(
             budget,
             remaining_ms,
             predicted=predicted.get(stage.model),
+            estimates=estimates,
         )
         for i, stage in enumerate(rule.strategy.stages)
     ]
@@ -82,6 +86,7 @@ def plan_route(
         [c.max_cost_micros for c in chain],
         [latency_ms(c.profile, selector.latency_percentile) for c in chain if c.profile],
         [c.accept_probability for c in chain],
+        [c.stage_acceptance for c in chain],
     )
     return RoutePlan(
         rule=rule,

@@ -42,6 +42,7 @@ def _evaluate(
         [c.max_cost_micros for c in chain],
         [latency_ms(c.profile, selector.latency_percentile) for c in chain if c.profile],
         [c.accept_probability for c in chain],
+        [c.stage_acceptance for c in chain],
     )
     return _Option(
         chain=chain,

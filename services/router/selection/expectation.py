@@ -1,9 +1,11 @@
 """Expected figures of a chain: each later stage runs only when every earlier one
-failed or was rejected, so stage i is reached with P = Π_{j<i} (1 − q_j).
+failed or was rejected, so stage i is reached with P = Π_{j<i} (1 − a_j), where a_j is
+P(stage j ends accepted) — the measured acceptance, or q_j before any outcome.
 
-expected_cost = Σ P(reach i)·c_i, expected_latency = Σ P(reach i)·l_i, and the chance
-of an acceptable answer is 1 − Π (1 − q_i) when the verifier accepts exactly the
-acceptable answers (an optimistic bound with a lenient verifier).
+expected_cost = Σ P(reach i)·c_i and expected_latency = Σ P(reach i)·l_i. An answer
+accepted at stage i is good with P = min(1, q_i / a_i) (a verifier that passes every
+good answer), so expected_quality = Σ P(reach i)·min(q_i, a_i): with a_i = q_i that is
+1 − Π (1 − q_i); a lenient verifier (a_i > q_i) lowers it, as it should.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ class ChainFigures:
 
 
 def chain_figures(
-    costs: Sequence[float], latencies: Sequence[float], qualities: Sequence[float]
+    costs: Sequence[float],
+    latencies: Sequence[float],
+    qualities: Sequence[float],
+    acceptances: Sequence[float] | None = None,
 ) -> ChainFigures:
-    cost = latency = 0.0
+    accept = qualities if acceptances is None else acceptances
+    cost = latency = quality = 0.0
     reach = 1.0
-    for c, lat, q in zip(costs, latencies, qualities, strict=True):
+    for c, lat, q, a in zip(costs, latencies, qualities, accept, strict=True):
         cost += reach * c
         latency += reach * lat
-        reach *= 1.0 - q
-    return ChainFigures(cost, latency, 1.0 - reach if costs else 0.0)
+        quality += reach * min(q, a)
+        reach *= 1.0 - a
+    return ChainFigures(cost, latency, quality)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.router.breakers import BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView, ModelProfile
 from services.router.plan import (
     DEFAULT_ACCEPT_PROBABILITY,
@@ -44,6 +45,7 @@ def candidate_for(
     remaining_ms: float,
     *,
     predicted: float | None = None,
+    estimates: OutcomeEstimates | None = None,
 ) -> Candidate:
     profile = fleet.get(stage.model)
     if profile is None:
@@ -58,6 +60,8 @@ def candidate_for(
     else:
         quality, source = registry_quality(profile, request.task_type)
 
+    measured = estimates.estimate(stage.model, request.task_type, quality) if estimates else None
+
     def candidate(kept: bool, reason: str, why: DropReason = DropReason.NONE) -> Candidate:
         return Candidate(
             stage_index=index,
@@ -71,6 +75,9 @@ def candidate_for(
             accept_probability=quality,
             drop=why,
             quality_source=source,
+            acceptance=measured.acceptance if measured else None,
+            outcomes_seen=measured.outcomes if measured else 0,
+            measured_latency_p95_ms=round(measured.latency_p95_ms) if measured else 0,
         )
 
     if profile.health == "down":

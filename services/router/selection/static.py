@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.router.breakers import BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView
 from services.router.plan import RouteInput, RoutePlan
 from services.router.selection.expectation import chain_figures
@@ -21,9 +22,19 @@ def static_plan(
     budget_micros: int,
     remaining_ms: float,
     slo_ms: int,
+    estimates: OutcomeEstimates | None = None,
 ) -> RoutePlan:
     candidates = tuple(
-        candidate_for(i, stage, request, fleet, breaker_state, budget_micros, remaining_ms)
+        candidate_for(
+            i,
+            stage,
+            request,
+            fleet,
+            breaker_state,
+            budget_micros,
+            remaining_ms,
+            estimates=estimates,
+        )
         for i, stage in enumerate(rule.strategy.stages)
     )
     chain = [c for c in candidates if c.kept]
@@ -31,6 +42,7 @@ def static_plan(
         [c.max_cost_micros for c in chain],
         [c.expected_latency_ms for c in chain],
         [c.accept_probability for c in chain],
+        [c.stage_acceptance for c in chain],
     )
     return RoutePlan(
         rule=rule,

@@ -106,23 +106,30 @@ class Breaker:
         """May a call go to this model now? Consumes a probe permit when HALF_OPEN."""
         return self.admit() is not None
 
-    def admit(self) -> Admission | None:
+    def admit(self, *, panic: bool = False) -> Admission | None:
         """Admit a call, or None. A HALF_OPEN admission takes a probe slot: the caller
         must record its outcome or `release` it, or the breaker stays half-open with no
-        slot left and the model is never called again."""
+        slot left and the model is never called again.
+
+        `panic` (every model the rule may use is refused): admit despite OPEN, spent
+        probe slots or ramp-up, as Envoy routes to all hosts below its panic threshold;
+        an operator's FORCED_OPEN still refuses.
+        """
         state = self.state
-        if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN):
+        if state is BreakerState.FORCED_OPEN:
             return None
+        if state is BreakerState.OPEN:
+            return Admission(probe=False, epoch=self._epoch) if panic else None
         if state is BreakerState.HALF_OPEN:
-            if self._probes_admitted >= self.settings.half_open_calls:
-                return None
-            self._probes_admitted += 1
-            return Admission(probe=True, epoch=self._epoch)
+            if self._probes_admitted < self.settings.half_open_calls:
+                self._probes_admitted += 1
+                return Admission(probe=True, epoch=self._epoch)
+            return Admission(probe=False, epoch=self._epoch) if panic else None
         if state is BreakerState.CLOSED and self._closed_at is not None:
             ramp = (self._clock() - self._closed_at) / self.settings.ramp_up_s
             if ramp >= 1.0:
                 self._closed_at = None
-            elif self._rng() > max(ramp, 0.1):
+            elif not panic and self._rng() > max(ramp, 0.1):
                 return None
         return Admission(probe=False, epoch=self._epoch)
 

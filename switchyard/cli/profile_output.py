@@ -1,0 +1,160 @@
+"""What `switchyard profile` shows: a progress bar while calls run (stderr), then the
+figures as a table or JSON (stdout). Both drawn with rich."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from switchyard.learning.profile_write import Provenance
+from switchyard.learning.profiling import FailureMode, Figures, ModelSummary, Observation
+
+# Wide enough for every column when stdout is a file or a pipe (rich assumes 80).
+PIPE_WIDTH = 160
+_FAILURE_HEADERS = {
+    FailureMode.TIMEOUT: "TIMEOUT",
+    FailureMode.ERROR: "ERROR",
+    FailureMode.MALFORMED: "MALFORMED",
+    FailureMode.REFUSAL: "REFUSAL",
+    FailureMode.TRUNCATION: "TRUNC",
+    FailureMode.EMPTY: "EMPTY",
+}
+
+
+class ProgressDisplay:
+    """One bar per model, advanced per observation; a no-op when disabled."""
+
+    def __init__(self, models: Sequence[str], per_model: int, *, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=not enabled,
+        )
+        self._models = list(models)
+        self._per_model = per_model
+        self._tasks: dict[str, TaskID] = {}
+        self._failed: dict[str, int] = {}
+
+    def __enter__(self) -> ProgressDisplay:
+        self._progress.start()
+        for model in self._models:
+            self._tasks[model] = self._progress.add_task(model, total=self._per_model, failed=0)
+            self._failed[model] = 0
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def advance(self, observation: Observation) -> None:
+        model = observation.model_id
+        if observation.failure is not None:
+            self._failed[model] += 1
+        self._progress.update(self._tasks[model], advance=1, failed=self._failed[model])
+
+
+def _latency(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _row(model: str, task: str, f: Figures) -> list[str]:
+    return [
+        model,
+        task,
+        str(f.requests),
+        f"{f.quality:.3f}",
+        f"{f.labelled}",
+        f"{f.mean_cost_micros:.1f}",
+        _latency(f.latency_ms(50)),
+        _latency(f.latency_ms(95)),
+        _latency(f.latency_ms(99)),
+        *(str(f.failure_count(mode)) for mode in FailureMode),
+    ]
+
+
+def report_table(summaries: Sequence[ModelSummary]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    left = ("MODEL", "TASK")
+    numeric = ("N", "QUALITY", "LABELLED", "µUSD/REQ", "P50 ms", "P95 ms", "P99 ms")
+    for name in left:
+        table.add_column(name)
+    for name in (*numeric, *_FAILURE_HEADERS.values()):
+        table.add_column(name, justify="right")
+    for summary in summaries:
+        for task, figures in summary.by_task.items():
+            table.add_row(*_row(summary.model_id, task, figures))
+        table.add_row(*_row(summary.model_id, "all", summary.overall), style="bold")
+    return table
+
+
+def print_report(
+    summaries: Sequence[ModelSummary], provenance: Provenance, *, records: int
+) -> None:
+    out = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH, highlight=False)
+    out.print(
+        f"Profiled {len(summaries)} model(s) on {records} record(s) of {provenance.dataset} "
+        f"({provenance.mode}, {provenance.measured_at:%Y-%m-%d %H:%M} UTC)"
+    )
+    out.print(report_table(summaries))
+    labels = [
+        f"{s.model_id} <- {s.dataset_model}" if s.dataset_model else f"{s.model_id}: verifier only"
+        for s in summaries
+    ]
+    out.print(f"Labels: {'; '.join(labels)}. LABELLED = answers scored by their label.")
+
+
+def figures_json(f: Figures) -> dict[str, Any]:
+    return {
+        "requests": f.requests,
+        "answered": f.answered,
+        "quality": round(f.quality, 6),
+        "labelled": f.labelled,
+        "cost_micros_mean": round(f.mean_cost_micros, 3),
+        "cost_micros_total": f.cost_micros_total,
+        "latency_ms": {f"p{p}": f.latency_ms(p) for p in (50, 95, 99)},
+        "failures": {mode.value: f.failure_count(mode) for mode in FailureMode},
+    }
+
+
+def report_json(summaries: Sequence[ModelSummary], provenance: Provenance, *, records: int) -> str:
+    return json.dumps(
+        {
+            "dataset": provenance.dataset,
+            "mode": provenance.mode,
+            "measured_at": provenance.measured_at.isoformat(),
+            "records": records,
+            "models": [
+                {
+                    "model": s.model_id,
+                    "dataset_model": s.dataset_model,
+                    "measured": s.measured,
+                    "overall": figures_json(s.overall),
+                    "by_task": {task: figures_json(f) for task, f in s.by_task.items()},
+                }
+                for s in summaries
+            ],
+        },
+        indent=2,
+    )

@@ -25,7 +25,7 @@ import grpc
 from services.router.fleet import ModelProfile, profile_from_proto
 from services.router.providers import PROVIDER_KINDS
 from switchyard.cli.models import DEFAULT_REGISTRY, _metadata
-from switchyard.cli.profile_output import ProgressDisplay, print_report, report_json
+from switchyard.cli.profile_output import ProgressDisplay, format_report, report_json
 from switchyard.fleet import list_all_models
 from switchyard.learning.dataset import DatasetError, DatasetRecord, dataset_models, load_dataset
 from switchyard.learning.profile_live import LiveSettings, LiveTarget, measure_live
@@ -311,7 +311,7 @@ async def _measure_and_write(
     if args.output == "json":
         print(report_json(summaries, provenance, records=len(records)))
     else:
-        print_report(summaries, provenance, records=len(records))
+        print(format_report(summaries, provenance, records=len(records)))
     if not args.write:
         return 0
     return await _write(args, registry, current, summaries, provenance)

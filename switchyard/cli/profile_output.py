@@ -1,10 +1,9 @@
-"""What `switchyard profile` shows: a progress bar while calls run (stderr), then the
-figures as a table or JSON (stdout). Both drawn with rich."""
+"""What `switchyard profile` shows: a progress bar while calls run (rich, on stderr),
+then the figures as the CLI's plain table or as JSON (stdout)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -18,13 +17,11 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
+from switchyard.cli.tables import format_table
 from switchyard.learning.profile_write import Provenance
 from switchyard.learning.profiling import FailureMode, Figures, ModelSummary, Observation
 
-# Wide enough for every column when stdout is a file or a pipe (rich assumes 80).
-PIPE_WIDTH = 160
 _FAILURE_HEADERS = {
     FailureMode.TIMEOUT: "TIMEOUT",
     FailureMode.ERROR: "ERROR",
@@ -94,35 +91,44 @@ def _row(model: str, task: str, f: Figures) -> list[str]:
     ]
 
 
-def report_table(summaries: Sequence[ModelSummary]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    left = ("MODEL", "TASK")
-    numeric = ("N", "QUALITY", "LABELLED", "µUSD/REQ", "P50 ms", "P95 ms", "P99 ms")
-    for name in left:
-        table.add_column(name)
-    for name in (*numeric, *_FAILURE_HEADERS.values()):
-        table.add_column(name, justify="right")
+HEADER = (
+    "MODEL",
+    "TASK",
+    "N",
+    "QUALITY",
+    "LABELLED",
+    "µUSD/REQ",
+    "P50 ms",
+    "P95 ms",
+    "P99 ms",
+    *_FAILURE_HEADERS.values(),
+)
+
+
+def report_table(summaries: Sequence[ModelSummary]) -> str:
+    """Per model: a row per task type, then `all`."""
+    rows = []
     for summary in summaries:
-        for task, figures in summary.by_task.items():
-            table.add_row(*_row(summary.model_id, task, figures))
-        table.add_row(*_row(summary.model_id, "all", summary.overall), style="bold")
-    return table
+        rows.extend(_row(summary.model_id, task, f) for task, f in summary.by_task.items())
+        rows.append(_row(summary.model_id, "all", summary.overall))
+    return format_table(HEADER, rows)
 
 
-def print_report(
+def format_report(
     summaries: Sequence[ModelSummary], provenance: Provenance, *, records: int
-) -> None:
-    out = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH, highlight=False)
-    out.print(
-        f"Profiled {len(summaries)} model(s) on {records} record(s) of {provenance.dataset} "
-        f"({provenance.mode}, {provenance.measured_at:%Y-%m-%d %H:%M} UTC)"
+) -> str:
+    labels = [f"{s.model_id} <- {s.dataset_model or 'any'}" for s in summaries]
+    return "\n".join(
+        [
+            f"Profiled {len(summaries)} model(s) on {records} record(s) of "
+            f"{provenance.dataset} ({provenance.mode}, "
+            f"{provenance.measured_at:%Y-%m-%d %H:%M} UTC)",
+            report_table(summaries),
+            f"Labels from: {', '.join(labels)} (recorded answers of that dataset model).",
+            "LABELLED: answers that are a recorded answer, scored by its label; the rest",
+            "are scored by the verifier's verdict (1 or 0), calls without an answer 0.",
+        ]
     )
-    out.print(report_table(summaries))
-    labels = [
-        f"{s.model_id} <- {s.dataset_model}" if s.dataset_model else f"{s.model_id}: verifier only"
-        for s in summaries
-    ]
-    out.print(f"Labels: {'; '.join(labels)}. LABELLED = answers scored by their label.")
 
 
 def figures_json(f: Figures) -> dict[str, Any]:

@@ -105,9 +105,8 @@ def observe(
             failure=failure,
             **common,
         )
-    recorded = record.answers.get(target.dataset_model) if target.dataset_model else None
     finish = "length" if completion.outcome is Outcome.TRUNCATED else completion.finish_reason
-    judgement = judge.judge(record, recorded, completion.text, finish)
+    judgement = judge.judge(record, completion.text, finish, dataset_model=target.dataset_model)
     return Observation(
         quality=judgement.quality,
         source=judgement.source,

@@ -5,9 +5,9 @@ each (record, model) into one `Observation`; `summarize` aggregates them into th
 figures `switchyard profile` prints and writes to the registry (docs/profiling.md):
 
 * quality: the mean per-request quality in [0, 1]. An answer is scored by the dataset
-  label when it *is* the recorded answer (same text after stripping whitespace: what
-  the simulator serves in replay mode), otherwise by the verifier's verdict (accept 1,
-  reject 0) from the embedded checks. A call that produced no answer scores 0, so
+  label when it *is* a recorded answer to that prompt (same text after stripping
+  whitespace: what the simulator serves in replay mode), otherwise by the verifier's
+  verdict (accept 1, reject 0) from the embedded checks. A call that produced no answer scores 0, so
   quality is P(acceptable answer per request), what the router's planner reads.
 * cost per request from the reply's token counts at the registry's prices;
 * latency percentiles over answered calls (nearest rank);
@@ -17,13 +17,13 @@ figures `switchyard profile` prints and writes to the registry (docs/profiling.m
 from __future__ import annotations
 
 import enum
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from switchyard.checks import CheckSpec, CompiledChecks, compile_specs
 from switchyard.learning.dataset import DatasetRecord, ModelAnswer, cost_micros_for
+from switchyard.learning.stats import nearest_rank
 from switchyard.policy import CheckRef, Policy, RequestFacts
 from switchyard.tasks import estimate_tokens
 
@@ -79,14 +79,6 @@ class Observation:
     output_tokens: int = 0
 
 
-def percentile(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of sorted values, p in (0, 100]."""
-    if not sorted_values:
-        raise ValueError("percentile of no values")
-    rank = max(1, math.ceil(p / 100.0 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 # -- judging answers -----------------------------------------------------------------
 
 
@@ -97,6 +89,19 @@ def _facts(record: DatasetRecord) -> RequestFacts:
         prompt_tokens=sum(estimate_tokens(m.content) for m in record.messages),
         metadata=record.metadata,
     )
+
+
+def recorded_label(record: DatasetRecord, text: str, dataset_model: str | None) -> float | None:
+    """The label of the recorded answer whose text `text` is (whitespace at the ends
+    aside): the dataset model's own answer first, else any model's answer to the record
+    (a label belongs to the answer, whoever gave it). None when no recorded answer is it."""
+    wanted = text.strip()
+    preferred = record.answers.get(dataset_model) if dataset_model else None
+    for recorded in (preferred, *record.answers.values()):
+        if recorded is not None and recorded.answer is not None:
+            if recorded.answer.strip() == wanted:
+                return recorded.quality
+    return None
 
 
 class AnswerJudge:
@@ -139,15 +144,16 @@ class AnswerJudge:
     def judge(
         self,
         record: DatasetRecord,
-        recorded: ModelAnswer | None,
         text: str,
         finish_reason: str,
+        *,
+        dataset_model: str | None = None,
     ) -> Judgement:
-        """A live answer: the label if it is the recorded answer, else the verdict."""
+        """A live answer: the label if it is a recorded answer, else the verdict."""
         failure = self.failure_of(record, text, finish_reason)
-        if recorded is not None and recorded.answer is not None:
-            if text.strip() == recorded.answer.strip() and finish_reason != "length":
-                return Judgement(recorded.quality, QualitySource.LABEL, failure)
+        label = None if finish_reason == "length" else recorded_label(record, text, dataset_model)
+        if label is not None:
+            return Judgement(label, QualitySource.LABEL, failure)
         if self._policy is not None:
             rule = self._policy.match(_facts(record))
             checks, min_score = rule.checks or DEFAULT_CHECKS, rule.min_score
@@ -192,7 +198,7 @@ class Figures:
         return self.cost_micros_total / self.requests if self.requests else 0.0
 
     def latency_ms(self, p: float) -> float | None:
-        return percentile(self.latencies_ms, p) if self.latencies_ms else None
+        return nearest_rank(self.latencies_ms, p) if self.latencies_ms else None
 
     def failure_count(self, mode: FailureMode) -> int:
         return self.failures.get(mode, 0)

@@ -20,11 +20,9 @@ from services.registry.config import RegistryConfig
 from services.router.app import RouterApp, build_router
 from services.router.state import RouterState
 from services.router.sync import watch_fleet
-from services.simulator.engine import RecordedAnswer
-from services.simulator.replay import ReplayIndex
+from services.simulator.replay import Replay, load_replay
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.fleet import parse_fleet
-from switchyard.learning.dataset import DatasetRecord, dataset_models
 from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
 from switchyard.router.v1 import router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
@@ -72,18 +70,9 @@ def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any] | str]) -> Path:
     return path
 
 
-def replay_index(records: Sequence[DatasetRecord], dataset: str) -> ReplayIndex:
-    """What the simulator's replay serves: each dataset model's recorded answer and tokens."""
-    index = ReplayIndex(dataset, tuple(dataset_models(records)))
-    for rec in records:
-        for model, recorded in rec.answers.items():
-            if recorded.answer is not None:
-                index.add(
-                    rec.prompt,
-                    model,
-                    RecordedAnswer(recorded.answer, recorded.input_tokens, recorded.output_tokens),
-                )
-    return index
+def replay_of(path: Path) -> Replay:
+    """What `--replay FILE` loads in the simulator process: the same loader, in process."""
+    return load_replay([str(path)], REPO)
 
 
 def fleet_entry(

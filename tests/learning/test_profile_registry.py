@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from services.simulator.testing import running_simulator
-from switchyard.learning.dataset import load_dataset
 from switchyard.router.v1 import router_pb2
 
 from .profile_harness import (
@@ -20,7 +19,7 @@ from .profile_harness import (
     READ_TOKEN,
     fleet_entry,
     labelled_records,
-    replay_index,
+    replay_of,
     router_following,
     run_profile_cli,
     running_registry,
@@ -69,7 +68,7 @@ async def test_profile_writes_figures_and_the_router_plans_with_them(
     """Measured quality per task (from the labels of the replayed answers), latency
     percentiles and provenance land in the registry with one update per model; a router
     following the registry plans the small->large cascade with exactly those figures."""
-    replay = replay_index(load_dataset(dataset), "mine")
+    replay = replay_of(dataset)  # key: the file's stem, `mine`
     async with (
         running_simulator(SIM_MODELS, seed=1, replay=replay) as sim,
         running_registry(tmp_path / "registry.db", auth=True) as registry,

@@ -20,7 +20,7 @@ from switchyard.learning.profiling import (
     QualitySource,
     figures,
     measure_offline,
-    percentile,
+    recorded_label,
     summarize,
 )
 from switchyard.policy import parse_policy
@@ -52,19 +52,10 @@ def _obs(**overrides: Any) -> Observation:
     return Observation(**values)
 
 
-def test_percentile_is_nearest_rank() -> None:
-    """p50 of 1..10 is 5, p95 and p99 are 10, p99 of one value is that value."""
-    values = [float(v) for v in range(1, 11)]
-    assert [percentile(values, p) for p in (50, 95, 99)] == [5.0, 10.0, 10.0]
-    assert percentile([7.0], 99) == 7.0
-    with pytest.raises(ValueError):
-        percentile([], 50)
-
-
 def test_the_recorded_answer_gets_its_label_even_when_the_verifier_would_accept() -> None:
     """Replay serves the recorded text: its label (here 0) decides, not the checks."""
     recorded = ModelAnswer(quality=0.0, input_tokens=10, output_tokens=5, answer=LONG)
-    judgement = AnswerJudge().judge(_record(ds=recorded), recorded, f"  {LONG}\n", "stop")
+    judgement = AnswerJudge().judge(_record(ds=recorded), f"  {LONG}\n", "stop", dataset_model="ds")
     assert (judgement.quality, judgement.source, judgement.failure) == (
         0.0,
         QualitySource.LABEL,
@@ -72,19 +63,32 @@ def test_the_recorded_answer_gets_its_label_even_when_the_verifier_would_accept(
     )
 
 
+def test_labels_match_by_text_the_mapped_model_first() -> None:
+    """Without a mapping any model's identical recorded answer lends its label; with one,
+    the mapped model's answer wins when two models recorded the same text."""
+    same = {
+        "a": ModelAnswer(quality=0.25, input_tokens=1, output_tokens=1, answer=LONG),
+        "b": ModelAnswer(quality=0.75, input_tokens=1, output_tokens=1, answer=LONG),
+    }
+    record = _record(**same)
+    assert recorded_label(record, LONG, None) == 0.25
+    assert recorded_label(record, LONG, "b") == 0.75
+    assert recorded_label(record, "something else", "b") is None
+    judged = AnswerJudge().judge(record, LONG, "stop")
+    assert (judged.quality, judged.source) == (0.25, QualitySource.LABEL)
+
+
 def test_a_different_answer_is_judged_by_the_verifier() -> None:
     """Any other text gets the verdict: accepted 1, refused 0, with its failure mode."""
     recorded = ModelAnswer(quality=0.0, input_tokens=10, output_tokens=5, answer=LONG)
     judge, record = AnswerJudge(), _record(ds=recorded)
-    ok = judge.judge(record, recorded, "Forty-two: 6 x 7 = 42.", "stop")
+    ok = judge.judge(record, "Forty-two: 6 x 7 = 42.", "stop", dataset_model="ds")
     assert (ok.quality, ok.source, ok.failure) == (1.0, QualitySource.VERIFIER, None)
-    refusal = judge.judge(
-        record, recorded, "I'm sorry, but I can't help with that request.", "stop"
-    )
+    refusal = judge.judge(record, "I'm sorry, but I can't help with that request.", "stop")
     assert (refusal.quality, refusal.failure) == (0.0, FailureMode.REFUSAL)
-    empty = judge.judge(record, None, "   ", "stop")
+    empty = judge.judge(record, "   ", "stop")
     assert (empty.quality, empty.failure) == (0.0, FailureMode.EMPTY)
-    cut = judge.judge(record, recorded, LONG, "length")  # same text, but cut at the limit
+    cut = judge.judge(record, LONG, "length", dataset_model="ds")  # the text, cut at the limit
     assert (cut.quality, cut.source, cut.failure) == (
         0.0,
         QualitySource.VERIFIER,
@@ -106,9 +110,9 @@ default: {name: d, strategy: {kind: single, model: m}}
 """
     )
     judge = AnswerJudge(policy=policy)
-    assert judge.judge(_record("math"), None, "It is 42", "stop").quality == 1.0
-    assert judge.judge(_record("math"), None, "It is forty-two", "stop").quality == 0.0
-    assert judge.judge(_record("chat"), None, "It is forty-two", "stop").quality == 1.0
+    assert judge.judge(_record("math"), "It is 42", "stop").quality == 1.0
+    assert judge.judge(_record("math"), "It is forty-two", "stop").quality == 0.0
+    assert judge.judge(_record("chat"), "It is forty-two", "stop").quality == 1.0
 
 
 def test_figures_count_failures_and_score_missing_answers_zero() -> None:

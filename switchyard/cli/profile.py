@@ -49,8 +49,7 @@ from switchyard.runtime.errors import InvalidArgument
 
 TIMEOUT_S = 10.0
 ADMIN_SCOPE_HINT = (
-    "--write needs a registry token with admin scope (UpdateModel needs admin); pass it "
-    "with --token or SWITCHYARD_TOKEN"
+    "--write needs a registry token with admin scope: pass it with --token or SWITCHYARD_TOKEN"
 )
 
 
@@ -308,6 +307,13 @@ async def _measure_and_write(
         measured_at=measured_at,
         mode="offline" if args.offline else "live",
     )
+    for summary in summaries:
+        if not summary.measured:
+            print(
+                f"warning: models/{summary.model_id} answered no call "
+                f"(first failure: {summary.first_failure or 'none recorded'})",
+                file=sys.stderr,
+            )
     if args.output == "json":
         print(report_json(summaries, provenance, records=len(records)))
     else:

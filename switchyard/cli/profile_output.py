@@ -19,7 +19,7 @@ from rich.progress import (
 )
 
 from switchyard.cli.tables import format_table
-from switchyard.learning.profile_write import Provenance
+from switchyard.learning.profile_write import Provenance, latency_ms_for_registry
 from switchyard.learning.profiling import FailureMode, Figures, ModelSummary, Observation
 
 _FAILURE_HEADERS = {
@@ -73,7 +73,8 @@ class ProgressDisplay:
 
 
 def _latency(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
+    # Whole ms rounded up, as written to the registry.
+    return "-" if value is None else str(latency_ms_for_registry(value))
 
 
 def _row(model: str, task: str, f: Figures) -> list[str]:
@@ -117,16 +118,15 @@ def report_table(summaries: Sequence[ModelSummary]) -> str:
 def format_report(
     summaries: Sequence[ModelSummary], provenance: Provenance, *, records: int
 ) -> str:
-    labels = [f"{s.model_id} <- {s.dataset_model or 'any'}" for s in summaries]
+    sources = ", ".join(f"{s.model_id}: {s.dataset_model or 'any model'}" for s in summaries)
     return "\n".join(
         [
             f"Profiled {len(summaries)} model(s) on {records} record(s) of "
             f"{provenance.dataset} ({provenance.mode}, "
             f"{provenance.measured_at:%Y-%m-%d %H:%M} UTC)",
             report_table(summaries),
-            f"Labels from: {', '.join(labels)} (recorded answers of that dataset model).",
-            "LABELLED: answers that are a recorded answer, scored by its label; the rest",
-            "are scored by the verifier's verdict (1 or 0), calls without an answer 0.",
+            f"LABELLED: replies that are a recorded answer, scored by its label ({sources});",
+            "the rest by the verifier's verdict (1 or 0); calls without an answer score 0.",
         ]
     )
 

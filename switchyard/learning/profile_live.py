@@ -103,6 +103,7 @@ def observe(
             latency_ms=None,
             answered=False,
             failure=failure,
+            detail=completion.detail,
             **common,
         )
     finish = "length" if completion.outcome is Outcome.TRUNCATED else completion.finish_reason

@@ -62,7 +62,7 @@ class ProfileUpdate:
         )
 
 
-def _latency_ms(value: float) -> int:
+def latency_ms_for_registry(value: float) -> int:
     # Whole milliseconds, rounded up: 0 would mean "not measured" to the registry.
     return max(1, math.ceil(value))
 
@@ -104,7 +104,7 @@ def profile_patch(current: Model, summary: ModelSummary, provenance: Provenance)
     percentiles = [summary.overall.latency_ms(p) for p in (50, 95, 99)]
     if all(value is not None for value in percentiles):
         for name, value in zip(_LATENCY_FIELDS, percentiles, strict=True):
-            setattr(model.latency, name, _latency_ms(value))  # type: ignore[arg-type]
+            setattr(model.latency, name, latency_ms_for_registry(value))  # type: ignore[arg-type]
             paths.append(f"latency.{name}")
     return ProfileUpdate(current.name.removeprefix("models/"), model, tuple(paths))
 

@@ -77,6 +77,8 @@ class Observation:
     failure: FailureMode | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    # Why a call failed (status code, parse error, ...), as the adapter reported it.
+    detail: str = ""
 
 
 # -- judging answers -----------------------------------------------------------------
@@ -225,10 +227,12 @@ def figures(observations: Iterable[Observation]) -> Figures:
 @dataclass(frozen=True)
 class ModelSummary:
     model_id: str
-    # The dataset model whose labels applied; None when only the verifier judged.
+    # The dataset model whose answers' labels come first; None: any model's.
     dataset_model: str | None
     overall: Figures
     by_task: Mapping[str, Figures]
+    # The first failed call's detail, so "nothing answered" can say why.
+    first_failure: str = ""
 
     @property
     def measured(self) -> bool:
@@ -257,6 +261,7 @@ def summarize(
                 dataset_model=dataset_models.get(model),
                 overall=figures(items),
                 by_task={task: figures(tasks[task]) for task in sorted(tasks)},
+                first_failure=next((o.detail for o in items if o.detail), ""),
             )
         )
     return summaries

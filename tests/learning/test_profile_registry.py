@@ -190,6 +190,7 @@ async def test_a_model_that_never_answers_fails_the_run_and_nothing_is_written(
         assert (
             "no answered call from gone" in failed.stderr and "nothing was written" in failed.stderr
         )
+        assert "warning: models/gone answered no call (first failure: " in failed.stderr
         assert sim.model("small").counters["requests"] == 12  # small was measured ...
         assert await registry.revisions() == revisions  # ... and still not written
 

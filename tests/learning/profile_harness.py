@@ -84,11 +84,13 @@ def fleet_entry(
     output_price: int = 600_000,
     quality: Mapping[str, float] | None = None,
     p50_ms: int = 10,
+    credential_env: str = "",
 ) -> str:
+    credential = f", credential_env: {credential_env}" if credential_env else ""
     quality_yaml = ", ".join(f"{t}: {q}" for t, q in (quality or {"chat": 0.9}).items())
     return f"""
 - id: {model_id}
-  provider: {{kind: {kind}, endpoint: "{endpoint}", upstream_model: {model_id}}}
+  provider: {{kind: {kind}, endpoint: "{endpoint}", upstream_model: {model_id}{credential}}}
   pricing: {{input_per_mtok_micros: {input_price}, output_per_mtok_micros: {output_price}}}
   context_window: 16384
   max_output_tokens: 1024

@@ -157,6 +157,30 @@ async def test_offline_model_without_answers_in_the_dataset_is_refused(
     )
 
 
+async def test_a_model_whose_api_key_is_not_set_is_refused_before_any_call(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile naming a credential variable that is unset: refused up front, with the
+    variable's name (never a value), instead of a run of 401s."""
+    monkeypatch.delenv("PROFILE_TEST_KEY", raising=False)
+    await setup.registry.create(
+        fleet_entry(
+            "keyed", setup.sim.base_url, kind="openai_compatible", credential_env="PROFILE_TEST_KEY"
+        )
+    )
+    path = write_jsonl(setup.tmp / "d.jsonl", [_good()])
+    code, _, err = await _main(
+        capsys, "--dataset", str(path), "--models", "small,keyed",
+        "--registry", setup.registry.address,
+    )  # fmt: skip
+    assert code == 2
+    assert err == (
+        "error: models/keyed: provider.credential_env: $PROFILE_TEST_KEY is not set "
+        "(the API key this model needs)\n"
+    )
+    assert setup.sim.model("small").counters["requests"] == 0
+
+
 async def test_bad_input_in_a_real_process_is_one_line_without_traceback(setup: Setup) -> None:
     """The installed entry point behaves the same: exit 2, one stderr line."""
     path = write_jsonl(setup.tmp / "bad.jsonl", [_good("r1", output_tokens=-1)])

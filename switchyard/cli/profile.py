@@ -277,30 +277,7 @@ async def _measure_and_write(
             )
             return 1
     measured_at = dt.datetime.now(dt.UTC)
-    if args.offline:
-        observations: list[Observation] = []
-        for model in models:
-            observations.extend(
-                measure_offline(
-                    records,
-                    model_id=model,
-                    dataset_model=mapping[model] or model,
-                    input_micros_per_mtok=profiles[model].input_micros_per_mtok,
-                    output_micros_per_mtok=profiles[model].output_micros_per_mtok,
-                    judge=judge,
-                )
-            )
-    else:
-        targets = [LiveTarget(profiles[m], mapping[m]) for m in models]
-        with ProgressDisplay(models, len(records), enabled=not args.no_progress) as progress:
-            observations = await measure_live(
-                records,
-                targets,
-                judge=judge,
-                settings=settings,
-                environ=os.environ,
-                on_observation=progress.advance,
-            )
+    observations = await _observe(args, records, profiles, mapping, judge, settings)
     summaries = summarize(observations, models, mapping)
     provenance = Provenance(
         dataset=args.dataset_name or args.dataset.stem,
@@ -321,6 +298,40 @@ async def _measure_and_write(
     if not args.write:
         return 0
     return await _write(args, registry, current, summaries, provenance)
+
+
+async def _observe(
+    args: argparse.Namespace,
+    records: Sequence[DatasetRecord],
+    profiles: Mapping[str, ModelProfile],
+    mapping: Mapping[str, str | None],
+    judge: AnswerJudge,
+    settings: LiveSettings,
+) -> list[Observation]:
+    """Every model's observations: from the recorded fields, or by calling it."""
+    if args.offline:
+        return [
+            observation
+            for model, profile in profiles.items()
+            for observation in measure_offline(
+                records,
+                model_id=model,
+                dataset_model=mapping[model] or model,
+                input_micros_per_mtok=profile.input_micros_per_mtok,
+                output_micros_per_mtok=profile.output_micros_per_mtok,
+                judge=judge,
+            )
+        ]
+    targets = [LiveTarget(profile, mapping[model]) for model, profile in profiles.items()]
+    with ProgressDisplay(list(profiles), len(records), enabled=not args.no_progress) as progress:
+        return await measure_live(
+            records,
+            targets,
+            judge=judge,
+            settings=settings,
+            environ=os.environ,
+            on_observation=progress.advance,
+        )
 
 
 async def _write(

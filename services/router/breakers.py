@@ -165,6 +165,14 @@ class Breaker:
         ):
             self._open(backoff=False)
 
+    def probe_succeeded(self) -> bool:
+        """An active health check reached the model: an OPEN breaker turns HALF_OPEN
+        now instead of after its wait. True when it moved."""
+        if self.state is not BreakerState.OPEN:
+            return False
+        self._move(BreakerState.HALF_OPEN)
+        return True
+
     def reconfigure(self, settings: BreakerSettings) -> None:
         """New thresholds from a new policy; recent outcomes are kept."""
         self.settings = settings
@@ -232,6 +240,10 @@ class BreakerBoard:
             )
             self._breakers[model_id] = breaker
         return breaker
+
+    def open_models(self) -> list[str]:
+        """Models whose breaker is OPEN (not forced) right now."""
+        return [m for m, b in self._breakers.items() if b.state is BreakerState.OPEN]
 
     def configure(self, settings: BreakerSettings) -> None:
         if settings == self._settings:

@@ -18,14 +18,16 @@ request, y = mean quality. The achievable set of a strategy is its points plus e
 random mixture of two of them, so its frontier is the upper convex hull of the points,
 taken non-decreasing from the cheapest point (a costlier point that is no better is
 dominated) and extended flat beyond the costliest. Below the cheapest point nothing is
-achievable: the frontier is 0 there. With a cost range [c_lo, c_hi] shared by every row
-of one report (c_lo = the cheapest point shown, c_hi = the costliest):
+achievable: the frontier is 0 there. Over the cost range [c_lo, c_hi] of the single
+models (c_lo = always-cheapest's cost per request, c_hi = always-costliest's):
 
     AIQ = (1 / (c_hi - c_lo)) · ∫_{c_lo}^{c_hi} H(c) dc
 
-i.e. the x origin is the cheapest point of the report, so always-cheapest scores its own
-quality and AIQ is the mean quality a strategy reaches over the budgets in the range.
-AIQs compare only within one report (one cost range).
+So the x origin is the cheapest model's cost: always-cheapest scores its own quality,
+a model that costs c scores quality · (c_hi - c) / (c_hi - c_lo), and AIQ is the mean
+quality a strategy reaches over the budgets between the cheapest and the costliest
+model. The range depends only on the dataset and the fleet prices, so AIQs of one
+dataset and fleet compare across runs; spend beyond c_hi earns nothing.
 """
 
 from __future__ import annotations
@@ -200,6 +202,6 @@ def aiq(points: Iterable[CostQuality], *, cost_low: float, cost_high: float) -> 
 
 
 def cost_range(point_sets: Iterable[Iterable[CostQuality]]) -> tuple[float, float]:
-    """(c_lo, c_hi) shared by every row of one report: cheapest and costliest point."""
+    """(c_lo, c_hi): the cheapest and the costliest of the points (the single models')."""
     costs = [p.cost for points in point_sets for p in points]
     return min(costs), max(costs)

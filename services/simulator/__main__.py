@@ -35,15 +35,20 @@ def build_fleet(config: SimulatorConfig) -> Fleet:
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(1 << 31)
     replay: AnswerSource | None = None
     if config.replay:
-        index = load_replay(config.replay, Path(config.data_dir))
-        index.check_mapping(profiles)
-        log.info(
-            "replay.loaded",
-            dataset=index.dataset,
-            prompts=len(index.prompts),
-            models={n: p.replay.get(index.dataset) for n, p in profiles.items()},
-        )
-        replay = index
+        loaded = load_replay(config.replay, Path(config.data_dir))
+        loaded.check_mapping(profiles)
+        for index in loaded.indexes:
+            log.info(
+                "replay.loaded",
+                dataset=index.dataset,
+                prompts=len(index.answers),
+                models={
+                    n: p.replay[index.dataset]
+                    for n, p in profiles.items()
+                    if index.dataset in p.replay
+                },
+            )
+        replay = loaded
     return Fleet(profiles, seed=seed, replay=replay)
 
 
@@ -71,7 +76,7 @@ async def serve(config: SimulatorConfig) -> None:
         port=port,
         models=sorted(fleet.models),
         seed=fleet.seed,
-        replay=config.replay or None,
+        replay=list(config.replay) or None,
     )
 
     try:

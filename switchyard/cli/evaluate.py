@@ -69,7 +69,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up per call: tests swap sys.stdout
     # Imported here: the router's code loads only for this command.
     from switchyard.fleet import FleetError
     from switchyard.learning import plot, report

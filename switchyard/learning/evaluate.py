@@ -236,10 +236,11 @@ def oracle_outcomes(setup: EvalSetup) -> list[RequestOutcome]:
 
 
 def weak_and_strong(singles: Sequence[StrategyResult]) -> tuple[str, str] | None:
-    """For two-model data: (cheaper, better) when the cheaper model is the worse one."""
+    """For two-model data: (worse, better) by quality, as RouteLLM names them (the
+    weak model is usually, not necessarily, the cheaper); None without a quality gap."""
     if len(singles) != 2:
         return None
-    weak, strong = sorted(singles, key=lambda s: (s.point.cost_micros, s.point.quality))
+    weak, strong = sorted(singles, key=lambda s: (s.point.quality, s.point.cost_micros))
     if strong.point.quality <= weak.point.quality:
         return None
     return weak.name, strong.name

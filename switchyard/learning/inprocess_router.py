@@ -105,7 +105,7 @@ class RoutedRequest:
     degraded: bool
     calls: tuple[Call, ...]
     escalations: int
-    error: str = ""  # the typed error's class name when the route failed
+    error: str = ""  # the typed error's status code name (UNAVAILABLE, ...) when it failed
 
     @property
     def models_called(self) -> tuple[str, ...]:
@@ -226,7 +226,7 @@ class InProcessRouter:
                 degraded=False,
                 calls=_unverified_calls(self._log),
                 escalations=max(0, len({m for m, _ in self._log}) - 1),
-                error=type(exc).__name__,
+                error=exc.code.name,
             )
         return RoutedRequest(
             rule=plan.rule.name,

@@ -87,6 +87,8 @@ class CurvePoint:
     strong_fraction: float
     quality: float
     pgr: float
+    # Mean cost per request: every weak call, plus the strong calls escalated so far.
+    cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,32 +104,47 @@ class EscalationReport:
 
 
 def escalation_curve(
-    scores: Sequence[float], weak: Sequence[float], strong: Sequence[float]
+    scores: Sequence[float],
+    weak: Sequence[float],
+    strong: Sequence[float],
+    *,
+    weak_cost: Sequence[float] | None = None,
+    strong_cost: Sequence[float] | None = None,
 ) -> EscalationReport:
     """Sweep every threshold: escalate the answers scored below it to the strong model.
 
-    `weak`/`strong` are per-item qualities (1.0 correct, 0.0 wrong, or a graded score).
-    Items with equal scores cross a threshold together, as a real threshold would.
+    `weak`/`strong` are per-item qualities (1.0 correct, 0.0 wrong, or a graded score),
+    `weak_cost`/`strong_cost` optional per-item costs (a cascade pays the weak call on
+    every item and the strong one on escalated items). Items with equal scores cross a
+    threshold together, as a real threshold would.
     """
     n = len(scores)
+    weak_cost = weak_cost if weak_cost is not None else [0.0] * n
+    strong_cost = strong_cost if strong_cost is not None else [0.0] * n
     weak_quality = sum(weak) / n
     strong_quality = sum(strong) / n
     order = sorted(range(n), key=lambda i: scores[i])
     total = sum(weak)
+    spent = sum(weak_cost)
     # pgr() refuses data without a quality gap before anything else is computed.
     start = pgr(weak_quality, weak=weak_quality, strong=strong_quality)
-    points = [CurvePoint(min(scores) if scores else 0.0, 0.0, weak_quality, start)]
+    points = [CurvePoint(min(scores) if scores else 0.0, 0.0, weak_quality, start, spent / n)]
     i = 0
     while i < n:
         j = i
         while j < n and scores[order[j]] == scores[order[i]]:
             total += strong[order[j]] - weak[order[j]]
+            spent += strong_cost[order[j]]
             j += 1
         quality = total / n
         threshold = scores[order[j]] if j < n else float("inf")
         points.append(
             CurvePoint(
-                threshold, j / n, quality, pgr(quality, weak=weak_quality, strong=strong_quality)
+                threshold,
+                j / n,
+                quality,
+                pgr(quality, weak=weak_quality, strong=strong_quality),
+                spent / n,
             )
         )
         i = j

@@ -7,6 +7,7 @@ it is installed, and only `draw` imports it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,6 @@ def _cost_quality(ax: Any, rows: Sequence[StrategyResult]) -> None:
             )
     ax.set_xlabel("cost, $ per 1k requests")
     ax.set_ylabel("quality (mean label of the answer served)")
-    ax.set_title("cost-quality (dotted: convex hull used by AIQ)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
 
@@ -108,9 +108,50 @@ def _pgr(ax: Any, rows: Sequence[StrategyResult], weak_strong: tuple[str, str]) 
         )
     ax.set_xlabel(f"strong-model calls ({weak_strong[1]}), share of requests")
     ax.set_ylabel("PGR (0 = always weak, 1 = always strong)")
-    ax.set_title("performance gap recovered")
+    low, high = ax.get_ylim()
+    if low < -1.0:  # a collapsing curve would flatten the interesting range
+        ax.set_ylim(-1.0, max(high, 1.05))
+        ax.annotate("curves below -1 clipped", (0.02, 0.02), xycoords="axes fraction", fontsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One dataset's chart: its rows, and the weak/strong pair for the PGR panel."""
+
+    title: str
+    rows: Sequence[StrategyResult]
+    weak_strong: tuple[str, str] | None = None
+
+
+def draw_panels(panels: Sequence[Panel], path: Path, *, title: str) -> Path:
+    """One column per dataset: cost-quality on top, PGR below (two-model data)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = 2 if any(p.weak_strong for p in panels) else 1
+    fig, axes = plt.subplots(
+        rows, len(panels), figsize=(6.5 * len(panels), 5 * rows), squeeze=False
+    )
+    fig.suptitle(title, fontsize=11)
+    for column, panel in enumerate(panels):
+        prefix = f"{panel.title}: " if panel.title else ""
+        _cost_quality(axes[0][column], panel.rows)
+        axes[0][column].set_title(f"{prefix}cost-quality (dotted: AIQ hull)")
+        if rows == 2:
+            if panel.weak_strong:
+                _pgr(axes[1][column], panel.rows, panel.weak_strong)
+                axes[1][column].set_title(f"{prefix}performance gap recovered")
+            else:
+                axes[1][column].axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 def draw(
@@ -120,19 +161,4 @@ def draw(
     title: str,
     weak_strong: tuple[str, str] | None = None,
 ) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = 2 if weak_strong else 1
-    fig, axes = plt.subplots(1, panels, figsize=(7 * panels, 5.5), squeeze=False)
-    fig.suptitle(title, fontsize=11)
-    _cost_quality(axes[0][0], rows)
-    if weak_strong:
-        _pgr(axes[0][1], rows, weak_strong)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return draw_panels([Panel("", rows, weak_strong)], path, title=title)

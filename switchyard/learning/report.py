@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from switchyard.cli.tables import format_table
 from switchyard.learning import evaluate
 from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResult
 from switchyard.learning.sweep import (
@@ -76,12 +77,54 @@ def reference_rows(setup: EvalSetup) -> tuple[list[StrategyResult], tuple[str, s
     return [*singles, oracle], weak_strong
 
 
-async def _policy_row(
-    setup: EvalSetup, policy: Policy, name: str, kind: str, strong: str | None, setting: str
-) -> tuple[StrategyResult, list]:
+async def policy_result(
+    setup: EvalSetup, policy: Policy, *, name: str, kind: str, strong: str | None, setting=""
+) -> StrategyResult:
+    """A policy's row: every record routed through the router's code."""
     routed = await evaluate.route_policy(setup, policy)
     outcomes = evaluate.policy_outcomes(setup, routed)
-    return evaluate.summarize(name, kind, outcomes, strong=strong, setting=setting), routed
+    return evaluate.summarize(name, kind, outcomes, strong=strong, setting=setting)
+
+
+async def sweep_result(
+    setup: EvalSetup,
+    policy_source: str,
+    sweep: SweepSpec,
+    *,
+    name: str,
+    strong: str | None,
+    points: int = DEFAULT_POINTS,
+) -> StrategyResult:
+    """A sweep's row: one routed run per knob value, its curve the points of all runs."""
+    known = list(setup.profiles)
+    document = load_policy_document(policy_source)
+    values = sweep.values
+    if values is None:
+        pilot_value = sweep.knob.pilot_value()
+        pilot = []
+        if pilot_value is not None:
+            pilot_policy = policy_at(document, sweep.knob, pilot_value, known_models=known)
+            pilot = await evaluate.route_policy(setup, pilot_policy)
+        values = tuple(sweep.knob.grid(pilot, points))
+    curve: list[OperatingPoint] = []
+    for value in values:
+        swept = policy_at(document, sweep.knob, value, known_models=known)
+        row = await policy_result(
+            setup, swept, name=name, kind="sweep", strong=strong, setting=f"{sweep.name}={value:g}"
+        )
+        assert row.point is not None
+        curve.append(row.point)
+    return StrategyResult(
+        name=f"{name} · {sweep.name} sweep ({len(curve)} points)",
+        kind="sweep",
+        point=None,
+        curve=tuple(curve),
+        requests=len(setup.records),
+    )
+
+
+def has_answer_texts(setup: EvalSetup) -> bool:
+    return any(r.answers[setup.model_map[m]].answer for r in setup.records for m in setup.models)
 
 
 async def run_evaluation(
@@ -92,43 +135,23 @@ async def run_evaluation(
     sweep: SweepSpec | None = None,
     points: int = DEFAULT_POINTS,
 ) -> EvalReport:
-    known = list(setup.profiles)
-    policy = parse_policy(policy_source, known_models=known)
+    policy = parse_policy(policy_source, known_models=list(setup.profiles))
     references, weak_strong = reference_rows(setup)
     strong = weak_strong[1] if weak_strong else None
-    policy_name = f"policy {policy.name}"
-    as_written, _ = await _policy_row(setup, policy, policy_name, "policy", strong, "as written")
+    name = f"policy {policy.name}"
+    as_written = await policy_result(
+        setup, policy, name=name, kind="policy", strong=strong, setting="as written"
+    )
     rows = [as_written]
     notes = []
-    if not any(r.answers[setup.model_map[m]].answer for r in setup.records for m in setup.models):
+    if not has_answer_texts(setup):
         notes.append("the dataset holds no answer texts: checks and the scorer judge empty answers")
     if sweep is not None:
-        document = load_policy_document(policy_source)
-        values = sweep.values
-        if values is None:
-            pilot_value = sweep.knob.pilot_value()
-            pilot = []
-            if pilot_value is not None:
-                pilot_policy = policy_at(document, sweep.knob, pilot_value, known_models=known)
-                pilot = await evaluate.route_policy(setup, pilot_policy)
-            values = tuple(sweep.knob.grid(pilot, points))
-        curve: list[OperatingPoint] = []
-        for value in values:
-            swept = policy_at(document, sweep.knob, value, known_models=known)
-            row, _ = await _policy_row(
-                setup, swept, policy_name, "sweep", strong, f"{sweep.name}={value:g}"
-            )
-            curve.append(row.point)
         rows.append(
-            StrategyResult(
-                name=f"{policy_name} · {sweep.name} sweep ({len(curve)} points)",
-                kind="sweep",
-                point=None,
-                curve=tuple(curve),
-                requests=len(setup.records),
-            )
+            await sweep_result(setup, policy_source, sweep, name=name, strong=strong, points=points)
         )
     singles = [r for r in references if r.kind == "model"]
+    assert as_written.point is not None
     random = evaluate.random_reference(singles, at_cost=as_written.point.cost_micros, strong=strong)
     rows = evaluate.finalize([*rows, *references, random], weak_strong=weak_strong)
     return EvalReport(
@@ -196,14 +219,6 @@ def table_rows(rows: Sequence[StrategyResult]) -> list[tuple[str, ...]]:
             )
         )
     return out
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
 
 
 def format_report(report: EvalReport) -> str:

@@ -135,3 +135,12 @@ def test_cost_range_spans_every_row() -> None:
     """The shared range runs from the cheapest to the costliest point of any row."""
     assert cost_range([[A, B], [C], [CostQuality(0.5, 0.1)]]) == (0.5, 4)
     assert hull_quality(quality_hull([B, C]), 1.5) == 0.0  # nothing below the cheapest
+
+
+def test_escalation_curve_costs_by_hand() -> None:
+    """With weak calls at 1 and strong at 10 per item, a cascade pays every weak call
+    plus the strong calls escalated so far: mean cost 1, then 1 + 10·k/4 at k escalated."""
+    report = escalation_curve(
+        [0.9, 0.1, 0.5, 0.2], WEAK, STRONG, weak_cost=[1] * 4, strong_cost=[10] * 4
+    )
+    assert [p.cost for p in report.curve] == [1.0, 3.5, 6.0, 8.5, 11.0]

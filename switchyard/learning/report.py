@@ -150,6 +150,13 @@ async def run_evaluation(
         rows.append(
             await sweep_result(setup, policy_source, sweep, name=name, strong=strong, points=points)
         )
+    for row in rows:
+        shares = [p.strong_fraction for p in row.curve if p.strong_fraction is not None]
+        if row.kind == "sweep" and shares and (min(shares) > 0.001 or max(shares) < 0.999):
+            notes.append(
+                f"the sweep's strong-call share spans {min(shares):.1%}-{max(shares):.1%}: "
+                "APGR and CPT close the curve with always-weak (0 %) and always-strong (100 %)"
+            )
     singles = [r for r in references if r.kind == "model"]
     assert as_written.point is not None
     random = evaluate.random_reference(singles, at_cost=as_written.point.cost_micros, strong=strong)

@@ -111,7 +111,7 @@ def _pgr(ax: Any, rows: Sequence[StrategyResult], weak_strong: tuple[str, str]) 
     low, high = ax.get_ylim()
     if low < -1.0:  # a collapsing curve would flatten the interesting range
         ax.set_ylim(-1.0, max(high, 1.05))
-        ax.annotate("curves below -1 clipped", (0.02, 0.02), xycoords="axes fraction", fontsize=7)
+        ax.annotate("curves below -1 clipped", (0.02, 0.95), xycoords="axes fraction", fontsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
 

@@ -10,9 +10,9 @@ they reproduce the verifier's figures and the datasets' published accuracies. Wr
 the table, a JSON report and a PNG to bench/results/quality-<time>.*; exits 1 when a
 reproduction check fails.
 
-A strategy is a small object (`Strategy`): `fit` on train records, `evaluate` on
-held-out ones into a `StrategyResult` row, `skip_reason` when the data cannot serve it.
-A learned selector becomes a row by adding one object to `strategies()`.
+A strategy is a small object (`bench/quality_strategies.py`): `fit` on train records,
+`evaluate` on held-out ones into a `StrategyResult` row, `skip_reason` when the data
+cannot serve it. A learned selector becomes a row by adding one object to `strategies()`.
 """
 
 from __future__ import annotations
@@ -21,23 +21,20 @@ import argparse
 import asyncio
 import csv
 import json
-import string
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
+from bench.quality_strategies import Roles, ScorerCascade, strategies
 from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
 from switchyard.cli.tables import format_table
 from switchyard.learning import metrics, plot, report
 from switchyard.learning.dataset import DatasetRecord
 from switchyard.learning.evaluate import (
-    EvalSetup,
-    OperatingPoint,
     StrategyResult,
     build_setup,
     finalize,
@@ -52,11 +49,10 @@ from switchyard.learning.importers import (
     import_routerarena,
 )
 from switchyard.learning.inprocess_router import load_profiles
-from switchyard.learning.sweep import DEFAULT_POINTS, parse_sweep
+from switchyard.learning.sweep import DEFAULT_POINTS
 
 HERE = Path(__file__).resolve().parent
 FLEET = HERE / "quality" / "fleet.yaml"
-CASCADE_POLICY = HERE / "quality" / "cascade.yaml"
 RESULTS = HERE / "results"
 
 MIXTRAL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -95,117 +91,6 @@ DATASETS = (
         {"claude-3-haiku": "claude-3-haiku-20240307", "gemini-2.0-flash": "gemini-2.0-flash-001"},
     ),
 )
-
-
-# -- strategies -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Roles:
-    """The two-model roles on the held-out half (RouteLLM: weak = the worse model)."""
-
-    weak: str
-    strong: str
-
-
-class Strategy(Protocol):
-    name: str
-
-    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None: ...
-
-    def fit(self, train: EvalSetup) -> None: ...
-
-    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult: ...
-
-
-def _needs_texts_and_pair(held: EvalSetup, roles: Roles | None) -> str | None:
-    if roles is None:
-        return "needs two models with a quality gap"
-    if not report.has_answer_texts(held):
-        return "the data has no answer texts to verify"
-    return None
-
-
-class ScorerCascade:
-    """The verifier's APGR path: escalate the weak answer to the strong model when the
-    packaged quality scorer's P(acceptable) is below a threshold, every threshold swept;
-    the strong answer is always kept. Same code as `switchyard verifier eval`."""
-
-    name = "cascade weak→strong, scorer threshold swept (strong answer kept)"
-
-    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
-        return _needs_texts_and_pair(held, roles)
-
-    def fit(self, train: EvalSetup) -> None:
-        """Nothing to fit: the packaged artefact was trained on the same train halves."""
-
-    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
-        assert roles is not None
-        scorer = default_scorer()
-        records = held.records
-        curve = metrics.escalation_curve(
-            [
-                scorer.score(
-                    prompt=r.prompt,
-                    task_type=r.task_type,
-                    output=held.answer(r, roles.weak).answer or "",
-                    finish_reason="stop",
-                )
-                for r in records
-            ],
-            [held.quality(r, roles.weak) for r in records],
-            [held.quality(r, roles.strong) for r in records],
-            weak_cost=[held.cost(r, roles.weak) for r in records],
-            strong_cost=[held.cost(r, roles.strong) for r in records],
-        )
-        return StrategyResult(
-            name=self.name,
-            kind="cascade",
-            point=None,
-            curve=tuple(
-                OperatingPoint(p.quality, p.cost, p.strong_fraction, f"< {p.threshold:.3f}")
-                for p in curve.curve
-            ),
-            requests=len(records),
-        )
-
-
-class RouterCascade:
-    """The router's own cascade (bench/quality/cascade.yaml) through `switchyard eval`'s
-    in-process path, its rule's min_score swept: what the router does today."""
-
-    name = "router cascade policy, min_score swept"
-
-    def __init__(self, points: int) -> None:
-        self.points = points
-
-    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
-        return _needs_texts_and_pair(held, roles)
-
-    def fit(self, train: EvalSetup) -> None:
-        """Nothing to fit: the threshold grid comes from a pilot run's scores."""
-
-    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
-        assert roles is not None
-        source = string.Template(CASCADE_POLICY.read_text()).substitute(
-            weak=roles.weak, strong=roles.strong
-        )
-        row = await report.sweep_result(
-            held,
-            source,
-            parse_sweep("min_score"),
-            name="router cascade",
-            strong=roles.strong,
-            points=self.points,
-        )
-        return StrategyResult(
-            name=self.name, kind=row.kind, point=None, curve=row.curve, requests=row.requests
-        )
-
-
-def strategies(points: int) -> list[Strategy]:
-    """Every strategy that exists today; learned selectors are added here as rows."""
-    return [ScorerCascade(), RouterCascade(points)]
 
 
 # -- one dataset ------------------------------------------------------------------------
@@ -455,7 +340,7 @@ async def run(args: argparse.Namespace) -> int:
                         "held_out": r.held,
                         "weak_strong": [r.roles.weak, r.roles.strong] if r.roles else None,
                         "skipped": r.skipped,
-                        "rows": [report._finite(row.__dict__) for row in r.rows],
+                        "rows": [report.json_ready(asdict(row)) for row in r.rows],
                     }
                     for r in results
                 ],

@@ -48,18 +48,18 @@ class EvalReport:
             "weak_strong": list(self.weak_strong) if self.weak_strong else None,
             "sweep": self.sweep,
             "notes": self.notes,
-            "rows": [_finite(asdict(r)) for r in self.rows],
+            "rows": [json_ready(asdict(r)) for r in self.rows],
         }
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: undefined figures are null."""
+def json_ready(value: Any) -> Any:
+    """JSON has no NaN: undefined figures become null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_ready(v) for v in value]
     return value
 
 

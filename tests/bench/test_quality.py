@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bench import quality
+from bench import quality, quality_strategies
 from switchyard.checks import training
 from switchyard.learning.importers import import_gsm8k, import_routerarena
 
@@ -33,5 +33,5 @@ def test_a_dataset_becomes_rows_with_the_references() -> None:
     assert all(r.aiq is not None for r in result.rows)
     evaluated = {r.name for r in result.rows if r.kind in ("cascade", "sweep")}
     skipped = {name for name, _ in result.skipped}
-    assert evaluated | skipped == {s.name for s in quality.strategies(4)}
+    assert evaluated | skipped == {s.name for s in quality_strategies.strategies(4)}
     assert "routerarena" in quality.results_table([result])

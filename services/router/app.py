@@ -11,7 +11,10 @@ import grpc
 import structlog
 
 from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
+from services.router.estimate_metrics import ESTIMATES_METRICS
+from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
+from services.router.health_probes import OpenModelProber
 from services.router.provider_pool import ProviderPool
 from services.router.review import ReviewQueue
 from services.router.servicer import RouterServicer
@@ -74,6 +77,17 @@ class RouterApp:
             asyncio.create_task(subscribe_config(controlplane, self.state, router_id=router_id))
         )
 
+    def start_health_probes(self, *, interval_s: float) -> OpenModelProber:
+        """Actively probe models whose breaker is OPEN (see health_probes)."""
+        prober = OpenModelProber(
+            breakers=self.breakers,
+            fleet=lambda: self.state.fleet,
+            provider_for=self.pool.provider_for,
+            interval_s=interval_s,
+        )
+        self.tasks.append(asyncio.create_task(prober.run()))
+        return prober
+
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -103,10 +117,20 @@ def build_router(
         channels.append(channel)
         verifier = RemoteVerifier(channel, embedded)
     review = ReviewQueue(Path(review_dir) / "review-tickets.jsonl") if review_dir else None
+    estimates = OutcomeEstimates()
+    ESTIMATES_METRICS.source = estimates
     executor = RouteExecutor(
-        provider_for=pool.provider_for, verifier=verifier, breakers=board, review=review
+        provider_for=pool.provider_for,
+        verifier=verifier,
+        breakers=board,
+        review=review,
+        estimates=estimates,
     )
     servicer = RouterServicer(
-        state=state, executor=executor, breakers=board, log_prompts=log_prompts
+        state=state,
+        executor=executor,
+        breakers=board,
+        log_prompts=log_prompts,
+        estimates=estimates,
     )
     return RouterApp(state, board, pool, servicer, channels)

@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from services.router.breakers import BreakerBoard, BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet import ModelProfile
-from services.router.planning import Candidate, DropReason, RouteInput, RoutePlan
+from services.router.plan import Candidate, DropReason, RouteInput, RoutePlan
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
 from services.router.retry import RetryThrottle, backoff_s
 from services.router.review import ReviewQueue
@@ -40,6 +41,17 @@ _MODEL_FAILURES = frozenset(
     }
 )
 _ANSWERED = frozenset({Outcome.OK, Outcome.TRUNCATED})
+BREAKER_REFUSED = "breaker open"
+
+
+@dataclass
+class PanicRoutes:
+    """Routes served in panic mode (exported as a metric)."""
+
+    count: int = 0
+
+
+PANICS = PanicRoutes()
 
 
 class Verdict(enum.Enum):
@@ -83,6 +95,8 @@ class RouteResult:
     input_tokens: int = 0
     output_tokens: int = 0
     review_ticket_id: str = ""
+    # Served in panic mode: every allowed model's breaker refused, one was called anyway.
+    panic: bool = False
 
 
 @dataclass
@@ -106,6 +120,19 @@ class _Run:
     stop: StopReason = StopReason.EXHAUSTED
     last_outcome: Outcome | None = None
     stages_called: set[int] = field(default_factory=set)
+    # Admit past refusing breakers: every model of the rule is refused (panic mode).
+    panic: bool = False
+
+    @property
+    def refused_everywhere(self) -> bool:
+        """No model was called: every stage was skipped by its breaker (open, out of
+        probes or ramping up), and neither the budget nor the deadline stopped it."""
+        return (
+            not self.stages_called
+            and self.stop is StopReason.EXHAUSTED
+            and bool(self.attempts)
+            and all(a.detail == BREAKER_REFUSED for a in self.attempts)
+        )
 
     def result(self, answer: str, model_id: str, finish: str, *, degraded: bool) -> RouteResult:
         return RouteResult(
@@ -118,6 +145,7 @@ class _Run:
             degraded=degraded,
             input_tokens=sum(a.input_tokens for a in self.attempts),
             output_tokens=sum(a.output_tokens for a in self.attempts),
+            panic=self.panic,
         )
 
 
@@ -146,7 +174,9 @@ class RouteExecutor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         review: ReviewQueue | None = None,
+        estimates: OutcomeEstimates | None = None,
     ) -> None:
+        self._estimates = estimates
         self._provider_for = provider_for
         self._verifier = verifier
         self._breakers = breakers
@@ -160,21 +190,38 @@ class RouteExecutor:
         throttle = self._throttles.get(model_id)
         if throttle is None:
             throttle = self._throttles[model_id] = RetryThrottle(policy.retry)
+        elif throttle.settings != policy.retry:
+            throttle.reconfigure(policy.retry)  # a new policy version takes effect
         return throttle
 
     async def execute(
         self, plan: RoutePlan, request: RouteInput, policy: Policy, *, deadline: float
     ) -> RouteResult:
-        run = _Run(plan, request, deadline)
-        for candidate in plan.chain:
-            accepted = await self._run_stage(run, candidate, policy)
-            if accepted is not None:
-                return accepted
-            if run.stop is not StopReason.EXHAUSTED:
-                break
+        run = _Run(plan, request, deadline, panic=plan.panic)
+        accepted = await self._run_chain(run, policy)
+        if accepted is None and not run.panic and run.refused_everywhere:
+            # Every breaker refused (ramping up, out of probes): one more pass that
+            # admits anyway beats degrading the whole rule's traffic.
+            run.panic = True
+            accepted = await self._run_chain(run, policy)
+        if run.panic:
+            PANICS.count += 1
+        if accepted is not None:
+            return accepted
         if run.stop is StopReason.EXHAUSTED:
             run.stop = _stop_for_dropped(plan)
         return await self._degrade(run, policy)
+
+    async def _run_chain(self, run: _Run, policy: Policy) -> RouteResult | None:
+        for candidate in run.plan.chain:
+            accepted = await self._run_stage(run, candidate, policy)
+            if self._estimates is not None and candidate.stage_index in run.stages_called:
+                self._estimates.record_stage(
+                    candidate.model_id, run.request.task_type, accepted=accepted is not None
+                )
+            if accepted is not None or run.stop is not StopReason.EXHAUSTED:
+                return accepted
+        return None
 
     async def _run_stage(
         self, run: _Run, candidate: Candidate, policy: Policy
@@ -199,14 +246,21 @@ class RouteExecutor:
                 run.stop = StopReason.BUDGET
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "over budget"))
                 return None
-            if not breaker.allow():
-                run.attempts.append(self._skipped(candidate, retry, breaker.state, "breaker open"))
+            admission = breaker.admit(panic=run.panic)
+            if admission is None:
+                run.attempts.append(self._skipped(candidate, retry, breaker.state, BREAKER_REFUSED))
                 return None
             run.stages_called.add(candidate.stage_index)
             timeout = remaining
             if candidate.stage.timeout_ms is not None:
                 timeout = min(timeout, candidate.stage.timeout_ms / 1000.0)
-            completion = await self._call(run, profile, candidate, timeout, temperature)
+            try:
+                completion = await self._call(run, profile, candidate, timeout, temperature)
+            except BaseException:
+                # Cancelled (client deadline, disconnect) before an outcome: a probe slot
+                # kept here would wedge the breaker half-open for good.
+                breaker.release(admission)
+                raise
             failed = completion.outcome in _MODEL_FAILURES
             breaker.record(success=not failed, duration_s=completion.latency_s)
             throttle.record(success=not failed)
@@ -226,6 +280,10 @@ class RouteExecutor:
                 breaker_state=breaker.state,
             )
             if completion.outcome in _ANSWERED:
+                if self._estimates is not None:
+                    self._estimates.record_latency(
+                        profile.model_id, run.request.task_type, completion.latency_s * 1000.0
+                    )
                 return await self._judge(run, candidate, completion, base)
             run.attempts.append(base)
             if not (

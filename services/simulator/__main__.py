@@ -38,16 +38,17 @@ def build_fleet(config: SimulatorConfig) -> Fleet:
         loaded = load_replay(config.replay, Path(config.data_dir))
         loaded.check_mapping(profiles)
         for index in loaded.indexes:
+            mapped = {
+                n: p.replay[index.dataset] for n, p in profiles.items() if index.dataset in p.replay
+            }
             log.info(
-                "replay.loaded",
-                dataset=index.dataset,
-                prompts=len(index.answers),
-                models={
-                    n: p.replay[index.dataset]
-                    for n, p in profiles.items()
-                    if index.dataset in p.replay
-                },
+                "replay.loaded", dataset=index.dataset, prompts=len(index.answers), models=mapped
             )
+            if not mapped:
+                # Likely a misspelt key: `replay:` must name the file's stem.
+                log.warning(
+                    "replay.unmapped", dataset=index.dataset, models_file=config.models_file
+                )
         replay = loaded
     return Fleet(profiles, seed=seed, replay=replay)
 

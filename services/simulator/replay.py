@@ -24,14 +24,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.simulator.config import REPLAY_DATASETS
 from services.simulator.engine import RecordedAnswer
 from services.simulator.models import ModelProfile
 from switchyard.learning.dataset import DatasetError, DatasetRecord, ModelAnswer, load_dataset
 from switchyard.learning.importers import BUILT_IN
 from switchyard.runtime.errors import StartupError
-
-# Built-in names whose records carry answer texts (MMLU records only labels).
-BUILT_IN_REPLAYS = ("gsm8k", "mt-bench", "routerarena")
 
 _SPACE = re.compile(r"\s+")
 # Typographic quotes and dashes that clients often replace with ASCII ones.
@@ -46,7 +44,7 @@ def normalise_prompt(text: str) -> str:
 
 def dataset_key(source: str) -> str:
     """The name `replay:` mappings use: a built-in name as is, a file by its stem."""
-    return source if source in BUILT_IN_REPLAYS else Path(source).name.removesuffix(".jsonl")
+    return source if source in REPLAY_DATASETS else Path(source).name.removesuffix(".jsonl")
 
 
 @dataclass
@@ -140,16 +138,12 @@ class Replay:
                     return found
         return None
 
-    @property
-    def prompts(self) -> int:
-        return sum(len(index.answers) for index in self.indexes)
-
 
 def load_index(source: str, data_dir: Path) -> ReplayIndex:
     """One `--replay` value: a built-in name (imported from `data_dir`) or a dataset file."""
     key = dataset_key(source)
     try:
-        if source in BUILT_IN_REPLAYS:
+        if source in REPLAY_DATASETS:
             records = BUILT_IN[source](data_dir)
         else:
             records = load_dataset(source)

@@ -203,6 +203,9 @@ def _split(args: argparse.Namespace) -> int:
         raise DatasetError(args.file, "the input, train and held-out files must all differ")
     write_dataset(train_file, parts.train)
     write_dataset(held_out_file, parts.held_out)
+    for side, part in (("train", parts.train), ("held-out", parts.held_out)):
+        if not part:
+            print(f"switchyard datasets: warning: the {side} side is empty", file=sys.stderr)
     print(
         f"seed {args.seed}: {len(parts.train)} train -> {train_file}, "
         f"{len(parts.held_out)} held out -> {held_out_file}"
@@ -232,7 +235,7 @@ def render_stats(name: str, stats: DatasetStats) -> str:
                 "-" if row.cost_mean_micros is None else f"{row.cost_mean_micros:.1f}{partial}",
                 "-"
                 if row.cost_total_micros is None
-                else f"{row.cost_total_micros / 1_000_000:.4f}",
+                else f"{row.cost_total_micros / 1_000_000:.6f}",
                 "-" if row.latency_p50_ms is None else f"{row.latency_p50_ms:.0f}",
             )
         )

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "switchyard.cli.policy",
     "switchyard.cli.verifier",
     "switchyard.cli.datasets",
+    "switchyard.cli.profile",
     "switchyard.cli.evaluate",
 )
 

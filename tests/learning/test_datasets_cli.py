@@ -84,7 +84,7 @@ def test_stats_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     ]  # fmt: skip
     haiku = lines[2].split()
     assert haiku[:5] == ["claude-3-haiku-20240307", "all", "4", "0.250", "25.0%"]
-    assert haiku[5:7] == ["210.2", "0.0008"]
+    assert haiku[5:7] == ["210.2", "0.000841"]
     assert haiku[7] == "-"  # RouterArena records no latency
 
 

@@ -60,6 +60,11 @@ def register(subparsers: Any) -> None:
         help="max_output_tokens of each request (default: the router's, 512)",
     )
     parser.add_argument(
+        "--artefacts-dir",
+        default="artefacts",
+        help="where a policy's predictor artefact path resolves (as the router's setting)",
+    )
+    parser.add_argument(
         "--through-suite",
         metavar="ADDRESS",
         help="also send a sample through a running router (simulator in replay mode) "
@@ -89,7 +94,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 if fleet_model in model_map:
                     raise EvaluationError(f"--map: fleet model {fleet_model!r} mapped twice")
                 model_map[fleet_model] = dataset_model
-        setup = build_setup(records, profiles, model_map, max_output_tokens=args.max_output_tokens)
+        setup = build_setup(
+            records,
+            profiles,
+            model_map,
+            max_output_tokens=args.max_output_tokens,
+            artefacts_dir=args.artefacts_dir,
+        )
         policy_source = args.policy.read_text()
         sweep = parse_sweep(args.sweep) if args.sweep else None
         result = asyncio.run(

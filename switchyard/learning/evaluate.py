@@ -52,6 +52,8 @@ class EvalSetup:
     model_map: Mapping[str, str]  # evaluated fleet model id -> dataset model
     skipped: int = 0  # records lacking an answer from an evaluated model
     max_output_tokens: int = 0  # 0: the router's default
+    # Where a policy's relative `predictor.artefact` path resolves, as in the router.
+    artefacts_dir: str = "artefacts"
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -92,6 +94,7 @@ def build_setup(
     model_map: Mapping[str, str],
     *,
     max_output_tokens: int = 0,
+    artefacts_dir: str = "artefacts",
 ) -> EvalSetup:
     """Check the mapping against the fleet and the data; keep the fully answered records.
 
@@ -136,6 +139,7 @@ def build_setup(
         model_map=mapping,
         skipped=len(records) - len(kept),
         max_output_tokens=max_output_tokens,
+        artefacts_dir=artefacts_dir,
     )
 
 
@@ -307,6 +311,7 @@ async def route_policy(setup: EvalSetup, policy: Policy, *, seed: int = 0) -> li
         provider_for=ReplayFleet(setup.model_map, clock).provider_for,
         clock=clock,
         seed=seed,
+        artefacts_dir=setup.artefacts_dir,
     )
     routed = []
     for record in setup.records:

@@ -1,10 +1,11 @@
 """The router's own planning and execution, run in process for offline evaluation.
 
 This is the one module of `switchyard.learning` that imports the router service's code
-(services/router): `route_input` (request validation), `plan_route`, `RouteExecutor`,
-the breakers and the embedded verifier. When their signatures change (new selectors,
-estimates, predictors), this file is the one to mend; evaluation sees only the
-neutral `RoutedRequest` below.
+(services/router): `route_input` (request validation), `plan_route` with its selectors,
+the learned predictor a policy names (`load_bound_predictor`), the online outcome
+estimates, `RouteExecutor`, the breakers and the embedded verifier, wired as
+services/router/app.py wires them. When their signatures change, this file is the one
+to mend; evaluation sees only the neutral `RoutedRequest` below.
 
 Time is virtual: the replay provider advances a `VirtualClock` by each answer's
 recorded latency, so deadlines, per-stage timeouts and backoffs behave as they would
@@ -18,7 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.router.artefacts import load_bound_predictor
 from services.router.breakers import BreakerBoard, BreakerSettings
+from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor, RouteResult, Verdict
 from services.router.fleet import FleetView, ModelProfile, profile_from_proto
 from services.router.planning import RouteInput, RoutePlan, plan_route
@@ -29,7 +32,7 @@ from switchyard.fleet import load_fleet
 from switchyard.learning.dataset import DatasetRecord
 from switchyard.policy import Policy
 from switchyard.router.v1 import router_pb2
-from switchyard.runtime.errors import SwitchyardError
+from switchyard.runtime.errors import InvalidArgument, SwitchyardError
 
 __all__ = [
     "Call",
@@ -169,8 +172,10 @@ def _unverified_calls(log: Sequence[tuple[str, Completion]]) -> tuple[Call, ...]
 class InProcessRouter:
     """One policy over one fleet copy: plan, then execute, exactly as Route() does.
 
-    Requests are routed one at a time (the clock is shared); breaker and retry-throttle
-    state carry over from one request to the next, as in a live router.
+    Requests are routed one at a time (the clock is shared); breaker, retry-throttle
+    and online-estimate state carry over from one request to the next, as in a live
+    router that starts fresh. A policy naming a predictor artefact loads it from
+    `artefacts_dir` exactly as a router adopting the policy would, or is refused.
     """
 
     def __init__(
@@ -181,10 +186,15 @@ class InProcessRouter:
         provider_for: Callable[[ModelProfile], Provider],
         clock: VirtualClock,
         seed: int = 0,
+        artefacts_dir: Path | str = "artefacts",
     ) -> None:
         self.policy = policy
         self._clock = clock
         self._fleet = FleetView(profiles)
+        self._predictor, problems = load_bound_predictor(policy, Path(artefacts_dir))
+        if problems:
+            raise InvalidArgument(problems)
+        self._estimates = OutcomeEstimates()
         self._breakers = BreakerBoard(BreakerSettings.from_policy(policy.breaker), clock=clock)
         self._log: list[tuple[str, Completion]] = []
         self._executor = RouteExecutor(
@@ -194,6 +204,7 @@ class InProcessRouter:
             clock=clock,
             sleep=clock.sleep,
             rng=random.Random(seed).random,
+            estimates=self._estimates,
         )
 
     def profile(self, model_id: str) -> ModelProfile | None:
@@ -206,6 +217,8 @@ class InProcessRouter:
             fleet=self._fleet,
             breaker_state=lambda model: self._breakers.get(model).state,
             remaining_ms=(deadline - self._clock()) * 1000.0,
+            predictor=self._predictor,
+            estimates=self._estimates,
         )
 
     async def route(self, request: router_pb2.RouteRequest) -> RoutedRequest:

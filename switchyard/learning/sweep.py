@@ -10,12 +10,15 @@ plane would accept, and a knob needs no code in the router.
     --sweep default.min_score=0:1:11        any dotted path into the document; a rule is
     --sweep rules.cheap-first.min_score=... picked by name, or by index (rules.0....)
 
-Named knobs today: `min_score`, a cascade's acceptance threshold (every rule whose
-strategy kind is `cascade`). A selector's weight or floor becomes a named knob by
-adding one `RuleFieldKnob` to `KNOBS`, for example a `score` selector's cost weight:
-`RuleFieldKnob("cost_weight", ("strategy", "weights", "cost"), kinds={"score"})`, or an
-`auto` selector's quality floor: `RuleFieldKnob("quality_floor", ("strategy",
-"min_quality"), kinds={"auto"})`.
+Named knobs (`KNOBS`), each set on every rule it applies to:
+
+- `min_score`: the verifier's acceptance threshold of every rule that can escalate (a
+  `cascade`, or a `score`/`auto` selector); values from a pilot run's scores;
+- `cost_weight`: a `score` selector's `weights.cost` (rules ranking by weights);
+- `quality_floor`: an `auto` selector's `min_quality`.
+
+Another knob is one `RuleFieldKnob` in `KNOBS`: the field's path in a rule and which
+strategy kinds and selectors it applies to.
 """
 
 from __future__ import annotations
@@ -70,14 +73,15 @@ def _set(node: dict[str, Any], path: Sequence[str], value: float) -> None:
 
 
 def score_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
-    """Thresholds at evenly spaced quantiles of the verifier scores that stages before
-    the last got in the pilot, plus 0 (no scorer) and 1 (escalate nearly all)."""
+    """Thresholds at evenly spaced quantiles of the verifier scores that models before
+    the last of their chain got in the pilot, plus 0 (no scorer) and 1 (escalate nearly
+    all)."""
     scores = sorted(
         {
             c.score
             for r in pilot
             for c in r.calls
-            if c.verified and r.planned and c.stage < len(r.planned) - 1
+            if c.verified and r.planned and c.model_id != r.planned[-1]
         }
     )
     if not scores:
@@ -86,31 +90,46 @@ def score_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
     return sorted({0.0, 1.0, *(round(s, 6) for s in picked)})
 
 
+def _strategy(rule: dict[str, Any]) -> dict[str, Any]:
+    strategy = rule.get("strategy")
+    return strategy if isinstance(strategy, dict) else {}
+
+
 @dataclass(frozen=True)
 class RuleFieldKnob:
-    """Sets one field on every rule whose strategy kind is in `kinds`."""
+    """Sets one field on every rule whose strategy kind is in `kinds` or whose selector
+    is in `selectors` (and that has none of `unless`, fields the knob cannot mix with)."""
 
     name: str
     path: tuple[str, ...]
-    kinds: frozenset[str]
+    kinds: frozenset[str] = frozenset()
+    selectors: frozenset[str] = frozenset()
+    unless: tuple[str, ...] = ()
     low: float = 0.0
     high: float = 1.0
     pilot: float | None = None
     default_grid: Callable[[Sequence[RoutedRequest], int], list[float]] | None = None
 
+    def applies_to(self, rule: dict[str, Any]) -> bool:
+        strategy = _strategy(rule)
+        selector = strategy.get("selector", "static")
+        if any(field in strategy for field in self.unless):
+            return False
+        if selector != "static":
+            return selector in self.selectors
+        return strategy.get("kind", "single") in self.kinds
+
     def apply(self, document: dict[str, Any], value: float) -> dict[str, Any]:
         if not self.low <= value <= self.high:
             raise SweepError(f"{self.name}={value}: outside {self.low:g}..{self.high:g}")
         out = copy.deepcopy(document)
-        matched = [
-            rule
-            for rule in _rules(out)
-            if isinstance(rule.get("strategy"), dict) and rule["strategy"].get("kind") in self.kinds
-        ]
+        matched = [rule for rule in _rules(out) if self.applies_to(rule)]
         if not matched:
+            what = [f"strategy kind {k}" for k in sorted(self.kinds)]
+            what += [f"selector {s}" for s in sorted(self.selectors)]
             raise SweepError(
-                f"knob {self.name!r} applies to rules whose strategy kind is "
-                f"{' or '.join(sorted(self.kinds))}, and the policy has none"
+                f"knob {self.name!r} applies to rules with {' or '.join(what)}, "
+                "and the policy has none"
             )
         for rule in matched:
             _set(rule, self.path, value)
@@ -164,9 +183,25 @@ KNOBS: dict[str, Knob] = {
         "min_score",
         ("min_score",),
         kinds=frozenset({"cascade"}),
+        selectors=frozenset({"score", "auto"}),
         # Scorer on, accepting nearly everything: the pilot learns the score spread.
         pilot=1e-6,
         default_grid=score_quantiles,
+    ),
+    "cost_weight": RuleFieldKnob(
+        "cost_weight",
+        ("strategy", "weights", "cost"),
+        selectors=frozenset({"score"}),
+        unless=("min_quality",),  # a score rule with a quality floor ignores weights
+        low=0.0,
+        high=5.0,
+    ),
+    "quality_floor": RuleFieldKnob(
+        "quality_floor",
+        ("strategy", "min_quality"),
+        selectors=frozenset({"auto"}),
+        low=0.0,
+        high=1.0,
     ),
 }
 

@@ -86,6 +86,7 @@ async def compare(
         profiles=setup.profiles,
         model_map=setup.model_map,
         max_output_tokens=setup.max_output_tokens,
+        artefacts_dir=setup.artefacts_dir,
     )
     in_process = await route_policy(chosen, policy)
     out = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,14 @@ from switchyard.learning.dataset import DatasetRecord, Message, ModelAnswer, wri
 from switchyard.learning.evaluate import EvaluationError, build_setup, parse_model_map
 from switchyard.learning.inprocess_router import load_profiles
 from switchyard.learning.report import run_evaluation
-
-GOOD = "A complete answer with the working shown, long enough to pass."
-BAD = "meh"
-
-
-def _fleet(path: Path, prices: dict[str, int], *, latency_ms: int = 100) -> Path:
-    entries = [
-        f"""- id: {model}
-  provider: {{kind: simulator, endpoint: "http://127.0.0.1:1/v1"}}
-  pricing: {{input_per_mtok_micros: {price}, output_per_mtok_micros: {price}}}
-  context_window: 32768
-  max_output_tokens: 4096
-  latency: {{total_p50_ms: {latency_ms}}}
-"""
-        for model, price in prices.items()
-    ]
-    path.write_text("".join(entries))
-    return path
-
+from tests.learning.synthetic import (
+    BAD,
+    GOOD,
+    PRICES,
+    QUALITY,
+    fleet_file,
+    four_model_dataset,
+)
 
 CASCADE = """
 name: cheap-first
@@ -83,7 +71,7 @@ def test_cascade_through_the_router_by_hand(tmp_path: Path) -> None:
     """
     setup = build_setup(
         _two_model_records(),
-        load_profiles(_fleet(tmp_path / "fleet.yaml", {"weak": 1000, "strong": 10000})),
+        load_profiles(fleet_file(tmp_path / "fleet.yaml", {"weak": 1000, "strong": 10000})),
         parse_model_map("weak=ds-weak,strong=ds-strong"),
     )
     report = asyncio.run(run_evaluation(setup, CASCADE, dataset="hand"))
@@ -114,7 +102,7 @@ def test_a_sweep_moves_the_threshold_and_keeps_the_endpoints(tmp_path: Path) -> 
     the policy as written; every point's figures come from a separate routed run."""
     setup = build_setup(
         _two_model_records(),
-        load_profiles(_fleet(tmp_path / "fleet.yaml", {"weak": 1000, "strong": 10000})),
+        load_profiles(fleet_file(tmp_path / "fleet.yaml", {"weak": 1000, "strong": 10000})),
         parse_model_map("weak=ds-weak,strong=ds-strong"),
     )
     from switchyard.learning.sweep import parse_sweep
@@ -132,7 +120,7 @@ def test_bad_mappings_are_refused(tmp_path: Path) -> None:
     """A mapping to a model the fleet or the data lacks, or a policy calling an unmapped
     model, is a clear EvaluationError."""
     records = _two_model_records()
-    profiles = load_profiles(_fleet(tmp_path / "fleet.yaml", {"weak": 1000, "strong": 10000}))
+    profiles = load_profiles(fleet_file(tmp_path / "fleet.yaml", {"weak": 1000, "strong": 10000}))
     with pytest.raises(EvaluationError, match="not in the fleet"):
         build_setup(records, profiles, {"nope": "ds-weak"})
     with pytest.raises(EvaluationError, match="answers no record"):
@@ -148,15 +136,6 @@ def test_bad_mappings_are_refused(tmp_path: Path) -> None:
 
 # -- four models, built here ---------------------------------------------------------
 
-# P(acceptable answer) per model and task type, and price (µUSD per Mtok in and out).
-QUALITY = {
-    "tiny": {"chat": 0.75, "extraction": 0.7, "math": 0.3, "code_generation": 0.2},
-    "mid": {"chat": 0.85, "extraction": 0.85, "math": 0.6, "code_generation": 0.45},
-    "coder": {"chat": 0.6, "extraction": 0.7, "math": 0.65, "code_generation": 0.9},
-    "big": {"chat": 0.92, "extraction": 0.93, "math": 0.9, "code_generation": 0.88},
-}
-PRICES = {"tiny": 100_000, "mid": 600_000, "coder": 800_000, "big": 6_000_000}
-
 FOUR_MODEL_POLICY = """
 name: four
 budget_micros: 1000000
@@ -171,36 +150,6 @@ default:
 """
 
 
-def _four_model_dataset(path: Path, n: int = 160) -> list[DatasetRecord]:
-    """Records whose wrong answers are mostly short (the length check catches 70 %)."""
-    rng = random.Random(11)
-    tasks = list(QUALITY["tiny"])
-    records = []
-    for i in range(n):
-        task = tasks[i % len(tasks)]
-        answers = {}
-        for model, by_task in QUALITY.items():
-            good = rng.random() < by_task[task]
-            text = GOOD if good or rng.random() < 0.3 else BAD
-            answers[model] = ModelAnswer(
-                quality=1.0 if good else 0.0,
-                input_tokens=50 + rng.randrange(200),
-                output_tokens=100 + rng.randrange(400),
-                answer=text,
-                latency_ms=200.0 + rng.randrange(800),
-            )
-        records.append(
-            DatasetRecord(
-                id=f"s{i:04d}",
-                messages=(Message("user", f"{task} request number {i}"),),
-                task_type=task,
-                answers=answers,
-            )
-        )
-    write_dataset(path, records)
-    return records
-
-
 def test_switchyard_eval_on_four_models_reports_aiq_and_draws_the_curve(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -208,8 +157,8 @@ def test_switchyard_eval_on_four_models_reports_aiq_and_draws_the_curve(
     for the policy and for each single model, the single-model qualities equal the
     labels' means, and a valid PNG is written."""
     pytest.importorskip("matplotlib")
-    records = _four_model_dataset(tmp_path / "synthetic.jsonl")
-    fleet = _fleet(tmp_path / "fleet.yaml", {f"{m}-x": p for m, p in PRICES.items()})
+    records = four_model_dataset(tmp_path / "synthetic.jsonl")
+    fleet = fleet_file(tmp_path / "fleet.yaml", {f"{m}-x": p for m, p in PRICES.items()})
     (tmp_path / "policy.yaml").write_text(FOUR_MODEL_POLICY)
     png, report_json = tmp_path / "curve.png", tmp_path / "report.json"
     args = [
@@ -257,7 +206,7 @@ def test_switchyard_eval_refuses_bad_input_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An empty dataset and an unknown --map model end with exit 2 and one message."""
-    fleet = _fleet(tmp_path / "fleet.yaml", {"weak": 1000})
+    fleet = fleet_file(tmp_path / "fleet.yaml", {"weak": 1000})
     (tmp_path / "policy.yaml").write_text(CASCADE)
     (tmp_path / "empty.jsonl").write_text("")
     args = ["eval", "--policy", str(tmp_path / "policy.yaml"), "--fleet", str(fleet)]

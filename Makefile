@@ -48,6 +48,13 @@ bench: $(STAMP)
 	$(PY) -m bench.verifier_bench --seconds 6
 	$(PY) -m bench.run
 
+# Held-out routing quality on ../shared/data (docs/evaluation.md): one table, a JSON and a
+# PNG under bench/results/; matplotlib (the bench extra) draws the chart.
+.PHONY: bench-quality
+bench-quality: $(STAMP)
+	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench.quality
+
 .PHONY: bench-peers
 bench-peers: $(STAMP)
 	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "switchyard.cli.verifier",
     "switchyard.cli.datasets",
     "switchyard.cli.profile",
+    "switchyard.cli.evaluate",
 )
 
 

@@ -337,7 +337,9 @@ class RouteExecutor:
             output=completion.text,
             finish_reason=completion.finish_reason,
             checks=rule.checks,
-            min_score=rule.min_score,
+            min_score=rule.min_score_for(
+                candidate.stage, last=candidate.stage_index == run.plan.chain[-1].stage_index
+            ),
         )
         verdict = await self._verifier.verify(answer, timeout_s=max(remaining, MIN_ATTEMPT_S))
         record = dataclasses.replace(

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 PROTO_SERVICES := registry router verifier controlplane
 
-.PHONY: run test lint proto demo bench clean
+.PHONY: run test lint lint-proto api-baseline proto demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-lint: $(STAMP) $(BUF)
-	cd protos && ../$(BUF) lint
+lint: $(STAMP) lint-proto
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
@@ -56,3 +55,16 @@ bench-peers: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules
+
+# The API's lint and breaking-change check (docs/api-evolution.md). PROTOS points at another
+# copy of the protos (tests/test_api_breaking.py uses one); the baseline image is the
+# last released API, committed beside them.
+PROTOS ?= protos
+API_BASELINE ?= $(PROTOS)/baseline.binpb
+lint-proto: $(BUF)
+	$(BUF) lint $(PROTOS)
+	$(BUF) breaking $(PROTOS) --against $(API_BASELINE)
+
+# Run at a release: the current protos become the baseline that later changes must keep.
+api-baseline: $(BUF)
+	$(BUF) build $(PROTOS) --exclude-source-info -o $(API_BASELINE)

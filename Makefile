@@ -34,9 +34,11 @@ lint: $(STAMP) lint-proto
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# Generated code is committed; tests/test_proto_drift.py fails when it differs from this output.
+# Generated code and docs/api.md are committed; tests/test_proto_drift.py and
+# tests/test_api_docs.py fail when they differ from this output.
 proto: $(STAMP)
 	$(PY) -m switchyard.tools.genproto
+	$(PY) -m switchyard.tools.apidoc
 
 # Load tests (docs/bench.md). h2load comes from Debian's nghttp2-client, matplotlib draws the
 # chart; the peer gateways install themselves under bench/.peers/ (BENCH_PEERS=skip: none).

@@ -70,3 +70,21 @@ lint-proto: $(BUF)
 # Run at a release: the current protos become the baseline that later changes must keep.
 api-baseline: $(BUF)
 	$(BUF) build $(PROTOS) --exclude-source-info -o $(API_BASELINE)
+
+# Generated clients (clients/README.md). Each is built from protos/ into a gitignored
+# folder and rebuilt only when its inputs change; tests/clients/ runs these targets.
+PROTO_FILES := $(shell find protos -name '*.proto')
+TS_DIR := clients/typescript
+TS_BUILT := $(TS_DIR)/dist/.built
+
+$(TS_DIR)/node_modules/.installed: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+$(TS_BUILT): $(TS_DIR)/node_modules/.installed $(PROTO_FILES) $(wildcard $(TS_DIR)/src/*.ts) \
+		$(TS_DIR)/buf.gen.yaml $(TS_DIR)/tsconfig.json $(wildcard clients/third_party/googleapis/google/rpc/*.proto)
+	cd $(TS_DIR) && npm run --silent build
+	touch $@
+
+.PHONY: client-ts
+client-ts: $(TS_BUILT)

@@ -88,3 +88,25 @@ $(TS_BUILT): $(TS_DIR)/node_modules/.installed $(PROTO_FILES) $(wildcard $(TS_DI
 
 .PHONY: client-ts
 client-ts: $(TS_BUILT)
+
+# The C++ client is built with Debian's gRPC (clients/cpp/README.md): cpp-toolchain installs
+# it when something is missing (needs root: CI and the dev container are), client-cpp
+# configures once and lets CMake rebuild only what changed under clients/cpp/build/.
+CPP_DIR := clients/cpp
+CPP_BUILD := $(CPP_DIR)/build
+CPP_PACKAGES := protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
+	pkg-config cmake g++
+
+.PHONY: cpp-toolchain client-cpp
+cpp-toolchain:
+	@if command -v protoc >/dev/null && command -v grpc_cpp_plugin >/dev/null \
+		&& command -v cmake >/dev/null && command -v g++ >/dev/null \
+		&& command -v pkg-config >/dev/null && pkg-config --exists grpc++ protobuf; then :; \
+	else \
+		echo "cpp-toolchain: installing $(CPP_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CPP_PACKAGES); \
+	fi
+
+client-cpp: cpp-toolchain
+	@test -f $(CPP_BUILD)/CMakeCache.txt || cmake -S $(CPP_DIR) -B $(CPP_BUILD) >/dev/null
+	cmake --build $(CPP_BUILD) --target switchyard_route_example -j2

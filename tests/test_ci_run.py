@@ -1,4 +1,5 @@
-"""`.ci/run` runs `make lint` and `make test` and fails when either fails."""
+"""`.ci/run` runs `make lint`, installs the C++ toolchain and runs `make test` with the
+client tests required, and fails when any step fails."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from switchyard.tools.genproto import REPO_ROOT
 
 FAKE_MAKE = """#!/usr/bin/env bash
-echo "make $*" >> "$CALLS"
+echo "make $* require_clients=${SWITCHYARD_REQUIRE_CLIENTS:-}" >> "$CALLS"
 [[ " $FAILING " == *" $1 "* ]] && exit 2
 exit 0
 """
@@ -34,13 +35,13 @@ def run_ci(tmp_path: Path, failing: str) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("failing", "ok"), [("", True), ("lint", False), ("test", False), ("lint test", False)]
+    ("failing", "ok"),
+    [("", True), ("lint", False), ("cpp-toolchain", False), ("test", False), ("lint test", False)],
 )
-def test_ci_runs_lint_and_test_and_fails_if_either_fails(
-    tmp_path: Path, failing: str, ok: bool
-) -> None:
-    """Both targets run even when lint fails; the exit status is 0 only if both pass."""
+def test_ci_runs_every_step_and_fails_if_any_fails(tmp_path: Path, failing: str, ok: bool) -> None:
+    """lint, cpp-toolchain and test run in that order even when one fails, with the
+    client tests required; the exit status is 0 only if all pass."""
     status, calls = run_ci(tmp_path, failing)
-    assert "make lint" in calls and "make test" in calls
-    assert calls.index("make lint") < calls.index("make test")
+    expected = ["lint", "cpp-toolchain", "test"]
+    assert calls == [f"make {target} require_clients=1" for target in expected]
     assert (status == 0) == ok

@@ -13,6 +13,9 @@ from switchyard.tools.genproto import REPO_ROOT
 
 TS_DIR = REPO_ROOT / "clients" / "typescript"
 
+# A first build runs npm ci and the generator on a shared 2-core machine.
+pytestmark = pytest.mark.timeout(600)
+
 
 @pytest.fixture(scope="module")
 def example() -> str:

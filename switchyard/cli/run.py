@@ -57,7 +57,7 @@ def example_calls(router: str) -> str:
     return "\n".join(
         (
             f'  {cli} route "What is a B-tree?" --task chat --tier pro --budget 5000{flag}',
-            f'  {cli} plan "Prove that 17 is prime." --task math{flag}',
+            f"  {cli} plan - --task math{flag} < docs/routing.md",
             f"  {cli} demo{flag}" if flag else "  make demo",
         )
     )

@@ -17,9 +17,10 @@ ROUTER_PROTO = Path("switchyard/router/v1/router.proto")
 
 
 def lint_protos(protos: Path) -> subprocess.CompletedProcess[str]:
-    """The proto half of `make lint` (buf lint + buf breaking) on another protos dir."""
+    """`make lint` with its proto checks (buf lint + buf breaking against the committed
+    baseline) pointed at another copy of the protos."""
     return subprocess.run(
-        ["make", "-s", "lint-proto", f"PROTOS={protos}"],
+        ["make", "-s", "lint", f"PROTOS={protos}", f"API_BASELINE={PROTO_ROOT / 'baseline.binpb'}"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

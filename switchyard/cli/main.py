@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "switchyard.cli.datasets",
     "switchyard.cli.profile",
     "switchyard.cli.evaluate",
+    "switchyard.cli.route",
 )
 
 

@@ -95,7 +95,8 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--token", default=token_default, help="bearer token ($SWITCHYARD_TOKEN)")
 
 
-def _config(args: argparse.Namespace) -> ClientConfig:
+def registry_client_config(args: argparse.Namespace) -> ClientConfig:
+    """The registry client settings from the global flags (also used by `profile`)."""
     # The client adds the token, the actor and the deadline to every call.
     return ClientConfig(
         address=args.registry,
@@ -118,7 +119,7 @@ def _name(model: str) -> str:
 
 def _run(run: Command, args: argparse.Namespace) -> int:
     async def main() -> int:
-        async with open_aio_channel(_config(args)) as channel:
+        async with open_aio_channel(registry_client_config(args)) as channel:
             try:
                 return await run(Stub(channel), args)
             except grpc.RpcError as exc:

@@ -24,7 +24,7 @@ import grpc
 
 from services.router.fleet import ModelProfile, profile_from_proto
 from services.router.providers import PROVIDER_KINDS
-from switchyard.cli.models import DEFAULT_REGISTRY, _metadata
+from switchyard.cli.models import DEFAULT_REGISTRY, registry_client_config
 from switchyard.cli.profile_output import ProgressDisplay, format_report, report_json
 from switchyard.fleet import list_all_models
 from switchyard.learning.dataset import DatasetError, DatasetRecord, dataset_models, load_dataset
@@ -240,7 +240,9 @@ async def _profile(args: argparse.Namespace) -> int:
     judge = AnswerJudge(policy=load_policy(args.policy))
     async with grpc.aio.insecure_channel(args.registry) as channel:
         registry = _Registry(
-            registry_pb2_grpc.RegistryServiceStub(channel), _metadata(args), args.registry
+            registry_pb2_grpc.RegistryServiceStub(channel),
+            registry_client_config(args).call_metadata(),
+            args.registry,
         )
         try:
             return await _measure_and_write(

@@ -156,7 +156,12 @@ class CascadeMachine(RuleBasedStateMachine):
         assert len(self.calls) <= MAX_CALLS
         for model, at, state in self.calls:
             assert at < deadline, f"{model} called at {at} after the deadline {deadline}"
-            assert state not in (BreakerState.OPEN, BreakerState.FORCED_OPEN), (model, state)
+            assert state is not BreakerState.FORCED_OPEN, (model, state)
+        # Past an OPEN breaker only in panic mode, and once per route at most.
+        past_open = [c for c in self.calls if c[2] is BreakerState.OPEN]
+        assert len(past_open) <= 1, past_open
+        if past_open and result is not None:
+            assert result.panic
         if result is not None:
             assert result.total_cost_micros <= budget
             made = [a for a in result.attempts if a.outcome != "skipped"]

@@ -108,6 +108,31 @@ class PhaseSummary:
             "facts": self.facts,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PhaseSummary:
+        """Back from `as_dict` (a results file), for re-rendering its tables."""
+        return cls(
+            name=d["name"],
+            sent=d["sent"],
+            answered=d["answered"],
+            degraded=d["degraded"],
+            real=d["real_answers"],
+            panic=d["panic"],
+            errors=dict(d["errors"]),
+            cut_by_client=d["cut_by_client"],
+            cut_codes=dict(d["cut_codes"]),
+            attempts=d["attempts"],
+            probe_floor=d["probe_floor"],
+            failed_attempts=d["failed_attempts"],
+            p50_ms=d["latency_ms"]["p50"],
+            p99_ms=d["latency_ms"]["p99"],
+            success_rate=d["success_rate"],
+            recovery_s=d["recovery_s"],
+            last_failure_s=d["last_failure_s"],
+            open_breakers_at_end=tuple(d["open_breakers_at_end"]),
+            facts=dict(d["facts"]),
+        )
+
 
 def open_intervals(
     transitions: Iterable[BreakerTransition], run_end_s: float
@@ -221,6 +246,10 @@ class Check:
     passed: bool
     measured: str
     limit: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Check:
+        return cls(d["check"], d["phase"], d["passed"], d["measured"], d["limit"])
 
     def as_dict(self) -> dict[str, Any]:
         return {

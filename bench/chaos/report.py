@@ -39,7 +39,10 @@ def _cut(s: PhaseSummary) -> str:
 
 
 def _percent(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate * 100:.2f} %"
+    if rate is None:
+        return "-"
+    # Near 100 % the third decimal is the point (99.9 % is the soak's target).
+    return f"{rate * 100:.3f} %" if rate >= 0.99 else f"{rate * 100:.2f} %"
 
 
 def _seconds(value: float | None, *, missing: str = "-") -> str:
@@ -112,3 +115,11 @@ def write_json(result: dict[str, Any], out_dir: Path) -> Path:
     path = out_dir / f"chaos-{result['run_id']}.json"
     path.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def render_file(path: Path) -> str:
+    """The tables of a results file (`python -m bench.chaos --readme FILE`)."""
+    result = json.loads(path.read_text())
+    summaries = [PhaseSummary.from_dict(d) for d in result["phases"]]
+    checks = [Check.from_dict(d) for d in result["checks"]]
+    return render(result, summaries, checks)

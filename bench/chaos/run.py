@@ -95,6 +95,8 @@ class ChaosOptions:
     seed: int = 1
     # Sample how busy the cores are before starting (2 s), for the JSON's machine record.
     sample_machine_load: bool = True
+    # The good policy (the bad ones are derived from it).
+    policy_file: Path = FILES / "policy.yaml"
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ async def run_chaos(options: ChaosOptions, *, log: Callable[[str], None] = print
     run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     work = options.work_dir / f"chaos-{run_id}"
     work.mkdir(parents=True, exist_ok=True)
-    sources = policy_sources((FILES / "policy.yaml").read_text())
+    sources = policy_sources(options.policy_file.read_text())
     policy_file = work / "policy.yaml"
     policy_file.write_text(sources["good"])
     metrics_port = free_port_run(1)
@@ -266,6 +268,7 @@ async def run_chaos(options: ChaosOptions, *, log: Callable[[str], None] = print
             "rate_rps": profile.rate,
             "thresholds": asdict(options.thresholds),
             "probe_interval_s": chk.ProbeSettings().interval_s,
+            "policy_file": str(options.policy_file),
         },
         "phases": [s.as_dict() for s in summaries],
         "windows": [
@@ -296,10 +299,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="requests per second")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where the JSON goes")
     parser.add_argument("--seed", type=int, default=1, help="the client's cancellation draws")
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        default=FILES / "policy.yaml",
+        help="the good policy (a cascade over alpha and beta; the bad ones derive from it)",
+    )
+    parser.add_argument(
+        "--readme", type=Path, metavar="RESULT_JSON", help="print a results file's tables; no run"
+    )
     args = parser.parse_args(argv)
+    if args.readme:
+        print(report.render_file(args.readme))
+        return 0
     profile = PROFILES[args.profile].adjusted(soak_s=args.soak_s, rate=args.rate)
     thresholds = SHORT_THRESHOLDS if profile.name == "short" else chk.Thresholds()
-    options = ChaosOptions(profile=profile, out_dir=args.out, seed=args.seed, thresholds=thresholds)
+    options = ChaosOptions(
+        profile=profile,
+        out_dir=args.out,
+        seed=args.seed,
+        thresholds=thresholds,
+        policy_file=args.policy,
+    )
     try:
         outcome = asyncio.run(run_chaos(options))
     except Exception as exc:

@@ -3,11 +3,13 @@ outcomes: each check passes on a good phase and fails on the defect it is there 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.chaos import checks as chk
 from bench.chaos.outcomes import BreakerTransition, CallOutcome, PhaseWindow
-from bench.chaos.report import check_table, phase_table
+from bench.chaos.report import check_table, phase_table, render, render_file, write_json
 from bench.chaos.run import FILES, policy_sources
 from switchyard.policy import parse_policy
 from switchyard.runtime.errors import InvalidArgument
@@ -239,3 +241,19 @@ def test_tables_show_every_phase_and_mark_failures() -> None:
     assert "| soak | 2 | 1 | 0 | UNAVAILABLE 1 |" in table
     checks = _run_checks([s])
     assert "**FAIL**" in check_table(checks)
+
+
+def test_a_results_file_renders_the_same_tables(tmp_path: Path) -> None:
+    """`--readme FILE` re-renders a run's tables from its JSON, figures unchanged."""
+    s = chk.summarize(window(upstream_calls=2), [real(8.5), error(3.0, "UNAVAILABLE")])
+    checks = _run_checks([s])
+    result = {
+        "run_id": "x",
+        "duration_s": 1.0,
+        "machine_line": "a machine",
+        "settings": {"profile": "short", "rate_rps": 40, "soak_s": 10},
+        "phases": [s.as_dict()],
+        "checks": [c.as_dict() for c in checks],
+    }
+    path = write_json(result, tmp_path)
+    assert render_file(path) == render(result, [s], checks)

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -127,6 +128,13 @@ def _transitions(log_path: Path, offset: int, wall_origin: float) -> list[Breake
     ]
 
 
+def _forget_old_runs(work_dir: Path, keep: int = 1) -> None:
+    """Keep the newest `keep` runs' work dirs (a full run's logs are ~50 MB)."""
+    runs = sorted(work_dir.glob("chaos-*"))
+    for old in runs[: max(0, len(runs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _write_outcomes(path: Path, outcomes: Sequence[CallOutcome]) -> None:
     """Every call, one JSON object a line, for looking into a failed check."""
     with path.open("w") as out:
@@ -178,6 +186,7 @@ def judge(
 async def run_chaos(options: ChaosOptions, *, log: Callable[[str], None] = print) -> ChaosResult:
     profile = options.profile
     run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    _forget_old_runs(options.work_dir)
     work = options.work_dir / f"chaos-{run_id}"
     work.mkdir(parents=True, exist_ok=True)
     sources = policy_sources(options.policy_file.read_text())

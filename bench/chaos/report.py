@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.chaos.checks import Check, PhaseSummary
+from bench.chaos.checks import Check
+from bench.chaos.summary import PhaseSummary
 from bench.tables import md_row
 
 PHASE_HEADERS = (

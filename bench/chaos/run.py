@@ -27,7 +27,7 @@ import yaml
 
 from bench import prom
 from bench.chaos import checks as chk
-from bench.chaos import report
+from bench.chaos import report, summary
 from bench.chaos.actions import ControlPlane, ModelServer, RouterProbe
 from bench.chaos.load import start_load
 from bench.chaos.outcomes import BreakerTransition, CallOutcome, PhaseWindow
@@ -103,7 +103,7 @@ class ChaosOptions:
 @dataclass(frozen=True)
 class ChaosResult:
     result: dict[str, Any]
-    summaries: list[chk.PhaseSummary]
+    summaries: list[summary.PhaseSummary]
     checks: list[chk.Check]
     path: Path | None
 
@@ -151,10 +151,10 @@ def judge(
     router_codes: dict[str, int],
     not_sent: int,
     thresholds: chk.Thresholds,
-) -> tuple[list[chk.PhaseSummary], list[chk.Check]]:
+) -> tuple[list[summary.PhaseSummary], list[chk.Check]]:
     """Summaries and checks of a finished run (pure: recorded values in, verdicts out)."""
     summaries = [
-        chk.summarize(
+        summary.summarize(
             w,
             outcomes,
             transitions=transitions,
@@ -276,7 +276,7 @@ async def run_chaos(options: ChaosOptions, *, log: Callable[[str], None] = print
             "profile": profile.name,
             "rate_rps": profile.rate,
             "thresholds": asdict(options.thresholds),
-            "probe_interval_s": chk.ProbeSettings().interval_s,
+            "probe_interval_s": summary.ProbeSettings().interval_s,
             "policy_file": str(options.policy_file),
         },
         "phases": [s.as_dict() for s in summaries],

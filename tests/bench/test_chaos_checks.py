@@ -1,4 +1,4 @@
-"""The chaos run's arithmetic (bench/chaos/checks.py) and report, over hand-made
+"""The chaos run's arithmetic (bench/chaos/summary.py, checks.py) and report, over hand-made
 outcomes: each check passes on a good phase and fails on the defect it is there for."""
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from bench.chaos import checks as chk
+from bench.chaos import summary as sm
 from bench.chaos.outcomes import BreakerTransition, CallOutcome, PhaseWindow
 from bench.chaos.report import check_table, phase_table, render, render_file, write_json
 from bench.chaos.run import FILES, policy_sources
 from switchyard.policy import parse_policy
 from switchyard.runtime.errors import InvalidArgument
 
-PROBES = chk.ProbeSettings(interval_s=0.5, jitter=0.2, half_open_calls=3)
+PROBES = sm.ProbeSettings(interval_s=0.5, jitter=0.2, half_open_calls=3)
 
 
 def real(t: float, *, latency_ms: float = 20, calls: int = 1, **kw: object) -> CallOutcome:
@@ -54,7 +55,7 @@ def t(t_s: float, model: str, new: str) -> BreakerTransition:
 def test_open_intervals_pair_openings_with_what_ended_them() -> None:
     """An OPEN stretch ends at the next transition out of OPEN; one still open at the
     end of the run ends there."""
-    found = chk.open_intervals(
+    found = sm.open_intervals(
         [t(1, "a", "open"), t(3, "a", "half_open"), t(3.1, "a", "closed"), t(5, "b", "open")],
         run_end_s=9,
     )
@@ -65,10 +66,10 @@ def test_probe_floor_counts_health_probes_and_half_open_slots_in_the_window() ->
     """2 s OPEN at one probe per 0.4 s at most: 6 health probes; one HALF_OPEN: 3 slots.
     Outside the window, or for a model the filter leaves out, nothing."""
     transitions = [t(1, "a", "open"), t(3, "a", "half_open"), t(3.1, "a", "closed")]
-    assert chk.probe_floor(transitions, 0, 10, run_end_s=10, probes=PROBES) == 6 + 3
-    assert chk.probe_floor(transitions, 5, 10, run_end_s=10, probes=PROBES) == 0
-    assert chk.probe_floor(transitions, 2, 10, run_end_s=10, probes=PROBES) == 3 + 3
-    assert chk.probe_floor(transitions, 0, 10, run_end_s=10, probes=PROBES, models=["b"]) == 0
+    assert sm.probe_floor(transitions, 0, 10, run_end_s=10, probes=PROBES) == 6 + 3
+    assert sm.probe_floor(transitions, 5, 10, run_end_s=10, probes=PROBES) == 0
+    assert sm.probe_floor(transitions, 2, 10, run_end_s=10, probes=PROBES) == 3 + 3
+    assert sm.probe_floor(transitions, 0, 10, run_end_s=10, probes=PROBES, models=["b"]) == 0
 
 
 def test_summary_counts_what_the_fault_cost_and_leaves_client_cuts_out() -> None:
@@ -86,7 +87,7 @@ def test_summary_counts_what_the_fault_cost_and_leaves_client_cuts_out() -> None
         real(8.2, latency_ms=300),
         real(8.3),
     ]
-    s = chk.summarize(window(upstream_calls=7), outcomes, probes=PROBES)
+    s = sm.summarize(window(upstream_calls=7), outcomes, probes=PROBES)
     assert (s.sent, s.answered, s.degraded, s.real) == (9, 7, 2, 5)
     assert s.errors == {"UNAVAILABLE": 1}
     assert s.cut_by_client == 2 and s.cut_codes == {"CANCELLED": 1, "OK": 1}
@@ -98,11 +99,11 @@ def test_summary_counts_what_the_fault_cost_and_leaves_client_cuts_out() -> None
 
 
 def test_summary_without_a_real_answer_after_the_fault_has_no_recovery() -> None:
-    s = chk.summarize(window(), [real(2.0), degraded(8.5), degraded(9.0)], probes=PROBES)
+    s = sm.summarize(window(), [real(2.0), degraded(8.5), degraded(9.0)], probes=PROBES)
     assert s.recovery_s is None
 
 
-def _run_checks(summaries: list[chk.PhaseSummary], **kw: object) -> list[chk.Check]:
+def _run_checks(summaries: list[sm.PhaseSummary], **kw: object) -> list[chk.Check]:
     options: dict[str, object] = {
         "thresholds": chk.Thresholds(),
         "soak_phase": "soak",
@@ -118,7 +119,7 @@ def _failed(checks: list[chk.Check]) -> set[str]:
 
 
 def test_a_clean_phase_passes_every_check() -> None:
-    good = chk.summarize(window(upstream_calls=10), clean(10))
+    good = sm.summarize(window(upstream_calls=10), clean(10))
     assert _failed(_run_checks([good])) == set()
 
 
@@ -153,7 +154,7 @@ def test_each_check_fails_on_its_defect(
 ) -> None:
     """Too many attempts, an untyped code (cut or not), soak success under 99.9 %, no
     real answer after the fault, a breaker open at the end: each fails its check only."""
-    s = chk.summarize(window(upstream_calls=upstream, open_breakers_at_end=open_at_end), outcomes)
+    s = sm.summarize(window(upstream_calls=upstream, open_breakers_at_end=open_at_end), outcomes)
     assert _failed(_run_checks([s])) == failed
 
 
@@ -161,10 +162,10 @@ def test_the_probe_floor_raises_the_attempt_limit() -> None:
     """Health probes of an open model are allowed on top of 1.2 x requests."""
     outcomes = clean(10)
     opened = [t(2.0, "alpha", "open"), t(3.0, "alpha", "half_open")]
-    s = chk.summarize(window(upstream_calls=20), outcomes, transitions=opened, probes=PROBES)
+    s = sm.summarize(window(upstream_calls=20), outcomes, transitions=opened, probes=PROBES)
     assert s.probe_floor == 3 + 3
     assert _failed(_run_checks([s])) == {"attempts bounded"}
-    s = chk.summarize(window(upstream_calls=18), outcomes, transitions=opened, probes=PROBES)
+    s = sm.summarize(window(upstream_calls=18), outcomes, transitions=opened, probes=PROBES)
     assert _failed(_run_checks([s])) == set()
 
 
@@ -185,7 +186,7 @@ def test_reconciliation(client: dict[str, int], router: dict[str, int], cut: int
 
 
 def test_untyped_codes_the_router_counted_fail_the_run() -> None:
-    s = chk.summarize(window(upstream_calls=1), [real(2.0)])
+    s = sm.summarize(window(upstream_calls=1), [real(2.0)])
     checks = _run_checks([s], reconciliation=chk.Reconciliation({"OK": 1}, {"INTERNAL": 1}, 5))
     assert "no INTERNAL or UNKNOWN (router count)" in _failed(checks)
 
@@ -236,7 +237,7 @@ def test_bad_policies_are_bad_in_the_intended_way() -> None:
 
 
 def test_tables_show_every_phase_and_mark_failures() -> None:
-    s = chk.summarize(window(upstream_calls=2), [real(8.5), error(3.0, "UNAVAILABLE")])
+    s = sm.summarize(window(upstream_calls=2), [real(8.5), error(3.0, "UNAVAILABLE")])
     table = phase_table([s])
     assert "| soak | 2 | 1 | 0 | UNAVAILABLE 1 |" in table
     checks = _run_checks([s])
@@ -245,7 +246,7 @@ def test_tables_show_every_phase_and_mark_failures() -> None:
 
 def test_a_results_file_renders_the_same_tables(tmp_path: Path) -> None:
     """`--readme FILE` re-renders a run's tables from its JSON, figures unchanged."""
-    s = chk.summarize(window(upstream_calls=2), [real(8.5), error(3.0, "UNAVAILABLE")])
+    s = sm.summarize(window(upstream_calls=2), [real(8.5), error(3.0, "UNAVAILABLE")])
     checks = _run_checks([s])
     result = {
         "run_id": "x",

@@ -122,6 +122,8 @@ class _Run:
     stages_called: set[int] = field(default_factory=set)
     # Admit past refusing breakers: every model of the rule is refused (panic mode).
     panic: bool = False
+    # The one call past a refusal a panic route may make has been made.
+    panic_spent: bool = False
 
     @property
     def refused_everywhere(self) -> bool:
@@ -246,7 +248,12 @@ class RouteExecutor:
                 run.stop = StopReason.BUDGET
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "over budget"))
                 return None
-            admission = breaker.admit(panic=run.panic)
+            admission = breaker.admit()
+            if admission is None and run.panic and not run.panic_spent:
+                # One call past a refusal per route is the panic; one per stage (or
+                # retry) would multiply the load on a fleet that is refusing it.
+                admission = breaker.admit(panic=True)
+                run.panic_spent = admission is not None
             if admission is None:
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, BREAKER_REFUSED))
                 return None

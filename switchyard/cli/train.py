@@ -1,12 +1,17 @@
-"""`switchyard train router`: fit per-model quality predictors from a labelled dataset.
+"""`switchyard train router|verifier`: fit learned checks from a labelled dataset.
 
-    switchyard train router --dataset FILE [--held-out FILE | --seed N] --out ARTEFACT
+    switchyard train router   --dataset FILE [--held-out FILE | --seed N] --out ARTEFACT
+    switchyard train verifier --dataset FILE [--held-out FILE | --seed N] --out ARTEFACT
+
+`router` fits per-model P(acceptable | prompt, task type) for the router's selectors
+(the artefact a policy names; `load_predictor` checks its hash). `verifier` fits the
+verifier's probabilistic quality check per task family from the answers' texts, in
+the verifier's artefact format (`--quality-artifact`).
 
 Without --held-out, the dataset is split by --seed into train and held-out halves
-before anything is fitted; every reported figure is from the held-out part. The
-artefact (docs/routing.md) is what a policy names; `load_predictor` checks its hash.
+before anything is fitted; every reported figure is from the held-out part.
 
-Exit status: 0 written, 1 refused (the data cannot train a predictor), 2 bad usage or an
+Exit status: 0 written, 1 refused (the data cannot train it), 2 bad usage or an
 unreadable dataset.
 """
 
@@ -18,8 +23,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from switchyard.checks.scorer import save_scorer
 from switchyard.learning.artefact import write_artefact
-from switchyard.learning.dataset import DatasetError, load_dataset
+from switchyard.learning.dataset import DatasetError, DatasetRecord, load_dataset
 from switchyard.learning.predictor_training import (
     DEFAULT_SEED,
     TrainingConfig,
@@ -27,6 +33,7 @@ from switchyard.learning.predictor_training import (
     split_records,
     train_router_predictor,
 )
+from switchyard.learning.verifier_training import VerifierTrainingError, train_verifier
 
 
 def register(subparsers: Any) -> None:
@@ -35,34 +42,50 @@ def register(subparsers: Any) -> None:
     router = commands.add_parser(
         "router", help="per-model P(acceptable | prompt, task type) for the router's selectors"
     )
-    router.add_argument("--dataset", type=Path, required=True, help="labelled dataset (JSONL)")
-    held = router.add_mutually_exclusive_group()
+    _data_arguments(router)
+    router.set_defaults(func=run_router)
+    verifier = commands.add_parser(
+        "verifier", help="the verifier's quality scorer, per task family, from answer texts"
+    )
+    _data_arguments(verifier)
+    verifier.set_defaults(func=run_verifier)
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", type=Path, required=True, help="labelled dataset (JSONL)")
+    held = parser.add_mutually_exclusive_group()
     held.add_argument("--held-out", type=Path, help="held-out dataset to report on")
     held.add_argument("--seed", type=int, default=None, help=f"split seed (default {DEFAULT_SEED})")
-    router.add_argument("--out", type=Path, required=True, help="artefact to write")
-    router.set_defaults(func=run_router)
+    parser.add_argument("--out", type=Path, required=True, help="artefact to write")
 
 
 def _file_sha256(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _train_and_heldout(
+    args: argparse.Namespace, seed: int
+) -> tuple[list[DatasetRecord], list[DatasetRecord], dict[str, Any]]:
+    """(train, held-out, provenance); DatasetError or OSError when a file is unusable."""
+    records = load_dataset(args.dataset)
+    source: dict[str, Any] = {
+        "dataset": str(args.dataset),
+        "dataset_sha256": _file_sha256(args.dataset),
+    }
+    if args.held_out is not None:
+        source.update(held_out=str(args.held_out), held_out_sha256=_file_sha256(args.held_out))
+        source["split"] = "train = --dataset, held-out = --held-out"
+        return records, load_dataset(args.held_out), source
+    train, heldout = split_records(records, seed)
+    source["split"] = f"record ids by sha256(seed:id), seed {seed}, half held out"
+    return train, heldout, source
+
+
 def run_router(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     seed = DEFAULT_SEED if args.seed is None else args.seed
     try:
-        records = load_dataset(args.dataset)
-        source: dict[str, Any] = {
-            "dataset": str(args.dataset),
-            "dataset_sha256": _file_sha256(args.dataset),
-        }
-        if args.held_out is not None:
-            train, heldout = records, load_dataset(args.held_out)
-            source.update(held_out=str(args.held_out), held_out_sha256=_file_sha256(args.held_out))
-            source["split"] = "train = --dataset, held-out = --held-out"
-        else:
-            train, heldout = split_records(records, seed)
-            source["split"] = f"record ids by sha256(seed:id), seed {seed}, half held out"
+        train, heldout, source = _train_and_heldout(args, seed)
     except (DatasetError, OSError) as exc:
         print(f"train router: {exc}", file=sys.stderr)
         return 2
@@ -76,6 +99,41 @@ def run_router(args: argparse.Namespace, out: TextIO | None = None) -> int:
     content_hash = write_artefact(args.out, trained.manifest, trained.arrays)
     print(f"quality predictor {content_hash} written to {args.out}", file=out)
     print_report(trained.manifest, out)
+    return 0
+
+
+def run_verifier(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    try:
+        train, heldout, source = _train_and_heldout(args, seed)
+    except (DatasetError, OSError) as exc:
+        print(f"train verifier: {exc}", file=sys.stderr)
+        return 2
+    try:
+        trained = train_verifier(train, heldout, seed=seed, source=source)
+    except VerifierTrainingError as exc:
+        print(f"train verifier: {args.dataset}: {exc}", file=sys.stderr)
+        return 1
+    save_scorer(trained.scorer, args.out)
+    print(f"quality scorer {trained.scorer.version} written to {args.out}", file=out)
+    print(f"  {'family':<10} {'task types':<28} {'train':>6} {'l2':>5}  held-out", file=out)
+    for family, report in trained.reports.items():
+        model = trained.scorer.models[family]
+        held = report["heldout"]
+        line = (
+            f"  {family:<10} {', '.join(model.task_types) or '(default)':<28} "
+            f"{report['n_train']:>6} {report['l2']:>5g}  n={held.get('n', 0)} "
+            f"LL={_figure(held.get('log_loss'))} Brier={_figure(held.get('brier'))} "
+            f"AUC={_figure(held.get('auc'), '.3f')}"
+        )
+        escalation = report.get("escalation")
+        if escalation:
+            line += (
+                f"; escalate {escalation['weak']} -> {escalation['strong']}: "
+                f"APGR {escalation['apgr']:.3f}, CPT(50%) {escalation['cpt50']:.1%}"
+            )
+        print(line, file=out)
     return 0
 
 

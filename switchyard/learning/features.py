@@ -269,8 +269,8 @@ def _hashing_from_json(raw: Mapping[str, Any]) -> HashingSpec:
 def default_spec(task_types: Sequence[str] = tuple(sorted(TASK_TYPES))) -> FeatureSpec:
     """The one set of feature settings every dataset is trained with."""
     return FeatureSpec(
-        word=HashingSpec("word", 1, 2, 2**18, TextWindow(600, 200)),
-        char=HashingSpec("char_wb", 3, 4, 2**18, TextWindow(300, 100)),
+        word=HashingSpec("word", 1, 2, 2**16, TextWindow(600, 200)),
+        char=HashingSpec("char_wb", 3, 4, 2**16, TextWindow(300, 100)),
         embedding=EmbeddingSpec(),
         task_types=tuple(task_types),
     )

@@ -111,6 +111,25 @@ SCENARIOS: tuple[Scenario, ...] = (
         "small -> large; the verifier rejects ~20 % of small's answers",
         strategy={"kind": "cascade", "stages": [{"model": "small"}, {"model": "large"}]},
     ),
+    Throughput(
+        "score",
+        "score selector over instant, small, large (registry quality): picks instant",
+        strategy={
+            "selector": "score",
+            "models": ["instant", "small", "large"],
+            "weights": {"quality": 1.0, "cost": 0.5, "latency": 0.1},
+        },
+    ),
+    Throughput(
+        "auto",
+        "auto selector over instant, small, large, floor 0.95: enumerates the cascades",
+        strategy={
+            "selector": "auto",
+            "models": ["instant", "small", "large"],
+            "max_depth": 2,
+            "min_quality": 0.95,
+        },
+    ),
     FixedRate(
         "fixed-rate",
         "single at 25/50/75 % of its measured maximum, no coordinated omission",

@@ -74,6 +74,16 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         None,
     )
     rows = _get(result, "peers", "comparison", "rows") or {}
+    single_p99 = _get(sc, "single", "sample", "router_added_ms", "p99")
+
+    def vs_single(name: str) -> tuple[float | None, float | None]:
+        """(throughput drop %, router-added p99 excess µs) of a selector against single."""
+        rps = _get(sc, name, "throughput_rps")
+        p99 = _get(sc, name, "sample", "router_added_ms", "p99")
+        drop = (1 - rps / single_rps) * 100 if rps and single_rps else None
+        excess = (p99 - single_p99) * 1000 if p99 is not None and single_p99 is not None else None
+        return drop, excess
+
     scale = _get(sc, "scale", "ratio")
 
     def target(name: str, measured: float | None, goal: float, unit: str, lower: bool = False):
@@ -127,4 +137,24 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             "x",
         ),
         target("2 routers vs 1 (SO_REUSEPORT)", scale, 1.6, "x"),
+        *(
+            t
+            for name in ("score", "auto")
+            for t in (
+                target(
+                    f"{name} selector throughput below single",
+                    vs_single(name)[0],
+                    15,
+                    " %",
+                    lower=True,
+                ),
+                target(
+                    f"{name} selector router-added p99 above single",
+                    vs_single(name)[1],
+                    300,
+                    " µs",
+                    lower=True,
+                ),
+            )
+        ),
     ]

@@ -24,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchyard.fleet import apply_fleet, load_fleet
 from switchyard.registry.v1 import registry_pb2_grpc
+from switchyard.runtime.parent_death import tethered
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
@@ -78,7 +79,11 @@ class SuiteError(RuntimeError):
 
 
 class Suite:
-    """The five processes of a running suite, started in dependency order."""
+    """The five processes of a running suite, started in dependency order.
+
+    Start it from the main thread: each service gets SIGTERM when the thread that
+    started it exits (see `switchyard.runtime.parent_death`).
+    """
 
     def __init__(self, settings: SuiteSettings) -> None:
         self.settings = settings
@@ -102,24 +107,29 @@ class Suite:
         env = {**os.environ, **self.settings.extra_env, "PYTHONUNBUFFERED": "1"}
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    module,
-                    "--host",
-                    self.settings.host,
-                    "--port",
-                    str(port),
-                    "--port-file",
-                    str(port_file),
-                    *args,
-                ],
+                # Tethered: if the launcher dies without stopping the services (kill -9),
+                # the kernel sends each SIGTERM, so none outlives it holding its port.
+                tethered(
+                    [
+                        sys.executable,
+                        "-m",
+                        module,
+                        "--host",
+                        self.settings.host,
+                        "--port",
+                        str(port),
+                        "--port-file",
+                        str(port_file),
+                        *args,
+                    ]
+                ),
                 cwd=REPO_ROOT,
                 env=env,
+                stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                # Own session: a terminal Ctrl-C reaches only the launcher, which then
-                # stops the services in order.
+                # Own session: a terminal Ctrl-C or hang-up reaches only the launcher,
+                # which then stops the services in order.
                 start_new_session=True,
             )
         self.services[name] = ServiceProcess(name, process, 0, log_path)
@@ -301,3 +311,9 @@ class Suite:
             if service.process.poll() is None:
                 service.process.kill()
                 service.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL every service still running, without waiting for its drain."""
+        for service in self.services.values():
+            if service.process.poll() is None:
+                service.process.kill()

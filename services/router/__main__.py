@@ -18,7 +18,7 @@ async def amain(argv: Sequence[str] | None) -> None:
     config = load_config(
         RouterConfig, env_prefix="SWITCHYARD_ROUTER_", argv=argv, description=__doc__
     )
-    state = RouterState(config.state_dir or None)
+    state = RouterState(config.state_dir or None, artefacts_dir=config.artefacts_dir)
     state.restore()
     app = build_router(
         state=state,

@@ -11,6 +11,8 @@ import grpc
 import structlog
 
 from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
+from services.router.estimate_metrics import ESTIMATES_METRICS
+from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
 from services.router.provider_pool import ProviderPool
 from services.router.review import ReviewQueue
@@ -103,10 +105,20 @@ def build_router(
         channels.append(channel)
         verifier = RemoteVerifier(channel, embedded)
     review = ReviewQueue(Path(review_dir) / "review-tickets.jsonl") if review_dir else None
+    estimates = OutcomeEstimates()
+    ESTIMATES_METRICS.source = estimates
     executor = RouteExecutor(
-        provider_for=pool.provider_for, verifier=verifier, breakers=board, review=review
+        provider_for=pool.provider_for,
+        verifier=verifier,
+        breakers=board,
+        review=review,
+        estimates=estimates,
     )
     servicer = RouterServicer(
-        state=state, executor=executor, breakers=board, log_prompts=log_prompts
+        state=state,
+        executor=executor,
+        breakers=board,
+        log_prompts=log_prompts,
+        estimates=estimates,
     )
     return RouterApp(state, board, pool, servicer, channels)

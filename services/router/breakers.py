@@ -64,6 +64,16 @@ class BreakerSettings:
 Transition = Callable[[BreakerState, BreakerState], None]
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A call the breaker let through. A half-open probe holds one of the period's
+    probe slots until its outcome is recorded or the admission is released."""
+
+    probe: bool
+    # Which state period admitted it: a release after the breaker moved on is a no-op.
+    epoch: int
+
+
 class Breaker:
     def __init__(
         self,
@@ -84,6 +94,7 @@ class Breaker:
         self._probes_admitted = 0
         self._probe_results: list[bool] = []
         self._closed_at: float | None = None
+        self._epoch = 0
 
     @property
     def state(self) -> BreakerState:
@@ -93,21 +104,33 @@ class Breaker:
 
     def allow(self) -> bool:
         """May a call go to this model now? Consumes a probe permit when HALF_OPEN."""
+        return self.admit() is not None
+
+    def admit(self) -> Admission | None:
+        """Admit a call, or None. A HALF_OPEN admission takes a probe slot: the caller
+        must record its outcome or `release` it, or the breaker stays half-open with no
+        slot left and the model is never called again."""
         state = self.state
         if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN):
-            return False
+            return None
         if state is BreakerState.HALF_OPEN:
             if self._probes_admitted >= self.settings.half_open_calls:
-                return False
+                return None
             self._probes_admitted += 1
-            return True
+            return Admission(probe=True, epoch=self._epoch)
         if state is BreakerState.CLOSED and self._closed_at is not None:
             ramp = (self._clock() - self._closed_at) / self.settings.ramp_up_s
             if ramp >= 1.0:
                 self._closed_at = None
             elif self._rng() > max(ramp, 0.1):
-                return False
-        return True
+                return None
+        return Admission(probe=False, epoch=self._epoch)
+
+    def release(self, admission: Admission) -> None:
+        """Give back an admission whose call ended with no outcome (cancelled by the
+        client's deadline or disconnect): its probe slot goes to the next request."""
+        if admission.probe and admission.epoch == self._epoch and self._probes_admitted:
+            self._probes_admitted -= 1
 
     def record(self, *, success: bool, duration_s: float) -> None:
         state = self.state
@@ -166,6 +189,7 @@ class Breaker:
     def _move(self, new: BreakerState) -> None:
         old = self._state
         self._state = new
+        self._epoch += 1
         self._probes_admitted = 0
         self._probe_results = []
         if new is not BreakerState.CLOSED:

@@ -24,6 +24,8 @@ class RouterConfig(ServerConfig):
     router_id: str = ""
     # Where the last good policy and fleet snapshots are kept across restarts.
     state_dir: str = "var/router"
+    # Where relative `predictor.artefact` paths in policies resolve.
+    artefacts_dir: str = "artefacts"
     # Log prompt text in decision events (off: prompts may hold personal data).
     log_prompts: bool = False
 

@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from services.router.breakers import BreakerBoard, BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet import ModelProfile
-from services.router.planning import Candidate, DropReason, RouteInput, RoutePlan
+from services.router.plan import Candidate, DropReason, RouteInput, RoutePlan
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
 from services.router.retry import RetryThrottle, backoff_s
 from services.router.review import ReviewQueue
@@ -146,7 +147,9 @@ class RouteExecutor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         review: ReviewQueue | None = None,
+        estimates: OutcomeEstimates | None = None,
     ) -> None:
+        self._estimates = estimates
         self._provider_for = provider_for
         self._verifier = verifier
         self._breakers = breakers
@@ -160,6 +163,8 @@ class RouteExecutor:
         throttle = self._throttles.get(model_id)
         if throttle is None:
             throttle = self._throttles[model_id] = RetryThrottle(policy.retry)
+        elif throttle.settings != policy.retry:
+            throttle.reconfigure(policy.retry)  # a new policy version takes effect
         return throttle
 
     async def execute(
@@ -168,6 +173,10 @@ class RouteExecutor:
         run = _Run(plan, request, deadline)
         for candidate in plan.chain:
             accepted = await self._run_stage(run, candidate, policy)
+            if self._estimates is not None and candidate.stage_index in run.stages_called:
+                self._estimates.record_stage(
+                    candidate.model_id, request.task_type, accepted=accepted is not None
+                )
             if accepted is not None:
                 return accepted
             if run.stop is not StopReason.EXHAUSTED:
@@ -199,14 +208,21 @@ class RouteExecutor:
                 run.stop = StopReason.BUDGET
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "over budget"))
                 return None
-            if not breaker.allow():
+            admission = breaker.admit()
+            if admission is None:
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "breaker open"))
                 return None
             run.stages_called.add(candidate.stage_index)
             timeout = remaining
             if candidate.stage.timeout_ms is not None:
                 timeout = min(timeout, candidate.stage.timeout_ms / 1000.0)
-            completion = await self._call(run, profile, candidate, timeout, temperature)
+            try:
+                completion = await self._call(run, profile, candidate, timeout, temperature)
+            except BaseException:
+                # Cancelled (client deadline, disconnect) before an outcome: a probe slot
+                # kept here would wedge the breaker half-open for good.
+                breaker.release(admission)
+                raise
             failed = completion.outcome in _MODEL_FAILURES
             breaker.record(success=not failed, duration_s=completion.latency_s)
             throttle.record(success=not failed)
@@ -226,6 +242,10 @@ class RouteExecutor:
                 breaker_state=breaker.state,
             )
             if completion.outcome in _ANSWERED:
+                if self._estimates is not None:
+                    self._estimates.record_latency(
+                        profile.model_id, run.request.task_type, completion.latency_s * 1000.0
+                    )
                 return await self._judge(run, candidate, completion, base)
             run.attempts.append(base)
             if not (

@@ -29,9 +29,19 @@ class RetryThrottle:
     """
 
     def __init__(self, settings: RetrySettings) -> None:
+        self.settings = settings
         self._max = settings.throttle_max_tokens
         self._ratio = settings.throttle_token_ratio
         self._tokens = self._max
+
+    def reconfigure(self, settings: RetrySettings) -> None:
+        """New bucket settings; the bucket keeps its fill level as a share of the max,
+        so a model that was being throttled stays throttled."""
+        share = self._tokens / self._max
+        self.settings = settings
+        self._max = settings.throttle_max_tokens
+        self._ratio = settings.throttle_token_ratio
+        self._tokens = share * self._max
 
     def record(self, *, success: bool) -> None:
         if success:

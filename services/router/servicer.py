@@ -8,6 +8,7 @@ import grpc
 import structlog
 
 from services.router.breakers import BreakerBoard, BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.execution import AttemptRecord, RouteExecutor, RouteResult, Verdict
 from services.router.planning import RouteInput, RoutePlan, plan_route
 from services.router.state import ActivePolicy, RouterState
@@ -71,7 +72,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         executor: RouteExecutor,
         breakers: BreakerBoard,
         log_prompts: bool = False,
+        estimates: OutcomeEstimates | None = None,
     ) -> None:
+        self._estimates = estimates
         self._state = state
         self._executor = executor
         self._breakers = breakers
@@ -94,6 +97,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             fleet=self._state.fleet,
             breaker_state=lambda model: self._breakers.get(model).state,
             remaining_ms=(deadline - time.monotonic()) * 1000.0,
+            predictor=active.predictor,
+            estimates=self._estimates,
         )
 
     async def Route(
@@ -145,9 +150,29 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                     reason=c.reason,
                     expected_cost_micros=c.max_cost_micros,
                     expected_latency_ms=c.expected_latency_ms,
+                    accept_probability=c.accept_probability,
+                    quality_source=c.quality_source,
+                    score=c.score or 0.0,
+                    stage_acceptance=c.stage_acceptance,
+                    outcomes_seen=c.outcomes_seen,
+                    measured_latency_p95_ms=c.measured_latency_p95_ms,
                 )
                 for c in plan.candidates
             ],
+            selector=plan.selector,
+            expected_quality=plan.expected_quality,
+            cascades=[
+                router_pb2.PlanCascade(
+                    model_ids=list(o.model_ids),
+                    expected_cost_micros=o.expected_cost_micros,
+                    expected_latency_ms=o.expected_latency_ms,
+                    expected_quality=o.expected_quality,
+                    chosen=o.chosen,
+                    reason=o.reason,
+                )
+                for o in plan.cascades
+            ],
+            quality_floor_met=plan.quality_floor_met,
             expected_cost_micros=plan.expected_cost_micros,
             expected_latency_ms=plan.expected_latency_ms,
             estimated_prompt_tokens=route_in.prompt_tokens,
@@ -168,6 +193,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             "route.decided",
             rule=plan.rule.name,
             strategy=plan.rule.strategy.kind,
+            selector=plan.selector,
             policy_version=version,
             model=result.model_id,
             attempts=len(result.attempts),

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import structlog
 
+from services.router.artefacts import load_bound_predictor
 from services.router.fleet import FleetView, profile_from_proto
+from services.router.selection import BoundPredictor
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.policy import Policy, parse_policy
 from switchyard.policy.rollout import RolloutSplit, choose_version
@@ -34,6 +36,8 @@ class ActivePolicy:
     version: int
     policy: Policy
     content_hash: str
+    # The learned predictor the policy names, loaded and checked on adoption.
+    predictor: BoundPredictor | None = None
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 class RouterState:
-    def __init__(self, state_dir: str | None) -> None:
+    def __init__(self, state_dir: str | None, *, artefacts_dir: str = "artefacts") -> None:
         self._dir = Path(state_dir) if state_dir else None
+        self._artefacts_dir = Path(artefacts_dir)
         self.fleet = FleetView()
         self._policies: PolicySet | None = None
         self.snapshot_version = ""
@@ -121,8 +126,13 @@ class RouterState:
                         for v in exc.violations
                     ]
                 ) from exc
+            predictor, unusable = load_bound_predictor(policy, self._artefacts_dir)
+            if unusable:
+                raise InvalidArgument(
+                    [FieldViolation(f"policies[{i}].{v.field}", v.description) for v in unusable]
+                )
             digest = hashlib.sha256(version.source.encode()).hexdigest()
-            versions[version.version] = ActivePolicy(version.version, policy, digest)
+            versions[version.version] = ActivePolicy(version.version, policy, digest, predictor)
         overrides = {
             o.model_id: o.override
             for o in snapshot.breaker_overrides

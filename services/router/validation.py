@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.router.planning import RouteInput
+from services.router.plan import RouteInput
 from services.router.providers.base import ChatTurn
 from switchyard.router.v1 import router_pb2
 from switchyard.runtime.errors import FieldViolation, InvalidArgument

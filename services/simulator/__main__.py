@@ -35,15 +35,21 @@ def build_fleet(config: SimulatorConfig) -> Fleet:
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(1 << 31)
     replay: AnswerSource | None = None
     if config.replay:
-        index = load_replay(config.replay, Path(config.data_dir))
-        index.check_mapping(profiles)
-        log.info(
-            "replay.loaded",
-            dataset=index.dataset,
-            prompts=len(index.prompts),
-            models={n: p.replay.get(index.dataset) for n, p in profiles.items()},
-        )
-        replay = index
+        loaded = load_replay(config.replay, Path(config.data_dir))
+        loaded.check_mapping(profiles)
+        for index in loaded.indexes:
+            mapped = {
+                n: p.replay[index.dataset] for n, p in profiles.items() if index.dataset in p.replay
+            }
+            log.info(
+                "replay.loaded", dataset=index.dataset, prompts=len(index.answers), models=mapped
+            )
+            if not mapped:
+                # Likely a misspelt key: `replay:` must name the file's stem.
+                log.warning(
+                    "replay.unmapped", dataset=index.dataset, models_file=config.models_file
+                )
+        replay = loaded
     return Fleet(profiles, seed=seed, replay=replay)
 
 
@@ -71,7 +77,7 @@ async def serve(config: SimulatorConfig) -> None:
         port=port,
         models=sorted(fleet.models),
         seed=fleet.seed,
-        replay=config.replay or None,
+        replay=list(config.replay) or None,
     )
 
     try:

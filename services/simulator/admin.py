@@ -45,10 +45,17 @@ def add_routes(app: web.Application, fleet_key: web.AppKey[Fleet]) -> None:
 
     async def list_models(request: web.Request) -> web.Response:
         fleet = request.app[fleet_key]
+        replay = None
+        if fleet.replay is not None:
+            replay = {
+                "datasets": list(fleet.replay.datasets),
+                "replayed": sum(m.counters["replayed"] for m in fleet.models.values()),
+                "misses": sum(m.counters["replay_misses"] for m in fleet.models.values()),
+            }
         return web.json_response(
             {
                 "seed": fleet.seed,
-                "replay": fleet.replay.dataset if fleet.replay else None,
+                "replay": replay,
                 "models": [m.snapshot() for m in fleet.models.values()],
             }
         )

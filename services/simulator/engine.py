@@ -10,6 +10,7 @@ import enum
 import random
 import zlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,11 +71,14 @@ class RecordedAnswer:
 
 
 class AnswerSource(Protocol):
-    """Recorded answers by dataset model and prompt (see replay.py)."""
+    """Recorded answers of the loaded datasets (see replay.py). `mapping` is a model's
+    `replay:` setting: dataset key -> the dataset model it stands for."""
 
-    dataset: str
+    datasets: tuple[str, ...]
 
-    def lookup(self, dataset_model: str, prompt: str) -> RecordedAnswer | None: ...
+    def stands_for(self, mapping: Mapping[str, str]) -> bool: ...
+
+    def answer_for(self, mapping: Mapping[str, str], prompt: str) -> RecordedAnswer | None: ...
 
 
 def model_seed(seed: int, name: str) -> int:
@@ -177,14 +181,16 @@ class SimulatedModel:
         """(text, output tokens, recorded input tokens): a recorded answer when replaying
         a known prompt, else a synthetic one."""
         prompt = call.last_user_message()
-        replay = self.replay
-        if replay is not None:
-            dataset_model = self.profile.replay.get(replay.dataset)
-            recorded = replay.lookup(dataset_model, prompt) if dataset_model else None
+        replay, mapping = self.replay, self.profile.replay
+        if replay is not None and replay.stands_for(mapping):
+            recorded = replay.answer_for(mapping, prompt)
             if recorded is not None:
                 self.counters["replayed"] += 1
                 n_out = recorded.output_tokens or answers.estimate_tokens(recorded.text)
                 return recorded.text, n_out, recorded.input_tokens
+            # A prompt the datasets do not hold: served synthetically, and counted so a
+            # benchmark can tell how much of its traffic really was replayed.
+            self.counters["replay_misses"] += 1
         target = max(1, round(self.profile.answer_tokens * rng.uniform(0.75, 1.25)))
         if rng.random() < self.profile.quality:
             self.counters["acceptable"] += 1

@@ -1,32 +1,35 @@
-"""Replay mode: serve real models' recorded answers to real benchmark prompts.
+"""Replay mode: serve real models' recorded answers to the prompts of labelled datasets.
 
-`--replay gsm8k` reads RouteLLM's GSM8K responses (Mixtral-8x7B and GPT-4 answer texts,
-no token counts); `--replay routerarena` reads RouterArena's Claude 3 Haiku and Gemini
-2.0 Flash answers with their real token usage. A simulated model names the dataset
-model it stands for (`replay:` in the models file); when a request's last user message
-matches a dataset prompt (after normalisation) that model's recorded answer is served,
-otherwise the synthetic answer is. Loading builds one dict keyed by normalised prompt,
-so a lookup is one hash of the prompt.
+`--replay` (repeatable) takes a dataset file in the labelled-dataset format
+(docs/datasets.md) or the name of a built-in import of the shared data (`gsm8k`,
+`mt-bench`, `routerarena`), which is run through the same importer as
+`switchyard datasets import` and then indexed exactly like a file. A dataset's key in
+the models file's `replay:` mappings is its built-in name, or the file's stem
+(`logs/support.jsonl` -> `support`).
+
+A simulated model names, per dataset key, the dataset model it stands for. When a
+request's last user message matches a dataset prompt after normalisation, that model's
+recorded answer is served with the recorded token counts (the simulator's own estimate
+when the dataset flags them `tokens_estimated`); latency still comes from the simulated
+model's profile. A prompt no mapped dataset holds gets the synthetic answer and is
+counted (`replay_misses`). Loading builds one dict per dataset keyed by normalised
+prompt, so a lookup is one normalisation and one hash per mapped dataset.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-import sys
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.simulator.config import REPLAY_DATASETS
 from services.simulator.engine import RecordedAnswer
 from services.simulator.models import ModelProfile
+from switchyard.learning.dataset import DatasetError, DatasetRecord, ModelAnswer, load_dataset
+from switchyard.learning.importers import BUILT_IN
 from switchyard.runtime.errors import StartupError
-
-GSM8K_FILE = Path("routellm") / "gsm8k" / "gsm8k_responses.csv"
-ROUTERARENA_DIR = Path("routerarena")
-ROUTERARENA_MODELS = ("claude-3-haiku-20240307", "gemini-2.0-flash-001")
 
 _SPACE = re.compile(r"\s+")
 # Typographic quotes and dashes that clients often replace with ASCII ones.
@@ -37,6 +40,11 @@ def normalise_prompt(text: str) -> str:
     """Case, whitespace and typographic punctuation do not decide whether prompts match."""
     text = unicodedata.normalize("NFKC", text).translate(_ASCII)
     return _SPACE.sub(" ", text).strip().casefold()
+
+
+def dataset_key(source: str) -> str:
+    """The name `replay:` mappings use: a built-in name as is, a file by its stem."""
+    return source if source in REPLAY_DATASETS else Path(source).name.removesuffix(".jsonl")
 
 
 @dataclass
@@ -73,61 +81,79 @@ class ReplayIndex:
             raise StartupError("; ".join(problems))
 
 
-def load_gsm8k(path: Path) -> ReplayIndex:
-    csv.field_size_limit(sys.maxsize)
+def recorded(answer: ModelAnswer) -> RecordedAnswer | None:
+    """What replay serves for one dataset answer; None when no text was recorded."""
+    if not answer.answer:
+        return None
+    if answer.tokens_estimated:
+        # An estimate made at import time knows less than the simulator's own estimate
+        # of the request it is answering (system prompt, message overhead).
+        return RecordedAnswer(answer.answer)
+    return RecordedAnswer(
+        answer.answer, input_tokens=answer.input_tokens, output_tokens=answer.output_tokens
+    )
+
+
+def index_records(dataset: str, records: Iterable[DatasetRecord]) -> ReplayIndex:
+    records = list(records)
+    models: dict[str, None] = {}
+    for record in records:
+        models.update(dict.fromkeys(record.answers))
+    index = ReplayIndex(dataset, tuple(models))
+    for record in records:
+        for model, answer in record.answers.items():
+            served = recorded(answer)
+            if served is not None:
+                index.add(record.prompt, model, served)
+    return index
+
+
+class Replay:
+    """The `AnswerSource` the engine asks: every loaded dataset, in `--replay` order."""
+
+    def __init__(self, indexes: Sequence[ReplayIndex]) -> None:
+        keys = [i.dataset for i in indexes]
+        duplicated = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicated:
+            raise StartupError(
+                f"replay: two datasets are both called {duplicated[0]!r} "
+                "(a file's key is its stem; rename one)"
+            )
+        self.indexes = tuple(indexes)
+        self.datasets = tuple(keys)
+
+    def check_mapping(self, profiles: Mapping[str, ModelProfile]) -> None:
+        for index in self.indexes:
+            index.check_mapping(profiles)
+
+    def stands_for(self, mapping: Mapping[str, str]) -> bool:
+        return any(index.dataset in mapping for index in self.indexes)
+
+    def answer_for(self, mapping: Mapping[str, str], prompt: str) -> RecordedAnswer | None:
+        for index in self.indexes:
+            dataset_model = mapping.get(index.dataset)
+            if dataset_model:
+                found = index.lookup(dataset_model, prompt)
+                if found is not None:
+                    return found
+        return None
+
+
+def load_index(source: str, data_dir: Path) -> ReplayIndex:
+    """One `--replay` value: a built-in name (imported from `data_dir`) or a dataset file."""
+    key = dataset_key(source)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            columns = reader.fieldnames or []
-            models = tuple(c.removesuffix("_response") for c in columns if c.endswith("_response"))
-            index = ReplayIndex("gsm8k", models)
-            for row in reader:
-                for model in models:
-                    text = row.get(f"{model}_response")
-                    if text:
-                        index.add(row["prompt"], model, RecordedAnswer(text.strip()))
-    except (OSError, KeyError, csv.Error) as exc:
-        raise StartupError(f"replay gsm8k: cannot read {path}: {exc}") from exc
-    return index
+        if source in REPLAY_DATASETS:
+            records = BUILT_IN[source](data_dir)
+        else:
+            records = load_dataset(source)
+    except DatasetError as exc:
+        raise StartupError(f"replay {source}: {exc}") from exc
+    return index_records(key, records)
 
 
-def load_routerarena(directory: Path, models: Iterable[str] = ROUTERARENA_MODELS) -> ReplayIndex:
-    models = tuple(models)
-    index = ReplayIndex("routerarena", models)
-    for model in models:
-        path = directory / f"{model}.jsonl"
-        try:
-            with path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    if not line.strip():
-                        continue
-                    row = json.loads(line)
-                    text = row.get("generated_answer")
-                    if not isinstance(text, str) or not text:
-                        continue
-                    usage = row.get("token_usage") or {}
-                    index.add(
-                        row["question"],
-                        model,
-                        RecordedAnswer(
-                            text,
-                            input_tokens=_count(usage.get("input_tokens")),
-                            output_tokens=_count(usage.get("output_tokens")),
-                        ),
-                    )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StartupError(f"replay routerarena: cannot read {path}: {exc}") from exc
-    return index
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and value > 0 else None
-
-
-def load_replay(dataset: str, data_dir: Path) -> ReplayIndex:
-    """The index for `dataset` ("gsm8k" | "routerarena") under the shared data folder."""
-    if dataset == "gsm8k":
-        return load_gsm8k(data_dir / GSM8K_FILE)
-    if dataset == "routerarena":
-        return load_routerarena(data_dir / ROUTERARENA_DIR)
-    raise StartupError(f"unknown replay dataset {dataset!r}")
+def load_replay(sources: str | Sequence[str], data_dir: Path) -> Replay:
+    """Every `--replay` value, in order; the first dataset that knows a prompt wins."""
+    if isinstance(sources, str):
+        sources = (sources,)
+    return Replay([load_index(source, data_dir) for source in sources])

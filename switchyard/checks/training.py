@@ -30,6 +30,7 @@ from switchyard.checks.scorer import (
     LogisticQualityScorer,
     content_version,
 )
+from switchyard.learning.importers.routerarena import arena_task_type
 
 DEFAULT_SEED = 20240601
 GSM8K_FILE = "routellm/gsm8k/gsm8k_responses.csv"
@@ -132,18 +133,6 @@ def read_routerarena(data_dir: Path) -> list[ArenaRow]:
                     )
                 )
     return rows
-
-
-def arena_task_type(group: str) -> str:
-    """Coarse task type from the RouterArena slice name (its global_index prefix)."""
-    prefix = group.rsplit("_", 1)[0]
-    if prefix.startswith("LiveCodeBench"):
-        return "code_generation"
-    if prefix in ("AIME", "MATH", "MathQA", "AsDiv", "FinQA", "MMLUPro_math"):
-        return "math"
-    if prefix.startswith("WMT19") or prefix == "NarrativeQA":
-        return "summarization"
-    return "chat"
 
 
 def arena_split(rows: Sequence[ArenaRow], seed: int) -> tuple[list[ArenaRow], list[ArenaRow]]:

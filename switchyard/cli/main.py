@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "switchyard.cli.models",
     "switchyard.cli.policy",
     "switchyard.cli.verifier",
+    "switchyard.cli.datasets",
     "switchyard.cli.train",
 )
 

@@ -27,6 +27,7 @@ import grpc
 import yaml
 from google.protobuf import json_format
 
+from switchyard.cli.tables import format_table
 from switchyard.fleet import (
     CAPABILITIES,
     FleetApplyResult,
@@ -211,15 +212,7 @@ def format_models(models: Sequence[registry_pb2.Model]) -> str:
         )
         for m in models
     ]
-    return _table(header, rows) if rows else "No models."
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in (header, *rows)
-    )
+    return format_table(header, rows) if rows else "No models."
 
 
 async def _get(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[str, str]]) -> int:
@@ -285,7 +278,7 @@ async def _history(
         )
         for r in response.revisions
     ]
-    print(_table(header, rows) if rows else "No changes recorded.")
+    print(format_table(header, rows) if rows else "No changes recorded.")
     return 0
 
 
@@ -322,5 +315,5 @@ async def _health(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple
         )
         for m in models
     ]
-    print(_table(header, rows) if rows else "No models.")
+    print(format_table(header, rows) if rows else "No models.")
     return 0

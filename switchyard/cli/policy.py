@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 from grpc_status import rpc_status
 
+from switchyard.cli.tables import format_table
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as pb_grpc
 from switchyard.runtime.errors import field_violations
@@ -55,14 +56,6 @@ def _time(ts: timestamp_pb2.Timestamp) -> str:
     if not ts.seconds and not ts.nanos:
         return "-"
     return datetime.fromtimestamp(ts.seconds, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    cells = [list(map(str, header)), *([str(c) for c in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
 
 
 def _report_error(error: grpc.RpcError, address: str) -> int:
@@ -154,7 +147,7 @@ def _list(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> in
         print("no policy versions yet")
         return 0
     print(
-        _table(
+        format_table(
             ("VERSION", "ACTIVE", "CREATED", "AUTHOR", "SHA256", "MESSAGE"),
             (
                 (
@@ -217,7 +210,7 @@ def _breaker(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) ->
         print("no breaker overrides in force")
         return 0
     print(
-        _table(
+        format_table(
             ("MODEL", "OVERRIDE", "BY", "SINCE", "REASON"),
             (
                 (
@@ -250,7 +243,7 @@ def _routers(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) ->
         print("no routers have connected yet")
         return 0
     print(
-        _table(
+        format_table(
             ("ROUTER", "CONNECTED", "SNAPSHOT", "POLICY", "CANARY", "UP-TO-DATE", "LAST NACK"),
             (
                 (

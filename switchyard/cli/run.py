@@ -1,62 +1,120 @@
-"""`switchyard run`: the whole suite in the foreground until Ctrl-C."""
+"""`switchyard run`: the whole suite in the foreground until Ctrl-C, SIGTERM or the
+terminal closing (SIGHUP)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import os
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from switchyard.suite import Suite, SuiteError, SuitePorts, SuiteSettings
+
+# Ctrl-C, `kill`, and the terminal closing: each stops the suite the same way.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PORT_SETS = {"default": SuitePorts(), "ephemeral": SuitePorts.ephemeral()}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("run", help="start the whole suite on its embedded defaults")
     parser.add_argument("--state-dir", type=Path, default=Path("var"))
-    parser.add_argument("--router-port", type=int, default=SuitePorts.router)
+    parser.add_argument(
+        "--ports",
+        choices=sorted(PORT_SETS),
+        default="default",
+        help="default: 50051-50054 and 8090; ephemeral: ports the OS picks (printed)",
+    )
+    parser.add_argument("--router-port", type=int, help="overrides the router's port")
     parser.set_defaults(func=run)
+
+
+def _say(text: str, *, file: TextIO | None = None) -> None:
+    """Print, even when the terminal has gone away.
+
+    A closed terminal fails writes with EIO; the suite must still stop, so the stream is
+    pointed at /dev/null, which also keeps the interpreter's exit flush from failing.
+    """
+    stream = file or sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
+async def _start(suite: Suite, stop: asyncio.Event) -> bool:
+    """Start the suite; False when a stop signal came first (Suite.start then stops
+    what it had started)."""
+    starting = asyncio.create_task(suite.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        starting.result()  # raises SuiteError
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, SuiteError):
+        await starting
+    return False
 
 
 async def _run(settings: SuiteSettings) -> int:
     suite = Suite(settings)
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        # Two stages, as in every service: the first signal stops the services in
+        # order, each draining; another one while they drain kills them at once.
+        if stop.is_set():
+            suite.kill()
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal)
     started = time.monotonic()
     try:
-        await suite.start()
+        if not await _start(suite, stop):
+            _say("Stopped while starting.")
+            return 0
     except SuiteError as exc:
-        print(f"switchyard run: {exc}", file=sys.stderr)
+        _say(f"switchyard run: {exc}", file=sys.stderr)
         return 1
     router = suite.address("router")
-    print(f"Switchyard is up in {time.monotonic() - started:.1f}s.")
+    _say(f"Switchyard is up in {time.monotonic() - started:.1f}s.")
     for name, service in suite.services.items():
-        print(f"  {name:<13} {settings.host}:{service.port:<6} log: {service.log_path}")
-    print(
+        _say(
+            f"  {name:<13} {settings.host}:{service.port:<6} pid {service.process.pid:<8}"
+            f" log: {service.log_path}"
+        )
+    _say(
         f"\nRouter: {router}\nTry:\n"
         f'  grpcurl -plaintext -d \'{{"messages":[{{"role":"user","content":"Hello!"}}]}}\''
         f" {router} switchyard.router.v1.RouterService/Route\n"
-        f"  make demo\nCtrl-C stops everything.",
-        flush=True,
+        f"  make demo\nCtrl-C stops everything."
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     while not stop.is_set():
         dead = suite.dead_services()
         if dead:
-            print(f"switchyard run: {', '.join(dead)} exited; stopping the suite", file=sys.stderr)
+            _say(f"switchyard run: {', '.join(dead)} exited; stopping the suite", file=sys.stderr)
             break
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
-        except TimeoutError:
-            pass
-    print("Stopping...", flush=True)
+    _say("Stopping... (a second Ctrl-C kills the services at once)")
     await suite.stop()
-    print("Stopped.")
+    _say("Stopped.")
     return 0 if stop.is_set() else 1
 
 
 def run(args: argparse.Namespace) -> int:
-    ports = SuitePorts(router=args.router_port)
+    ports = PORT_SETS[args.ports]
+    if args.router_port is not None:
+        ports = dataclasses.replace(ports, router=args.router_port)
     return asyncio.run(_run(SuiteSettings(state_dir=args.state_dir, ports=ports)))

@@ -10,7 +10,6 @@ never scores an answer the scorer was fitted on.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +24,7 @@ from switchyard.checks.scorer import (
     load_scorer,
     save_scorer,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("SWITCHYARD_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+from switchyard.learning.importers import default_data_dir
 
 
 def register(subparsers: Any) -> None:

@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 StrategyKind = Literal["single", "cascade"]
 STRATEGY_KINDS: tuple[str, ...] = ("single", "cascade")
+SelectorKind = Literal["static", "score", "auto"]
+SELECTOR_KINDS: tuple[str, ...] = ("static", "score", "auto")
+LatencyPercentile = Literal["p50", "p95"]
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,39 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class ScoreWeights:
+    """`score` ranks by quality·q − cost·c̃ − latency·l̃, where c̃ is the candidate's
+    worst-case cost over the dearest eligible candidate's (0..1) and l̃ its latency over
+    the SLO: cost 0.5 means the dearest model must be worth half a quality point more
+    than a free one."""
+
+    quality: float = 1.0
+    cost: float = 0.5
+    latency: float = 0.1
+
+
+@dataclass(frozen=True)
+class Selector:
+    """How a rule turns its allowed models into a chain: `static` runs the stages as
+    written; `score` ranks them by ScoreWeights (or takes the cheapest whose predicted
+    quality reaches `min_quality`), keeping `max_fallbacks` behind the pick; `auto`
+    picks the cheapest cascade of up to `max_depth` stages whose expected latency and
+    cost meet the SLO and budget and whose expected quality reaches `min_quality`."""
+
+    kind: SelectorKind = "static"
+    weights: ScoreWeights = ScoreWeights()
+    min_quality: float | None = None
+    max_depth: int = 2
+    max_fallbacks: int = 1
+    latency_percentile: LatencyPercentile = "p95"
+
+
+@dataclass(frozen=True)
 class Strategy:
     kind: StrategyKind
+    # static: the chain as written; score/auto: the models they may choose from.
     stages: tuple[Stage, ...]
+    selector: Selector = Selector()
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -139,6 +172,20 @@ class Degrade:
 
 
 @dataclass(frozen=True)
+class PredictorRef:
+    """The learned quality predictor a policy's score/auto rules use: an artefact
+    written by `switchyard train router`, checked by content hash when loaded."""
+
+    artefact: str
+    sha256: str = ""
+    # Fleet model id -> the artefact's (dataset) model name; unlisted ids map to themselves.
+    models: Mapping[str, str] = field(default_factory=dict)
+
+    def artefact_model(self, model_id: str) -> str:
+        return self.models.get(model_id, model_id)
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     rules: tuple[Rule, ...]
@@ -152,6 +199,7 @@ class Policy:
     retry: RetrySettings = RetrySettings()
     breaker: BreakerPolicy = BreakerPolicy()
     degrade: Degrade = Degrade()
+    predictor: PredictorRef | None = None
 
     def match(self, facts: RequestFacts) -> Rule:
         """The first rule whose conditions hold, else the default rule."""

@@ -6,8 +6,8 @@ so an operator fixes a document in one pass; nothing partial is ever returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from typing import Any, TypeVar
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import yaml
 
@@ -24,6 +24,8 @@ from switchyard.policy.model import (
     Stage,
     Strategy,
 )
+from switchyard.policy.reader import FieldReader
+from switchyard.policy.selectors import SELECTOR_FIELDS, read_predictor, read_selector
 from switchyard.runtime.errors import FieldViolation, InvalidArgument
 from switchyard.tasks import TASK_TYPES
 
@@ -33,112 +35,8 @@ MAX_RETRIES = 5
 MAX_RULES = 256
 MAX_SOURCE_BYTES = 256 * 1024
 
-T = TypeVar("T")
 
-
-class _Reader:
-    """Reads typed values out of nested mappings, recording violations by path."""
-
-    def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
-
-    def fail(self, path: str, description: str) -> None:
-        self.violations.append(FieldViolation(path, description))
-
-    def mapping(self, value: Any, path: str, allowed: Collection[str]) -> Mapping[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.fail(path, "must be a mapping")
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.fail(f"{path}.{key}" if path else str(key), "unknown field")
-        return value
-
-    def integer(
-        self, node: Mapping[str, Any], key: str, path: str, default: T, *, low: int, high: int
-    ) -> int | T:
-        if key not in node or node[key] is None:
-            return default
-        value = node[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(_join(path, key), "must be an integer")
-            return default
-        if not low <= value <= high:
-            self.fail(_join(path, key), f"must be between {low} and {high}")
-            return default
-        return value
-
-    def number(
-        self,
-        node: Mapping[str, Any],
-        key: str,
-        path: str,
-        default: float,
-        *,
-        low: float,
-        high: float,
-    ) -> float:
-        if key not in node or node[key] is None:
-            return default
-        value = node[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(_join(path, key), "must be a number")
-            return default
-        if not low <= value <= high:
-            self.fail(_join(path, key), f"must be between {low} and {high}")
-            return default
-        return float(value)
-
-    def string(self, node: Mapping[str, Any], key: str, path: str, *, required: bool) -> str:
-        value = node.get(key)
-        if value is None:
-            if required:
-                self.fail(_join(path, key), "is required")
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            self.fail(_join(path, key), "must be a non-empty string")
-            return ""
-        return value
-
-    def strings(self, node: Mapping[str, Any], key: str, path: str) -> frozenset[str]:
-        value = node.get(key)
-        if value is None:
-            return frozenset()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(_join(path, key), "must be a list of non-empty strings")
-            return frozenset()
-        return frozenset(value)
-
-    def each(
-        self,
-        node: Mapping[str, Any],
-        key: str,
-        path: str,
-        read: Callable[[Any, str], T],
-        *,
-        limit: int,
-    ) -> list[T]:
-        value = node.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(_join(path, key), "must be a list")
-            return []
-        if len(value) > limit:
-            self.fail(_join(path, key), f"at most {limit} entries")
-            return []
-        return [read(item, f"{_join(path, key)}[{i}]") for i, item in enumerate(value)]
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _check(r: _Reader, node: Any, path: str) -> CheckRef:
+def _check(r: FieldReader, node: Any, path: str) -> CheckRef:
     m = r.mapping(node, path, ("name", "params"))
     params = m.get("params") or {}
     if not isinstance(params, Mapping):
@@ -147,7 +45,7 @@ def _check(r: _Reader, node: Any, path: str) -> CheckRef:
     return CheckRef(name=r.string(m, "name", path, required=True), params=dict(params))
 
 
-def _stage(r: _Reader, node: Any, path: str) -> Stage:
+def _stage(r: FieldReader, node: Any, path: str) -> Stage:
     m = r.mapping(node, path, ("model", "max_retries", "timeout_ms"))
     return Stage(
         model=r.string(m, "model", path, required=True),
@@ -156,30 +54,48 @@ def _stage(r: _Reader, node: Any, path: str) -> Stage:
     )
 
 
-def _strategy(r: _Reader, node: Any, path: str) -> Strategy:
-    m = r.mapping(node, path, ("kind", "model", "stages"))
+def _strategy(r: FieldReader, node: Any, path: str) -> Strategy:
+    m = r.mapping(node, path, ("kind", "model", "models", "stages", *SELECTOR_FIELDS))
     if not m:
         r.fail(path, "is required")
         return Strategy(kind="single", stages=())
-    kind = r.string(m, "kind", path, required=True)
+    selector_kind = m.get("selector", "static")
+    chooses = selector_kind in ("score", "auto")
+    # score picks one model (with fallbacks), auto a cascade: the kind is implied.
+    implied = {"score": "single", "auto": "cascade"}.get(selector_kind, "")
+    kind = r.string(m, "kind", path, required=not implied) or implied
     if kind and kind not in STRATEGY_KINDS:
         r.fail(f"{path}.kind", f"unknown strategy {kind!r}; expected one of {list(STRATEGY_KINDS)}")
     stages = r.each(m, "stages", path, lambda n, p: _stage(r, n, p), limit=MAX_STAGES)
+    shorthand = [k for k in ("model", "models") if k in m]
+    if (shorthand and stages) or len(shorthand) > 1:
+        r.fail(f"{path}.{shorthand[-1]}", "give one of model, models or stages")
     if "model" in m:  # `model: x` is shorthand for one stage
-        if stages:
-            r.fail(f"{path}.model", "give either model or stages, not both")
         stages = [Stage(model=r.string(m, "model", path, required=True))]
-    if kind == "single" and len(stages) != 1:
+    if "models" in m:  # `models: [a, b]`: stages with the policy's retry settings
+        raw = m["models"]
+        names = raw if isinstance(raw, list) and all(isinstance(x, str) and x for x in raw) else []
+        if not names:
+            r.fail(f"{path}.models", "must be a non-empty list of model ids")
+        if len(names) > MAX_STAGES:
+            r.fail(f"{path}.models", f"at most {MAX_STAGES} entries")
+        stages = [Stage(model=name) for name in names[:MAX_STAGES]]
+    selector = read_selector(r, m, path, len(stages))
+    if not chooses and kind == "single" and len(stages) != 1:
         r.fail(path, "a single strategy names exactly one model")
-    if kind == "cascade" and len(stages) < 2:
+    if not chooses and kind == "cascade" and len(stages) < 2:
         r.fail(f"{path}.stages", "a cascade needs at least two stages")
     models = [s.model for s in stages]
     if len(set(models)) != len(models):
         r.fail(f"{path}.stages", "a model may appear only once in a chain")
-    return Strategy(kind=kind if kind in STRATEGY_KINDS else "single", stages=tuple(stages))  # type: ignore[arg-type]
+    return Strategy(
+        kind=kind if kind in STRATEGY_KINDS else "single",  # type: ignore[arg-type]
+        stages=tuple(stages),
+        selector=selector,
+    )
 
 
-def _conditions(r: _Reader, node: Any, path: str) -> Conditions:
+def _conditions(r: FieldReader, node: Any, path: str) -> Conditions:
     m = r.mapping(
         node,
         path,
@@ -215,7 +131,7 @@ def _conditions(r: _Reader, node: Any, path: str) -> Conditions:
     )
 
 
-def _rule(r: _Reader, node: Any, path: str, default_checks: tuple[CheckRef, ...]) -> Rule:
+def _rule(r: FieldReader, node: Any, path: str, default_checks: tuple[CheckRef, ...]) -> Rule:
     m = r.mapping(node, path, ("name", "when", "strategy", "checks", "min_score"))
     checks = r.each(m, "checks", path, lambda n, p: _check(r, n, p), limit=32)
     return Rule(
@@ -227,7 +143,7 @@ def _rule(r: _Reader, node: Any, path: str, default_checks: tuple[CheckRef, ...]
     )
 
 
-def _retry(r: _Reader, node: Any, path: str) -> RetrySettings:
+def _retry(r: FieldReader, node: Any, path: str) -> RetrySettings:
     m = r.mapping(
         node,
         path,
@@ -257,7 +173,7 @@ def _retry(r: _Reader, node: Any, path: str) -> RetrySettings:
     )
 
 
-def _breaker(r: _Reader, node: Any, path: str) -> BreakerPolicy:
+def _breaker(r: FieldReader, node: Any, path: str) -> BreakerPolicy:
     base = BreakerPolicy()
     m = r.mapping(node, path, tuple(base.__dataclass_fields__))
     ints = {
@@ -294,7 +210,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
         document = yaml.safe_load(source)
     except yaml.YAMLError as exc:
         raise InvalidArgument([FieldViolation("source", f"not valid YAML: {exc}")]) from exc
-    r = _Reader()
+    r = FieldReader()
     top = r.mapping(
         document if document is not None else None,
         "",
@@ -309,6 +225,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
             "degrade",
             "rules",
             "default",
+            "predictor",
         ),
     )
     if not top and not r.violations:
@@ -344,6 +261,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
         retry=_retry(r, top.get("retry"), "retry"),
         breaker=_breaker(r, top.get("breaker"), "breaker"),
         degrade=Degrade(static_answer=static, human_review=human_review),
+        predictor=read_predictor(r, top.get("predictor"), "predictor"),
     )
     if known_models is not None:
         known = set(known_models)
@@ -360,7 +278,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
     return policy
 
 
-def _validate_checks(r: _Reader, rule: Rule, path: str) -> None:
+def _validate_checks(r: FieldReader, rule: Rule, path: str) -> None:
     """Unknown checks or bad parameters are caught at publish time, not per request."""
     specs = [CheckSpec(c.name, dict(c.params)) for c in rule.checks if c.name]
     try:

@@ -91,7 +91,15 @@ def load_config(
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--config", help="YAML file with settings")
     for f in fields:
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None)
+        # A tuple setting's flag may repeat (`--replay a.jsonl --replay b.jsonl`) or hold
+        # a comma-separated list, as its environment variable does.
+        repeats = typing.get_origin(_field_type(hints[f.name])) is tuple
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            default=None,
+            action="append" if repeats else "store",
+        )
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     values: dict[str, Any] = {}
@@ -113,7 +121,7 @@ def load_config(
             values[f.name] = environ[env_name]
         flag = getattr(args, f.name)
         if flag is not None:
-            values[f.name] = flag
+            values[f.name] = ",".join(flag) if isinstance(flag, list) else flag
     converted = {k: _convert(k, v, hints[k]) for k, v in values.items()}
     try:
         return cls(**converted)

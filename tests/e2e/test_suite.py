@@ -106,3 +106,36 @@ async def test_bad_input_is_invalid_argument_with_field_violations(router) -> No
 async def test_every_service_is_still_running(suite: Suite) -> None:
     """None of the five processes died while serving the tests above."""
     assert suite.dead_services() == []
+
+
+async def test_plan_shows_the_auto_selectors_cascades(router) -> None:
+    """Plan() for a long maths prompt (the reasoning-auto rule) lists every cascade the
+    auto selector weighed with expected cost, latency and quality, exactly one chosen,
+    and the plan's chain is the chosen cascade."""
+    reply = await router.Plan(
+        router_pb2.PlanRequest(request=route(LONG_PROMPT, task_type="math")), timeout=10
+    )
+    assert reply.rule == "reasoning-auto" and reply.selector == "auto"
+    assert len(reply.cascades) >= 3
+    chosen = [c for c in reply.cascades if c.chosen]
+    assert len(chosen) == 1
+    chain = [c.model_id for c in sorted(reply.candidates, key=lambda c: c.stage) if c.kept]
+    assert list(chosen[0].model_ids) == chain
+    assert reply.expected_cost_micros == chosen[0].expected_cost_micros > 0
+    assert 0 < reply.expected_quality == pytest.approx(chosen[0].expected_quality)
+    for cascade in reply.cascades:
+        assert cascade.reason and cascade.expected_latency_ms > 0
+
+
+async def test_score_rule_routes_and_reports_scores(router) -> None:
+    """A long extraction prompt takes the structured-score rule; Plan() gives each
+    candidate its score, highest first among the kept ones, and Route() answers."""
+    request = route(LONG_PROMPT, task_type="extraction")
+    plan = await router.Plan(router_pb2.PlanRequest(request=request), timeout=10)
+    assert plan.rule == "structured-score" and plan.selector == "score"
+    kept = sorted((c for c in plan.candidates if c.kept), key=lambda c: c.stage)
+    assert len(kept) == 2 and kept[0].score >= kept[1].score
+    assert all(c.quality_source == "registry" for c in plan.candidates)
+    reply = await router.Route(request, timeout=20)
+    assert reply.rule == "structured-score"
+    assert reply.attempts[0].model_id == kept[0].model_id

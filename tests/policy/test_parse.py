@@ -103,3 +103,60 @@ def test_unknown_check_is_refused_at_parse_time() -> None:
             "default: {name: d, strategy: {kind: single, model: a}, checks: [{name: vibes}]}"
         )
     assert any(v.field.startswith("default.checks[0]") for v in info.value.violations)
+
+
+SELECTOR_BASE = """
+name: p
+default:
+  name: r
+  strategy: {strategy}
+"""
+
+
+@pytest.mark.parametrize(
+    ("strategy", "field"),
+    [
+        ("{selector: score, models: [a, b], weights: {cost: -1}}", "default.strategy.weights.cost"),
+        (
+            "{selector: score, models: [a, b], weights: {quality: 0, cost: 0, latency: 0}}",
+            "default.strategy.weights",
+        ),
+        ("{selector: auto, models: [a, b], min_quality: 1.5}", "default.strategy.min_quality"),
+        ("{selector: auto, models: [a, b]}", "default.strategy.min_quality"),
+        (
+            "{selector: auto, models: [a, b], min_quality: 0.5, max_depth: 0}",
+            "default.strategy.max_depth",
+        ),
+        (
+            "{selector: auto, models: [a, b], min_quality: 0.5, max_depth: 3}",
+            "default.strategy.max_depth",
+        ),
+        ("{selector: score, models: [a]}", "default.strategy.models"),
+        ("{selector: fancy, models: [a, b]}", "default.strategy.selector"),
+        ("{kind: single, model: a, min_quality: 0.5}", "default.strategy.min_quality"),
+        ("{selector: score, models: [a, b], max_fallbacks: 2}", "default.strategy.max_fallbacks"),
+    ],
+)
+def test_bad_selector_settings_are_field_violations(strategy: str, field: str) -> None:
+    """Negative or all-zero weights, a floor outside 0..1, a depth outside 1..models, too
+    few models, an unknown selector, and selector fields on a static rule are refused
+    with the field to fix."""
+    with pytest.raises(InvalidArgument) as caught:
+        parse_policy(SELECTOR_BASE.format(strategy=strategy))
+    assert field in {v.field for v in caught.value.violations}
+
+
+def test_selector_and_predictor_parse() -> None:
+    """A score rule reads its weights; the predictor block its artefact and mapping."""
+    policy = parse_policy(
+        SELECTOR_BASE.format(
+            strategy="{selector: score, models: [a, b], weights: {quality: 2, cost: 1}}"
+        )
+        + "predictor: {artefact: p.json, models: {a: mixtral}}\n"
+    )
+    strategy = policy.default.strategy
+    assert strategy.selector.kind == "score" and strategy.kind == "single"
+    assert strategy.selector.weights.quality == 2.0 and strategy.models == ("a", "b")
+    assert policy.predictor is not None
+    assert policy.predictor.artefact_model("a") == "mixtral"
+    assert policy.predictor.artefact_model("b") == "b"

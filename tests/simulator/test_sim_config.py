@@ -78,6 +78,25 @@ def test_config_from_flags_and_env() -> None:
         SimulatorConfig(replay="mmlu")
 
 
+def test_replay_flag_repeats_and_env_takes_a_list() -> None:
+    """`--replay` may repeat (or hold a comma list), in order; the env var holds a comma
+    list; flags replace the env value, as for every setting."""
+    config = load_config(
+        SimulatorConfig,
+        env_prefix="SWITCHYARD_SIMULATOR_",
+        argv=["--replay", "a.jsonl", "--replay", "gsm8k,b.jsonl"],
+        environ={"SWITCHYARD_SIMULATOR_REPLAY": "env.jsonl"},
+    )
+    assert config.replay == ("a.jsonl", "gsm8k", "b.jsonl")
+    from_env = load_config(
+        SimulatorConfig,
+        env_prefix="SWITCHYARD_SIMULATOR_",
+        argv=[],
+        environ={"SWITCHYARD_SIMULATOR_REPLAY": "x.jsonl,routerarena"},
+    )
+    assert from_env.replay == ("x.jsonl", "routerarena")
+
+
 def test_faults_accept_valid_body() -> None:
     """A full valid body becomes FaultSettings with those values."""
     faults = parse_faults(

@@ -177,23 +177,51 @@ class PlanRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[RouteRequest, _Mapping]] = ...) -> None: ...
 
 class PlanCandidate(_message.Message):
-    __slots__ = ("model_id", "stage", "kept", "reason", "expected_cost_micros", "expected_latency_ms")
+    __slots__ = ("model_id", "stage", "kept", "reason", "expected_cost_micros", "expected_latency_ms", "accept_probability", "quality_source", "score", "stage_acceptance", "outcomes_seen", "measured_latency_p95_ms")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     KEPT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_ACCEPTANCE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_SEEN_FIELD_NUMBER: _ClassVar[int]
+    MEASURED_LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     stage: int
     kept: bool
     reason: str
     expected_cost_micros: int
     expected_latency_ms: int
-    def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., kept: _Optional[bool] = ..., reason: _Optional[str] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ...) -> None: ...
+    accept_probability: float
+    quality_source: str
+    score: float
+    stage_acceptance: float
+    outcomes_seen: int
+    measured_latency_p95_ms: int
+    def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., kept: _Optional[bool] = ..., reason: _Optional[str] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., accept_probability: _Optional[float] = ..., quality_source: _Optional[str] = ..., score: _Optional[float] = ..., stage_acceptance: _Optional[float] = ..., outcomes_seen: _Optional[int] = ..., measured_latency_p95_ms: _Optional[int] = ...) -> None: ...
+
+class PlanCascade(_message.Message):
+    __slots__ = ("model_ids", "expected_cost_micros", "expected_latency_ms", "expected_quality", "chosen", "reason")
+    MODEL_IDS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model_ids: _containers.RepeatedScalarFieldContainer[str]
+    expected_cost_micros: int
+    expected_latency_ms: int
+    expected_quality: float
+    chosen: bool
+    reason: str
+    def __init__(self, model_ids: _Optional[_Iterable[str]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., expected_quality: _Optional[float] = ..., chosen: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class PlanResponse(_message.Message):
-    __slots__ = ("rule", "strategy", "policy_version", "candidates", "expected_cost_micros", "expected_latency_ms", "estimated_prompt_tokens", "latency_slo_ms", "meets_slo")
+    __slots__ = ("rule", "strategy", "policy_version", "candidates", "expected_cost_micros", "expected_latency_ms", "estimated_prompt_tokens", "latency_slo_ms", "meets_slo", "selector", "expected_quality", "cascades", "quality_floor_met")
     RULE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +231,10 @@ class PlanResponse(_message.Message):
     ESTIMATED_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_SLO_MS_FIELD_NUMBER: _ClassVar[int]
     MEETS_SLO_FIELD_NUMBER: _ClassVar[int]
+    SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CASCADES_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FLOOR_MET_FIELD_NUMBER: _ClassVar[int]
     rule: str
     strategy: str
     policy_version: int
@@ -212,4 +244,8 @@ class PlanResponse(_message.Message):
     estimated_prompt_tokens: int
     latency_slo_ms: int
     meets_slo: bool
-    def __init__(self, rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[PlanCandidate, _Mapping]]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., estimated_prompt_tokens: _Optional[int] = ..., latency_slo_ms: _Optional[int] = ..., meets_slo: _Optional[bool] = ...) -> None: ...
+    selector: str
+    expected_quality: float
+    cascades: _containers.RepeatedCompositeFieldContainer[PlanCascade]
+    quality_floor_met: bool
+    def __init__(self, rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[PlanCandidate, _Mapping]]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., estimated_prompt_tokens: _Optional[int] = ..., latency_slo_ms: _Optional[int] = ..., meets_slo: _Optional[bool] = ..., selector: _Optional[str] = ..., expected_quality: _Optional[float] = ..., cascades: _Optional[_Iterable[_Union[PlanCascade, _Mapping]]] = ..., quality_floor_met: _Optional[bool] = ...) -> None: ...

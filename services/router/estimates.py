@@ -1,0 +1,106 @@
+"""Online estimates per (model, task type), updated from every routed outcome.
+
+- **acceptance**: did a stage end with an accepted answer from this model (after its
+  retries), or did the route move on? Kept as exponentially decayed counts, so the
+  estimate follows a model that gets better or worse; read as a Beta posterior whose
+  prior is the request's predicted (or registry) quality worth `prior_weight` outcomes.
+  With no outcomes the estimate *is* the prior; with many it is the measured rate.
+- **latency**: the last `latency_window` answered attempts' latencies; p50 and p95.
+
+Written only from the event-loop thread; the /metrics thread reads plain numbers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+# One outcome's weight halves after about 350 further outcomes of the same key.
+DECAY = 1.0 - 1.0 / 500
+PRIOR_WEIGHT = 10.0
+LATENCY_WINDOW = 256
+
+
+@dataclass
+class _Key:
+    accepted: float = 0.0
+    total: float = 0.0
+    outcomes: int = 0
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    _sorted: list[float] = field(default_factory=list)
+    _stale: bool = False
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        if self._stale:
+            self._sorted = sorted(self.latencies_ms)
+            self._stale = False
+        index = min(len(self._sorted) - 1, int(p * len(self._sorted)))
+        return self._sorted[index]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    acceptance: float
+    # Outcomes seen (undecayed count) and their decayed weight.
+    outcomes: int
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+
+class OutcomeEstimates:
+    def __init__(self, *, prior_weight: float = PRIOR_WEIGHT, decay: float = DECAY) -> None:
+        self._prior_weight = prior_weight
+        self._decay = decay
+        self._keys: dict[tuple[str, str], _Key] = {}
+
+    def _key(self, model_id: str, task_type: str) -> _Key:
+        key = self._keys.get((model_id, task_type))
+        if key is None:
+            key = self._keys[(model_id, task_type)] = _Key()
+        return key
+
+    def record_stage(self, model_id: str, task_type: str, *, accepted: bool) -> None:
+        """A stage that called this model ended: with its answer accepted, or not."""
+        key = self._key(model_id, task_type)
+        key.accepted = key.accepted * self._decay + (1.0 if accepted else 0.0)
+        key.total = key.total * self._decay + 1.0
+        key.outcomes += 1
+
+    def record_latency(self, model_id: str, task_type: str, latency_ms: float) -> None:
+        key = self._key(model_id, task_type)
+        key.latencies_ms.append(latency_ms)
+        key._stale = True
+
+    def acceptance(self, model_id: str, task_type: str, prior: float) -> float:
+        """Posterior mean of P(stage accepted) with `prior` worth prior_weight outcomes."""
+        key = self._keys.get((model_id, task_type))
+        if key is None:
+            return prior
+        w = self._prior_weight
+        return (w * prior + key.accepted) / (w + key.total)
+
+    def estimate(self, model_id: str, task_type: str, prior: float) -> Estimate:
+        key = self._keys.get((model_id, task_type))
+        if key is None:
+            return Estimate(prior, 0, 0.0, 0.0)
+        return Estimate(
+            acceptance=self.acceptance(model_id, task_type, prior),
+            outcomes=key.outcomes,
+            latency_p50_ms=key.percentile(0.5),
+            latency_p95_ms=key.percentile(0.95),
+        )
+
+    def measured(self) -> Iterator[tuple[str, str, float, int, float, float]]:
+        """(model, task, measured acceptance rate, outcomes, p50, p95) per key seen."""
+        for (model, task), key in list(self._keys.items()):
+            rate = key.accepted / key.total if key.total else 0.0
+            # A copy: the caller may be the /metrics thread, while the loop appends.
+            latencies = sorted(key.latencies_ms)
+            p50 = latencies[min(len(latencies) - 1, len(latencies) // 2)] if latencies else 0.0
+            p95 = (
+                latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
+            )
+            yield model, task, rate, key.outcomes, p50, p95

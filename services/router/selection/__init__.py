@@ -1,0 +1,102 @@
+"""Selectors: turn (rule, request, fleet copy, breaker states, predicted quality, budget,
+deadline) into a plan. Pure: no I/O, deterministic for the same inputs.
+
+`static` runs the stages as written, `score` ranks the allowed models by a weighted
+score, `auto` picks the cheapest cascade meeting the SLO, budget and quality floor.
+Only score and auto rules call the predictor, so static rules pay nothing for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.router.breakers import BreakerState
+from services.router.estimates import OutcomeEstimates
+from services.router.fleet import FleetView
+from services.router.plan import RouteInput, RoutePlan
+from services.router.selection import auto, score
+from services.router.selection.expectation import chain_figures
+from services.router.selection.filters import candidate_for, latency_ms
+from services.router.selection.quality import BoundPredictor
+from services.router.selection.ranked import arrange
+from services.router.selection.static import static_plan
+from switchyard.policy import Policy
+
+__all__ = ["BoundPredictor", "plan_route"]
+
+
+def plan_route(
+    *,
+    policy: Policy,
+    request: RouteInput,
+    fleet: FleetView,
+    breaker_state: Callable[[str], BreakerState],
+    remaining_ms: float,
+    predictor: BoundPredictor | None = None,
+    estimates: OutcomeEstimates | None = None,
+) -> RoutePlan:
+    rule = policy.match(request.facts)
+    budget = request.budget_micros or policy.budget_micros
+    slo_ms = request.latency_slo_ms or policy.slo_ms
+    selector = rule.strategy.selector
+    if selector.kind == "static":
+        return static_plan(
+            rule=rule,
+            request=request,
+            fleet=fleet,
+            breaker_state=breaker_state,
+            budget_micros=budget,
+            remaining_ms=remaining_ms,
+            slo_ms=slo_ms,
+            estimates=estimates,
+        )
+    predicted = predictor.predict(request, rule.strategy.models) if predictor else {}
+    screened = [
+        candidate_for(
+            i,
+            stage,
+            request,
+            fleet,
+            breaker_state,
+            budget,
+            remaining_ms,
+            predicted=predicted.get(stage.model),
+            estimates=estimates,
+        )
+        for i, stage in enumerate(rule.strategy.stages)
+    ]
+    eligible = [c for c in screened if c.kept]
+    filtered = [c for c in screened if not c.kept]
+    cascades = ()
+    if selector.kind == "score":
+        ranked, floor_met = score.rank(eligible, selector, slo_ms)
+        keep = 1 + selector.max_fallbacks
+        chain = ranked[:keep]
+        passed_over = [
+            (c, f"ranked {keep + i + 1} of {len(ranked)}, beyond max_fallbacks")
+            for i, c in enumerate(ranked[keep:])
+        ]
+    else:
+        options = auto.enumerate_cascades(eligible, selector, budget, slo_ms)
+        best, floor_met = auto.choose(options)
+        chain = list(best.chain) if best else []
+        passed_over = [(c, "not in the chosen cascade") for c in eligible if c not in chain]
+        cascades = auto.describe(options, best)
+    figures = chain_figures(
+        [c.max_cost_micros for c in chain],
+        [latency_ms(c.profile, selector.latency_percentile) for c in chain if c.profile],
+        [c.accept_probability for c in chain],
+        [c.stage_acceptance for c in chain],
+    )
+    return RoutePlan(
+        rule=rule,
+        candidates=arrange(chain, passed_over, filtered),
+        budget_micros=budget,
+        expected_cost_micros=round(figures.cost_micros),
+        expected_latency_ms=round(figures.latency_ms),
+        slo_ms=slo_ms,
+        selector=selector.kind,
+        expected_quality=figures.quality,
+        cascades=cascades,
+        quality_floor_met=floor_met,
+    )

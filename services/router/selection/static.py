@@ -1,0 +1,55 @@
+"""`static`: the rule's stages as written, minus the ones the hard filters drop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.router.breakers import BreakerState
+from services.router.estimates import OutcomeEstimates
+from services.router.fleet import FleetView
+from services.router.plan import RouteInput, RoutePlan
+from services.router.selection.expectation import chain_figures
+from services.router.selection.filters import candidate_for
+from switchyard.policy import Rule
+
+
+def static_plan(
+    *,
+    rule: Rule,
+    request: RouteInput,
+    fleet: FleetView,
+    breaker_state: Callable[[str], BreakerState],
+    budget_micros: int,
+    remaining_ms: float,
+    slo_ms: int,
+    estimates: OutcomeEstimates | None = None,
+) -> RoutePlan:
+    candidates = tuple(
+        candidate_for(
+            i,
+            stage,
+            request,
+            fleet,
+            breaker_state,
+            budget_micros,
+            remaining_ms,
+            estimates=estimates,
+        )
+        for i, stage in enumerate(rule.strategy.stages)
+    )
+    chain = [c for c in candidates if c.kept]
+    figures = chain_figures(
+        [c.max_cost_micros for c in chain],
+        [c.expected_latency_ms for c in chain],
+        [c.accept_probability for c in chain],
+        [c.stage_acceptance for c in chain],
+    )
+    return RoutePlan(
+        rule=rule,
+        candidates=candidates,
+        budget_micros=budget_micros,
+        expected_cost_micros=round(figures.cost_micros),
+        expected_latency_ms=round(figures.latency_ms),
+        slo_ms=slo_ms,
+        expected_quality=figures.quality,
+    )

@@ -1,0 +1,276 @@
+"""The score and auto selectors: exact formulas on hand-computed cases, the hard filters
+first, determinism, the predictor fallback, and auto's choice against brute force."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.router.breakers import BreakerState
+from services.router.fleet import FleetView
+from services.router.planning import BoundPredictor, DropReason, RouteInput, plan_route
+from services.router.providers.base import ChatTurn
+from services.router.selection import quality
+from services.router.selection.expectation import chain_figures
+from switchyard.policy import PredictorRef, parse_policy
+from tests.router.fakes import profile
+
+# 1,000 prompt tokens + 1,000 output tokens at `price` µUSD/Mtok each way: 2·price/1000 µUSD.
+REQUEST = RouteInput(
+    messages=(ChatTurn("user", "Explain B-trees."),),
+    task_type="chat",
+    max_output_tokens=1000,
+    prompt_tokens=1000,
+)
+
+
+def _fleet(*specs: tuple[str, int, int, float]) -> FleetView:
+    """(model, price, p95 ms, registry quality for chat)."""
+    models = []
+    for name, price, p95, q in specs:
+        base = profile(name, price, context_window=100_000, latency_p50_ms=p95 // 2)
+        models.append(dataclasses.replace(base, latency_p95_ms=p95, quality={"chat": q}))
+    return FleetView(models)
+
+
+FLEET = _fleet(
+    ("small", 100_000, 400, 0.6),  # 200 µUSD, p95 400 ms
+    ("medium", 500_000, 800, 0.75),  # 1,000 µUSD
+    ("large", 2_000_000, 2000, 0.9),  # 4,000 µUSD
+)
+
+
+def _policy(strategy: str, *, budget: int = 100_000, slo: int = 4000) -> object:
+    return parse_policy(
+        f"""
+name: t
+slo_ms: {slo}
+max_deadline_ms: 20000
+budget_micros: {budget}
+default:
+  name: r
+  strategy: {strategy}
+"""
+    )
+
+
+def _plan(strategy: str, *, fleet: FleetView = FLEET, predictor=None, **kw):
+    return plan_route(
+        policy=_policy(strategy, **kw),  # type: ignore[arg-type]
+        request=REQUEST,
+        fleet=fleet,
+        breaker_state=lambda m: BreakerState.CLOSED,
+        remaining_ms=20_000,
+        predictor=predictor,
+    )
+
+
+def test_score_ranks_by_its_formula_exactly() -> None:
+    """score = w_q·q − w_c·cost/dearest − w_l·p95/SLO, computed by hand:
+    small 1·0.6 − 0.5·200/4000 − 0.1·400/4000 = 0.565
+    medium 0.75 − 0.5·0.25 − 0.1·0.2 = 0.605
+    large 0.9 − 0.5·1 − 0.1·0.5 = 0.35"""
+    plan = _plan("{selector: score, models: [small, medium, large], max_fallbacks: 1}")
+    scores = {c.model_id: c.score for c in plan.candidates}
+    assert scores["small"] == pytest.approx(0.565)
+    assert scores["medium"] == pytest.approx(0.605)
+    assert scores["large"] == pytest.approx(0.35)
+    assert [c.model_id for c in plan.chain] == ["medium", "small"]
+    [dropped] = [c for c in plan.candidates if not c.kept]
+    assert dropped.model_id == "large" and dropped.drop is DropReason.NOT_CHOSEN
+    assert plan.selector == "score"
+    # The chain's expectation: 1000 + (1 − 0.75)·200 = 1050 µUSD.
+    assert plan.expected_cost_micros == 1050
+
+
+def test_score_weights_move_the_choice() -> None:
+    """With cost weighted at zero, the best-quality model wins; weighted heavily, the
+    cheapest does."""
+    free = "{selector: score, models: [small, medium, large], weights: {cost: 0, latency: 0}}"
+    dear = "{selector: score, models: [small, medium, large], weights: {cost: 5, latency: 0}}"
+    assert _plan(free).chain[0].model_id == "large"
+    assert _plan(dear).chain[0].model_id == "small"
+
+
+def test_score_min_quality_takes_the_cheapest_model_that_reaches_it() -> None:
+    """Threshold routing: the cheapest model with q >= 0.7 is medium; with 0.95 nobody
+    reaches it, so the best q goes first and the plan says the floor was missed."""
+    plan = _plan("{selector: score, models: [small, medium, large], min_quality: 0.7}")
+    assert plan.chain[0].model_id == "medium" and plan.quality_floor_met
+    plan = _plan("{selector: score, models: [small, medium, large], min_quality: 0.95}")
+    assert plan.chain[0].model_id == "large" and not plan.quality_floor_met
+
+
+def test_auto_picks_the_cheapest_cascade_meeting_the_floor() -> None:
+    """Floor 0.85: singles small 0.6, medium 0.75 miss it, large 0.9 costs 4,000.
+    small→medium: quality 1 − 0.4·0.25 = 0.9, cost 200 + 0.4·1000 = 600: the cheapest
+    that qualifies (small→large: 0.96 at 200 + 0.4·4000 = 1,800)."""
+    plan = _plan("{selector: auto, models: [small, medium, large], min_quality: 0.85}")
+    assert [c.model_id for c in plan.chain] == ["small", "medium"]
+    assert plan.expected_cost_micros == 600
+    assert plan.expected_quality == pytest.approx(0.9)
+    chosen = [o for o in plan.cascades if o.chosen]
+    assert [o.model_ids for o in chosen] == [("small", "medium")]
+    by_chain = {o.model_ids: o for o in plan.cascades}
+    assert by_chain[("large",)].reason == "dearer than the chosen cascade"
+    assert by_chain[("small",)].reason == "below the quality floor"
+
+
+def test_auto_respects_the_slo_and_flags_a_missed_floor() -> None:
+    """With a 500 ms SLO only small alone fits at p95 (400 ms; small→medium expects
+    400 + 0.4·800 = 720 ms), and its 0.6 misses the 0.85 floor: nothing qualifies, so auto
+    takes the highest expected quality within the budget (medium→large, 1 − 0.25·0.1 =
+    0.975) and flags the plan."""
+    plan = _plan("{selector: auto, models: [small, medium, large], min_quality: 0.85}", slo=500)
+    assert not plan.quality_floor_met
+    assert [c.model_id for c in plan.chain] == ["medium", "large"]
+    assert plan.expected_quality == pytest.approx(0.975)
+    [chosen] = [o for o in plan.cascades if o.chosen]
+    assert chosen.reason == "chosen (best available: misses the SLO)"
+
+
+def test_hard_filters_apply_before_selection() -> None:
+    """A DOWN model or one over the budget is dropped with its reason, never chosen."""
+    medium = FLEET.get("medium")
+    assert medium is not None
+    fleet = FleetView(
+        [
+            FLEET.get("small"),  # type: ignore[list-item]
+            FLEET.get("large"),  # type: ignore[list-item]
+            dataclasses.replace(medium, health="down"),
+        ]
+    )
+    plan = _plan(
+        "{selector: auto, models: [small, medium, large], min_quality: 0.85}",
+        fleet=fleet,
+        budget=3000,
+    )
+    drops = {c.model_id: c.drop for c in plan.candidates if not c.kept}
+    assert drops["medium"] is DropReason.HEALTH
+    assert drops["large"] is DropReason.BUDGET
+    assert [c.model_id for c in plan.chain] == ["small"]
+
+
+class FixedPredictor:
+    def __init__(self, table: dict[str, float], *, fail: bool = False) -> None:
+        self.table = table
+        self.fail = fail
+        self.calls = 0
+
+    def predict(self, prompt: str, task_type: str, models: Sequence[str]) -> dict[str, float]:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("broken artefact")
+        return {m: self.table[m] for m in models if m in self.table}
+
+
+def test_predictor_quality_replaces_registry_quality_through_the_mapping() -> None:
+    """The predictor's figure (by artefact name) is used; a model it lacks keeps the
+    registry's quality; the source is reported per candidate."""
+    predictor = BoundPredictor(
+        FixedPredictor({"mixtral": 0.95, "gpt-4": 0.99}),
+        PredictorRef(artefact="a.json", models={"small": "mixtral", "large": "gpt-4"}),
+    )
+    plan = _plan(
+        "{selector: score, models: [small, medium, large], min_quality: 0.9}",
+        predictor=predictor,
+    )
+    by_id = {c.model_id: c for c in plan.candidates}
+    assert by_id["small"].accept_probability == 0.95
+    assert by_id["small"].quality_source == "predictor"
+    assert by_id["medium"].quality_source == "registry"
+    assert plan.chain[0].model_id == "small"
+
+
+def test_predictor_failure_falls_back_to_registry_quality() -> None:
+    """A predictor that raises is counted and the plan uses registry quality."""
+    before = quality.FAILURES.count
+    predictor = BoundPredictor(FixedPredictor({}, fail=True), PredictorRef(artefact="a.json"))
+    plan = _plan(
+        "{selector: score, models: [small, medium, large], min_quality: 0.7}",
+        predictor=predictor,
+    )
+    assert quality.FAILURES.count == before + 1
+    assert plan.chain[0].model_id == "medium"
+    assert {c.quality_source for c in plan.candidates} == {"registry"}
+
+
+def test_static_rules_never_call_the_predictor() -> None:
+    """The predictor is only for score/auto rules; static plans pay nothing for it."""
+    fixed = FixedPredictor({"small": 0.1})
+    _plan("{kind: single, model: small}", predictor=BoundPredictor(fixed, PredictorRef("a")))
+    assert fixed.calls == 0
+
+
+def test_selectors_are_deterministic() -> None:
+    """The same inputs give the same plan, field for field."""
+    for strategy in (
+        "{selector: score, models: [small, medium, large]}",
+        "{selector: auto, models: [small, medium, large], min_quality: 0.8, max_depth: 3}",
+    ):
+        assert _plan(strategy) == _plan(strategy)
+
+
+models_st = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=5_000_000),  # price
+        st.integers(min_value=10, max_value=5000),  # p95
+        st.floats(min_value=0.0, max_value=1.0),  # quality
+    ),
+    min_size=2,
+    max_size=5,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    specs=models_st,
+    floor=st.floats(min_value=0.0, max_value=1.0).map(lambda f: round(f, 6)),
+    budget=st.integers(min_value=1, max_value=20_000),
+    slo=st.integers(min_value=10, max_value=10_000),
+    depth=st.integers(min_value=1, max_value=5),
+)
+def test_auto_matches_brute_force(
+    specs: list[tuple[int, int, float]], floor: float, budget: int, slo: int, depth: int
+) -> None:
+    """Auto's pick is the cheapest of ALL cascades (no pruning) meeting SLO, budget and
+    floor; so it never pays more than a cheaper qualifying cascade. If none qualifies,
+    its pick stays within the budget."""
+    names = [f"m{i}" for i in range(len(specs))]
+    depth = min(depth, len(specs))
+    fleet = _fleet(*((n, p, ms, q) for n, (p, ms, q) in zip(names, specs, strict=True)))
+    plan = _plan(
+        f"{{selector: auto, models: [{', '.join(names)}], min_quality: {floor:.6f},"
+        f" max_depth: {depth}}}",
+        fleet=fleet,
+        budget=budget,
+        slo=slo,
+    )
+    eligible = [c for c in plan.candidates if c.kept or c.drop is DropReason.NOT_CHOSEN]
+    eligible.sort(key=lambda c: (c.max_cost_micros, c.model_id))
+    best = None
+    for k in range(1, depth + 1):
+        for combo in itertools.combinations(eligible, k):
+            f = chain_figures(
+                [c.max_cost_micros for c in combo],
+                [c.profile.latency_p95_ms for c in combo],  # type: ignore[union-attr]
+                [c.accept_probability for c in combo],
+            )
+            if f.cost_micros <= budget and f.latency_ms <= slo and f.quality >= floor:
+                best = f.cost_micros if best is None else min(best, f.cost_micros)
+    chosen = chain_figures(
+        [c.max_cost_micros for c in plan.chain],
+        [c.profile.latency_p95_ms for c in plan.chain],  # type: ignore[union-attr]
+        [c.accept_probability for c in plan.chain],
+    )
+    if best is not None:
+        assert plan.quality_floor_met
+        assert chosen.cost_micros == pytest.approx(best)
+    else:
+        assert not plan.quality_floor_met
+        assert chosen.cost_micros <= budget

@@ -145,8 +145,9 @@ def print_report(manifest: dict[str, Any], out: TextIO) -> None:
     training = manifest["training"]
     print(
         f"train {training['train_records']} records, held-out {training['heldout_records']}; "
-        f"estimator chosen per model by log loss on a {training['validation_fraction']:.0%} "
-        "validation slice of train",
+        "estimator chosen per model by validation log loss on train only "
+        f"({training['cv_folds']}-fold CV below {training['cv_below_rows']} rows, "
+        f"else a {training['validation_fraction']:.0%} slice)",
         file=out,
     )
     header = f"  {'model':<40} {'chosen':<30} {'val LL':>7} {'LL':>7} {'Brier':>7} {'AUC':>6}"

@@ -47,6 +47,12 @@ def content_hash(manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) 
     return HASH_PREFIX + digest.hexdigest()
 
 
+def _prefixed(digest: str) -> str:
+    """Policies name a hash as bare hex; the artefact spells it `sha256:<hex>`."""
+    digest = digest.strip().lower()
+    return digest if digest.startswith(HASH_PREFIX) else HASH_PREFIX + digest
+
+
 def write_artefact(
     path: Path | str, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
 ) -> str:
@@ -102,6 +108,6 @@ def read_artefact(
             f"{path}: content hash mismatch (manifest says {stored}, content is {actual}); "
             "the artefact was altered or damaged: retrain or fetch it again"
         )
-    if expected_hash is not None and actual != expected_hash:
+    if expected_hash is not None and actual != _prefixed(expected_hash):
         raise ArtefactError(f"{path}: artefact is {actual}, but {expected_hash} was expected")
     return manifest, arrays

@@ -1,11 +1,12 @@
 """Fitting the router's per-model quality predictors: P(acceptable | prompt, task type).
 
-For every model in the dataset, each candidate estimator is fitted on the train part
-less a validation slice carved from it by a fixed seed, scored there by log loss, and
-the best is refitted on the whole train part. Candidates are one fixed list for every
-dataset (nothing here is tuned to a shipped dataset): logistic regression over all
-features at a few L2 strengths, and histogram gradient boosting over the dense block
-(embedding, length, task type; trees cannot use 500k hashed columns). Every figure the
+For every model in the dataset, each candidate estimator is scored by log loss on
+validation carved from the train part by a fixed seed (5-fold cross-validation below
+3,000 rows, one 20 % slice above), and the best is refitted on the whole train part.
+Candidates are one fixed list for every dataset (nothing here is tuned to a shipped
+dataset): logistic regression over all features and over the dense block only at a
+few L2 strengths, and histogram gradient boosting over the dense block
+(embedding, length, task type; trees cannot use 130k hashed columns). Every figure the
 artefact reports comes from the held-out records, which nothing here is fitted on.
 """
 
@@ -23,16 +24,20 @@ import scipy.sparse as sp
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from switchyard.checks.evaluation import escalation_curve
 from switchyard.learning.dataset import DatasetRecord, dataset_models
 from switchyard.learning.features import FeatureSpec, PromptFeaturizer, default_spec
 from switchyard.learning.predictor import BOOSTED, LOGISTIC
 from switchyard.learning.predictor_export import DenseScaling, boosted_arrays, logistic_arrays
+from switchyard.learning.split import is_held_out, split_dataset, split_point
 
 DEFAULT_SEED = 20240601
 VALIDATION_FRACTION = 0.2
-LOGISTIC_C = (0.1, 0.3, 1.0, 3.0)
+CV_BELOW = 3000
+CV_FOLDS = 5
+LOGISTIC_C = (0.03, 0.1, 0.3, 1.0, 3.0)
 BOOSTING_PARAMS: Mapping[str, Any] = {
     "learning_rate": 0.05,
     "max_iter": 300,
@@ -54,6 +59,9 @@ class TrainingError(ValueError):
 class TrainingConfig:
     seed: int = DEFAULT_SEED
     validation_fraction: float = VALIDATION_FRACTION
+    # k-fold cross-validation for models with fewer train rows than this.
+    cv_below: int = CV_BELOW
+    cv_folds: int = CV_FOLDS
     logistic_c: tuple[float, ...] = LOGISTIC_C
     boosting: Mapping[str, Any] = field(default_factory=lambda: dict(BOOSTING_PARAMS))
     spec: FeatureSpec = field(default_factory=default_spec)
@@ -113,7 +121,8 @@ class Candidate:
     @property
     def label(self) -> str:
         if self.estimator == LOGISTIC:
-            return f"{LOGISTIC}(C={self.params['C']:g})"
+            dense_only = ", dense only" if self.params.get("dense_only") else ""
+            return f"{LOGISTIC}(C={self.params['C']:g}{dense_only})"
         return BOOSTED
 
 
@@ -131,9 +140,13 @@ class FittedModel:
 
 
 def candidates(config: TrainingConfig) -> list[Candidate]:
-    return [Candidate(LOGISTIC, {"C": c}) for c in config.logistic_c] + [
-        Candidate(BOOSTED, dict(config.boosting))
-    ]
+    """Logistic regression over every block, and over the dense block only (fewer
+    parameters, for small or n-gram-poor data), at each L2 strength; boosted trees."""
+    return [
+        Candidate(LOGISTIC, {"C": c, "dense_only": dense_only})
+        for dense_only in (False, True)
+        for c in config.logistic_c
+    ] + [Candidate(BOOSTED, dict(config.boosting))]
 
 
 @dataclass(frozen=True)
@@ -158,9 +171,9 @@ class CompactLogistic:
 
 
 def fit_logistic(
-    c: float, x: FeatureMatrix, y: np.ndarray, scaling: DenseScaling
+    c: float, x: FeatureMatrix, y: np.ndarray, scaling: DenseScaling, *, dense_only: bool = False
 ) -> CompactLogistic:
-    used = np.unique(x.hashed.indices)
+    used = np.empty(0, np.int64) if dense_only else np.unique(x.hashed.indices)
     design = sp.hstack([x.hashed[:, used], sp.csr_matrix(scaling.apply(x.dense))], format="csr")
     estimator = LogisticRegression(C=c, max_iter=3000).fit(design, y)
     coef = estimator.coef_.ravel()
@@ -193,8 +206,15 @@ def fit_candidate(
     if candidate.estimator == LOGISTIC or single_class:
         if single_class:
             constant = _constant_logistic(float(y.mean()), scaling)
-            return FittedModel(Candidate(LOGISTIC, {"C": 0.0}), logistic=constant)
-        return FittedModel(candidate, logistic=fit_logistic(candidate.params["C"], x, y, scaling))
+            return FittedModel(Candidate(LOGISTIC, {"C": 0.0, "constant": True}), logistic=constant)
+        fitted = fit_logistic(
+            candidate.params["C"],
+            x,
+            y,
+            scaling,
+            dense_only=bool(candidate.params.get("dense_only")),
+        )
+        return FittedModel(candidate, logistic=fitted)
     boosted = HistGradientBoostingClassifier(**candidate.params, random_state=seed)
     boosted.fit(x.dense, y)
     return FittedModel(candidate, boosted=boosted)
@@ -204,25 +224,18 @@ def fit_candidate(
 
 
 def seeded_fraction(ids: Sequence[str], seed: int, fraction: float) -> np.ndarray:
-    """A mask picking ~`fraction` of the ids, by a hash of (seed, id): stable when
-    records are added or reordered."""
-
-    def key(record_id: str) -> float:
-        digest = hashlib.sha256(f"{seed}:{record_id}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
-
-    return np.fromiter((key(i) < fraction for i in ids), bool, len(ids))
+    """A mask picking ~`fraction` of the ids, by the dataset split's hash of (seed, id):
+    stable when records are added or reordered."""
+    return np.fromiter((is_held_out(seed, i, fraction) for i in ids), bool, len(ids))
 
 
 def split_records(
     records: Sequence[DatasetRecord], seed: int, heldout_fraction: float = 0.5
 ) -> tuple[list[DatasetRecord], list[DatasetRecord]]:
-    """(train, held-out) by record id and seed."""
-    mask = seeded_fraction([r.id for r in records], seed, heldout_fraction)
-    return (
-        [r for r, held in zip(records, mask, strict=True) if not held],
-        [r for r, held in zip(records, mask, strict=True) if held],
-    )
+    """(train, held-out): `switchyard datasets split`'s split, so a split file and
+    `--seed` give the same sides."""
+    split = split_dataset(records, seed=seed, held_out=heldout_fraction)
+    return split.train, split.held_out
 
 
 def classification_metrics(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
@@ -291,30 +304,46 @@ def _labels(records: Sequence[DatasetRecord], model: str) -> tuple[np.ndarray, n
     return rows, labels
 
 
+def validation_folds(keys: Sequence[str], seed: int, config: TrainingConfig) -> np.ndarray:
+    """A fold number per row: k-fold cross-validation below `cv_below` rows (small data
+    make one slice too noisy to choose by), else one slice of `validation_fraction`
+    (fold 0; the rest is -1, never held out)."""
+    points = np.fromiter((split_point(seed, k) for k in keys), np.float64, len(keys))
+    if len(keys) < config.cv_below:
+        return np.minimum((points * config.cv_folds).astype(np.int64), config.cv_folds - 1)
+    return np.where(points < config.validation_fraction, 0, -1)
+
+
 def choose_and_fit(
     model: str,
     records: Sequence[DatasetRecord],
     x: FeatureMatrix,
     config: TrainingConfig,
 ) -> tuple[FittedModel, dict[str, Any]]:
-    """Score every candidate on a validation slice of TRAIN, refit the best on all of it."""
+    """Score every candidate on validation folds of TRAIN, refit the best on all of it."""
     rows, y = _labels(records, model)
-    held = seeded_fraction(
-        [f"{model}\0{records[i].id}" for i in rows], config.seed, config.validation_fraction
-    )
-    fit_rows, val_rows = rows[~held], rows[held]
+    folds = validation_folds([f"{model}\0{records[i].id}" for i in rows], config.seed, config)
+    usable = [
+        f for f in range(folds.max() + 1) if (folds == f).any() and len(set(y[folds != f])) == 2
+    ]
     losses: dict[str, float] = {}
     best: tuple[float, Candidate] | None = None
-    if len(val_rows) and y[~held].any() and not y[~held].all():
-        for candidate in candidates(config):
+    held = np.isin(folds, usable)
+    for candidate in candidates(config) if usable else []:
+        predicted = np.empty(len(rows))
+        for fold in usable:
             fitted = fit_candidate(
-                candidate, config.spec, x.rows(fit_rows), y[~held], seed=config.seed
+                candidate,
+                config.spec,
+                x.rows(rows[folds != fold]),
+                y[folds != fold],
+                seed=config.seed,
             )
-            p = fitted.probabilities(x.rows(val_rows))
-            loss = float(log_loss(y[held], p, labels=[False, True]))
-            losses[candidate.label] = round(loss, 5)
-            if best is None or loss < best[0]:
-                best = (loss, candidate)
+            predicted[folds == fold] = fitted.probabilities(x.rows(rows[folds == fold]))
+        loss = float(log_loss(y[held], predicted[held], labels=[False, True]))
+        losses[candidate.label] = round(loss, 5)
+        if best is None or loss < best[0]:
+            best = (loss, candidate)
     chosen = best[1] if best else candidates(config)[0]
     final = fit_candidate(chosen, config.spec, x.rows(rows), y, seed=config.seed)
     report = {
@@ -325,7 +354,12 @@ def choose_and_fit(
         "mean_quality_train": round(
             float(np.mean([records[i].answers[model].quality for i in rows])), 4
         ),
-        "validation": {"n": len(val_rows), "log_loss": losses, "chosen": final.candidate.label},
+        "validation": {
+            "n": int(held.sum()),
+            "folds": len(usable),
+            "log_loss": losses,
+            "chosen": final.candidate.label,
+        },
     }
     return final, report
 
@@ -350,7 +384,10 @@ def train_router_predictor(
     reports: dict[str, dict[str, Any]] = {}
     predicted: dict[str, np.ndarray] = {}
     for model in models:
-        fitted[model], reports[model] = choose_and_fit(model, train, x_train, config)
+        # One thread: on thousands of rows, boosting's OpenMP threads cost more than they
+        # save, ten times more on a machine whose cores other processes share.
+        with threadpool_limits(limits=1):
+            fitted[model], reports[model] = choose_and_fit(model, train, x_train, config)
         if x_held is not None:
             rows, y = _labels(heldout, model)
             p = fitted[model].probabilities(x_held)
@@ -374,6 +411,8 @@ def train_router_predictor(
             "heldout_records_sha256": records_hash(heldout) if heldout else None,
             "seed": config.seed,
             "validation_fraction": config.validation_fraction,
+            "cv_folds": config.cv_folds,
+            "cv_below_rows": config.cv_below,
             "candidates": [c.label for c in candidates(config)],
             "boosting": dict(config.boosting),
         },

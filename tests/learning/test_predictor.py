@@ -171,7 +171,7 @@ def _rewrite_member(path: Path, name: str, change) -> None:
 
 def test_tampered_artefact_is_refused(trained, tmp_path: Path) -> None:
     """A changed weight or a changed manifest breaks the content hash: refused."""
-    path, _, manifest = trained
+    path, _, _ = trained
 
     def bump_bias(data: bytes) -> bytes:
         array = np.load(io.BytesIO(data))
@@ -181,8 +181,10 @@ def test_tampered_artefact_is_refused(trained, tmp_path: Path) -> None:
 
     weights = tmp_path / "weights.syqp"
     weights.write_bytes(path.read_bytes())
+    with zipfile.ZipFile(weights) as archive:
+        names = archive.namelist()
     _rewrite_member(
-        weights, "lr_bias.npy" if "lr_bias" in str(manifest) else "gb_baseline.npy", bump_bias
+        weights, "lr_bias.npy" if "lr_bias.npy" in names else "gb_baseline.npy", bump_bias
     )
     with pytest.raises(ArtefactError, match="content hash mismatch"):
         load_predictor(weights)
@@ -215,6 +217,9 @@ def test_artefact_errors_say_what_is_wrong(trained, tmp_path: Path) -> None:
     with pytest.raises(ArtefactError, match=r"not a switchyard\.quality_predictor/1"):
         load_predictor(other)
     assert load_predictor(path, expected_hash=manifest["content_hash"]).models
+    # A policy pins the hash as bare hex (predictor.sha256): the same artefact.
+    bare = manifest["content_hash"].removeprefix("sha256:")
+    assert load_predictor(path, expected_hash=bare).content_hash == manifest["content_hash"]
     with pytest.raises(ArtefactError, match="was expected"):
         load_predictor(path, expected_hash="sha256:" + "0" * 64)
 

@@ -4,6 +4,7 @@ memoised tokenisation equals WordLlama's tokenizer, and WordLlama loads offline.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,6 +109,19 @@ def test_embedding_equals_wordllama_embed() -> None:
     model = features._load_wordllama(spec.config, spec.dim)
     embed = embedder(spec)
     assert not embed("").any()
+    for text in filter(None, TEXTS):
+        expected = model.embed([spec.window.apply(text)], norm=True)[0]
+        np.testing.assert_allclose(embed(text), expected, atol=1e-5)
+
+
+def test_truncated_embedding_equals_wordllama_trunc_dim() -> None:
+    """A smaller `dim` is WordLlama's own Matryoshka truncation of the shipped weights."""
+    import wordllama
+
+    spec = EmbeddingSpec(dim=128)
+    package = Path(wordllama.__file__).resolve().parent
+    model = wordllama.WordLlama.load(cache_dir=package, disable_download=True, trunc_dim=128)
+    embed = embedder(spec)
     for text in filter(None, TEXTS):
         expected = model.embed([spec.window.apply(text)], norm=True)[0]
         np.testing.assert_allclose(embed(text), expected, atol=1e-5)

@@ -48,7 +48,8 @@ def _percentile(sorted_values: Sequence[float], p: float) -> float:
 
 def _train(records: list[DatasetRecord], out: Path) -> None:
     from switchyard.learning.artefact import write_artefact
-    from switchyard.learning.predictor_training import split_records, train_router_predictor
+    from switchyard.learning.heldout import split_records
+    from switchyard.learning.predictor_training import train_router_predictor
 
     train, _ = split_records(records, 1)
     trained = train_router_predictor(train, [])

@@ -26,11 +26,11 @@ from typing import Any, TextIO
 from switchyard.checks.scorer import save_scorer
 from switchyard.learning.artefact import write_artefact
 from switchyard.learning.dataset import DatasetError, DatasetRecord, load_dataset
+from switchyard.learning.heldout import split_records
 from switchyard.learning.predictor_training import (
     DEFAULT_SEED,
     TrainingConfig,
     TrainingError,
-    split_records,
     train_router_predictor,
 )
 from switchyard.learning.verifier_training import VerifierTrainingError, train_verifier

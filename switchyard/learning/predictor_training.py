@@ -12,8 +12,6 @@ artefact reports comes from the held-out records, which nothing here is fitted o
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,15 +21,15 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
-from switchyard.checks.evaluation import escalation_curve
 from switchyard.learning.dataset import DatasetRecord, dataset_models
 from switchyard.learning.features import FeatureSpec, PromptFeaturizer, default_spec
+from switchyard.learning.heldout import classification_metrics, records_hash, routing_figures
 from switchyard.learning.predictor import BOOSTED, LOGISTIC
 from switchyard.learning.predictor_export import DenseScaling, boosted_arrays, logistic_arrays
-from switchyard.learning.split import is_held_out, split_dataset, split_point
+from switchyard.learning.split import split_point
 
 DEFAULT_SEED = 20240601
 VALIDATION_FRACTION = 0.2
@@ -218,73 +216,6 @@ def fit_candidate(
     boosted = HistGradientBoostingClassifier(**candidate.params, random_state=seed)
     boosted.fit(x.dense, y)
     return FittedModel(candidate, boosted=boosted)
-
-
-# -- splits and metrics ------------------------------------------------------------
-
-
-def seeded_fraction(ids: Sequence[str], seed: int, fraction: float) -> np.ndarray:
-    """A mask picking ~`fraction` of the ids, by the dataset split's hash of (seed, id):
-    stable when records are added or reordered."""
-    return np.fromiter((is_held_out(seed, i, fraction) for i in ids), bool, len(ids))
-
-
-def split_records(
-    records: Sequence[DatasetRecord], seed: int, heldout_fraction: float = 0.5
-) -> tuple[list[DatasetRecord], list[DatasetRecord]]:
-    """(train, held-out): `switchyard datasets split`'s split, so a split file and
-    `--seed` give the same sides."""
-    split = split_dataset(records, seed=seed, held_out=heldout_fraction)
-    return split.train, split.held_out
-
-
-def classification_metrics(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    both = bool(labels.any() and not labels.all())
-    return {
-        "n": len(labels),
-        "base_rate": round(float(labels.mean()), 4),
-        "log_loss": round(float(log_loss(labels, probabilities, labels=[False, True])), 4),
-        "brier": round(float(brier_score_loss(labels, probabilities)), 4),
-        "auc": round(float(roc_auc_score(labels, probabilities)), 4) if both else None,
-    }
-
-
-def records_hash(records: Sequence[DatasetRecord]) -> str:
-    digest = hashlib.sha256()
-    for record in records:
-        digest.update(json.dumps(record.to_json(), sort_keys=True).encode() + b"\n")
-    return "sha256:" + digest.hexdigest()
-
-
-def routing_figures(
-    records: Sequence[DatasetRecord],
-    predicted: Mapping[str, np.ndarray],
-    weak: str,
-    strong: str,
-) -> dict[str, Any]:
-    """APGR / CPT(50%) of routing to `strong` when P_strong - P_weak exceeds a swept
-    threshold, over the records both answered (RouteLLM's evaluation)."""
-    both = [i for i, r in enumerate(records) if weak in r.answers and strong in r.answers]
-    if not both:
-        return {"weak": weak, "strong": strong, "n": 0}
-    scores = [float(predicted[weak][i] - predicted[strong][i]) for i in both]
-    try:
-        report = escalation_curve(
-            scores,
-            [records[i].answers[weak].quality for i in both],
-            [records[i].answers[strong].quality for i in both],
-        )
-    except ValueError as exc:
-        return {"weak": weak, "strong": strong, "n": len(both), "error": str(exc)}
-    return {
-        "weak": weak,
-        "strong": strong,
-        "n": len(both),
-        "weak_quality": round(report.weak_quality, 4),
-        "strong_quality": round(report.strong_quality, 4),
-        "apgr": round(report.apgr, 4),
-        "cpt50": round(report.cpt50, 4),
-    }
 
 
 # -- the whole fit -----------------------------------------------------------------

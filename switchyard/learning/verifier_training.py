@@ -22,7 +22,7 @@ from switchyard.checks import evaluation
 from switchyard.checks.scorer import LogisticModel, LogisticQualityScorer
 from switchyard.checks.training import LabelledAnswer, build_scorer, choose_l2, fit_logistic
 from switchyard.learning.dataset import DatasetRecord
-from switchyard.learning.predictor_training import classification_metrics
+from switchyard.learning.heldout import classification_metrics
 
 # Task type -> family; anything else is "general", the scorer's default model.
 FAMILIES: Mapping[str, str] = {"math": "math", "code_generation": "code"}

@@ -19,6 +19,7 @@ from switchyard.cli.main import main
 from switchyard.learning.artefact import write_artefact
 from switchyard.learning.dataset import DatasetRecord, Message, ModelAnswer, write_dataset
 from switchyard.learning.features import default_spec
+from switchyard.learning.heldout import split_records
 from switchyard.learning.predictor import (
     ArtefactError,
     QualityPredictor,
@@ -32,7 +33,6 @@ from switchyard.learning.predictor_training import (
     TrainingError,
     featurize,
     fit_candidate,
-    split_records,
     train_router_predictor,
 )
 

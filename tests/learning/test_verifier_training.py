@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from switchyard.checks.scorer import load_scorer
 from switchyard.cli.main import main
 from switchyard.learning.dataset import DatasetRecord, Message, ModelAnswer, write_dataset
-from switchyard.learning.predictor_training import split_records
+from switchyard.learning.heldout import split_records
 from switchyard.learning.verifier_training import (
     VerifierTrainingError,
     family_of,

@@ -35,7 +35,7 @@ from typing import Any
 import mmh3
 import numpy as np
 
-from switchyard.tasks import TASK_TYPES
+from switchyard.tasks import DEFAULT_TASK_TYPE, TASK_TYPES
 
 # scikit-learn's defaults: the parity test builds a HashingVectorizer with these.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -401,7 +401,7 @@ class PromptFeaturizer:
         dense = np.zeros(spec.n_dense, np.float64)
         dense[: spec.embedding.dim] = self._embed(prompt)
         dense[spec.embedding.dim] = math.log1p(len(prompt)) / 10.0
-        task = self._task_index.get(task_type)
+        task = self._task_index.get(task_type or DEFAULT_TASK_TYPE)
         if task is not None:  # an unknown task type is all zeros, not an error
             dense[self._n_fixed + task] = 1.0
         return PromptFeatures(

@@ -140,12 +140,17 @@ def test_wordllama_loads_with_no_network(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_unknown_task_type_is_all_zeros() -> None:
-    """A task type the spec does not know sets no one-hot column; a known one sets one."""
+    """A task type the spec does not know sets no one-hot column; a known one sets one;
+    an empty one is chat."""
     spec = default_spec()
     featurizer = PromptFeaturizer(spec)
     task_block = slice(spec.embedding.dim + len(spec.dense_scalars), None)
     assert not featurizer.features("hello", "astrology").dense[task_block].any()
     assert featurizer.features("hello", "math").dense[task_block].sum() == 1.0
+    # An empty task type means "chat", as everywhere in Switchyard.
+    np.testing.assert_array_equal(
+        featurizer.features("hello", "").dense, featurizer.features("hello", "chat").dense
+    )
 
 
 def test_feature_spec_round_trips_json() -> None:

@@ -2,6 +2,7 @@
 
     switchyard train router   --dataset FILE [--held-out FILE | --seed N] --out ARTEFACT
     switchyard train verifier --dataset FILE [--held-out FILE | --seed N] --out ARTEFACT
+                              [--answers-of MODEL ...]
 
 `router` fits per-model P(acceptable | prompt, task type) for the router's selectors
 (the artefact a policy names; `load_predictor` checks its hash). `verifier` fits the
@@ -48,6 +49,12 @@ def register(subparsers: Any) -> None:
         "verifier", help="the verifier's quality scorer, per task family, from answer texts"
     )
     _data_arguments(verifier)
+    verifier.add_argument(
+        "--answers-of",
+        action="append",
+        metavar="MODEL",
+        help="fit on this model's answers only (repeatable; default: every model's)",
+    )
     verifier.set_defaults(func=run_verifier)
 
 
@@ -111,7 +118,9 @@ def run_verifier(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"train verifier: {exc}", file=sys.stderr)
         return 2
     try:
-        trained = train_verifier(train, heldout, seed=seed, source=source)
+        trained = train_verifier(
+            train, heldout, seed=seed, source=source, answers_of=args.answers_of
+        )
     except VerifierTrainingError as exc:
         print(f"train verifier: {args.dataset}: {exc}", file=sys.stderr)
         return 1

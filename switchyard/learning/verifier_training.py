@@ -12,7 +12,7 @@ verifier loads it unchanged. Every figure comes from the held-out records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,11 @@ def family_of(task_type: str) -> str:
     return FAMILIES.get(task_type, DEFAULT_FAMILY)
 
 
-def labelled_answers(records: Sequence[DatasetRecord]) -> list[LabelledAnswer]:
-    """One example per (record, model) whose answer text is recorded."""
+def labelled_answers(
+    records: Sequence[DatasetRecord], models: Collection[str] | None = None
+) -> list[LabelledAnswer]:
+    """One example per (record, model) whose answer text is recorded; only `models`'
+    answers when given (a cascade's verifier mostly judges its cheap stages)."""
     return [
         LabelledAnswer(
             group=record.id,
@@ -50,8 +53,8 @@ def labelled_answers(records: Sequence[DatasetRecord]) -> list[LabelledAnswer]:
             acceptable=answer.acceptable,
         )
         for record in records
-        for answer in record.answers.values()
-        if answer.answer is not None
+        for model, answer in record.answers.items()
+        if answer.answer is not None and (models is None or model in models)
     ]
 
 
@@ -126,12 +129,14 @@ def train_verifier(
     *,
     seed: int,
     source: Mapping[str, Any] | None = None,
+    answers_of: Collection[str] | None = None,
 ) -> TrainedVerifier:
-    answers = labelled_answers(train)
+    answers = labelled_answers(train, answers_of)
     if not answers:
+        whose = f" from {', '.join(sorted(answers_of))}" if answers_of else ""
         raise VerifierTrainingError(
-            "no answer in the dataset carries its text; the verifier scores answers, so it "
-            "needs `answer` fields"
+            f"no answer{whose} in the dataset carries its text; the verifier scores "
+            "answers, so it needs `answer` fields"
         )
     labels = [a.acceptable for a in answers]
     if all(labels) or not any(labels):
@@ -143,12 +148,18 @@ def train_verifier(
         l2, cv_losses = choose_l2(rows, y, seed=seed)
         bias, weights = fit_logistic(rows, y, l2=l2)
         task_types = sorted({a.task_type for a in examples}) if family != DEFAULT_FAMILY else []
-        info = {"seed": seed, "n_train": len(examples), "l2": l2, "cv_log_loss": cv_losses}
+        info = {
+            "seed": seed,
+            "answers_of": sorted(answers_of) if answers_of else "all models",
+            "n_train": len(examples),
+            "l2": l2,
+            "cv_log_loss": cv_losses,
+        }
         fitted.append((LogisticModel(family, tuple(task_types), bias, tuple(weights), {}), info))
     names = [m.name for m, _ in fitted]
     default = DEFAULT_FAMILY if DEFAULT_FAMILY in names else names[0]
     routing = build_scorer([m for m, _ in fitted], default_model=default)
-    held_answers = labelled_answers(heldout)
+    held_answers = labelled_answers(heldout, answers_of)
     quality = _mean_quality(train)
     models: list[LogisticModel] = []
     reports: dict[str, dict[str, Any]] = {}

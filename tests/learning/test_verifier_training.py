@@ -110,3 +110,19 @@ def test_families() -> None:
         "general",
         "general",
     ]
+
+
+def test_answers_of_limits_the_examples(tmp_path: Path, capsys) -> None:
+    """--answers-of fits on the named model's answers only; a model with no answers in
+    the data is refused."""
+    train, heldout = split_records(answered_records(500), seed=4)
+    trained = train_verifier(train, heldout, seed=4, answers_of=["weak"])
+    everyone = train_verifier(train, heldout, seed=4)
+    assert trained.reports["math"]["n_train"] * 2 == everyone.reports["math"]["n_train"]
+    assert trained.scorer.models["math"].training["answers_of"] == ["weak"]
+    dataset = tmp_path / "answers.jsonl"
+    write_dataset(dataset, train)
+    out = tmp_path / "scorer.json"
+    argv = ["train", "verifier", "--dataset", str(dataset), "--out", str(out)]
+    assert main([*argv, "--answers-of", "gpt-9"]) == 1
+    assert "no answer from gpt-9" in capsys.readouterr().err

@@ -2,9 +2,10 @@
 task type) per model, from an artefact written by `switchyard train router`.
 
 This is the module the router's selectors and the offline evaluator import: no training
-code and no scikit-learn, numpy only on the hot path. One request costs one feature
-row (shared by every model), one stacked product for all logistic-regression models
-and one level-by-level walk of all boosted trees at once.
+code and no scikit-learn; the hot path is numpy, MurmurHash3 and WordLlama's table and
+tokenizer. One request costs one feature row (shared by every model), one stacked
+product for all logistic-regression models and one level-by-level walk of all boosted
+trees at once. docs/predictors.md describes the artefact and its trust model.
 """
 
 from __future__ import annotations

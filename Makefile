@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 PROTO_SERVICES := registry router verifier controlplane
 
-.PHONY: run test lint proto demo bench clean
+.PHONY: run test lint lint-proto api-baseline proto demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +30,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-lint: $(STAMP) $(BUF)
-	cd protos && ../$(BUF) lint
+lint: $(STAMP) lint-proto
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# Generated code is committed; tests/test_proto_drift.py fails when it differs from this output.
+# Generated code and docs/api.md are committed; tests/test_proto_drift.py and
+# tests/test_api_docs.py fail when they differ from this output.
 proto: $(STAMP)
 	$(PY) -m switchyard.tools.genproto
+	$(PY) -m switchyard.tools.apidoc
 
 # Load tests (docs/bench.md). h2load comes from Debian's nghttp2-client, matplotlib draws the
 # chart; the peer gateways install themselves under bench/.peers/ (BENCH_PEERS=skip: none).
@@ -48,6 +49,13 @@ bench: $(STAMP)
 	$(PY) -m bench.verifier_bench --seconds 6
 	$(PY) -m bench.run
 
+# Held-out routing quality on ../shared/data (docs/evaluation.md): one table, a JSON and a
+# PNG under bench/results/; matplotlib (the bench extra) draws the chart.
+.PHONY: bench-quality
+bench-quality: $(STAMP)
+	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench.quality
+
 .PHONY: bench-peers
 bench-peers: $(STAMP)
 	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
@@ -56,3 +64,56 @@ bench-peers: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules
+
+# The API's lint and breaking-change check (docs/api-evolution.md). PROTOS points at another
+# copy of the protos (tests/test_api_breaking.py uses one); the baseline image is the
+# last released API, committed beside them.
+PROTOS ?= protos
+API_BASELINE ?= $(PROTOS)/baseline.binpb
+lint-proto: $(BUF)
+	$(BUF) lint $(PROTOS)
+	$(BUF) breaking $(PROTOS) --against $(API_BASELINE)
+
+# Run at a release: the current protos become the baseline that later changes must keep.
+api-baseline: $(BUF)
+	$(BUF) build $(PROTOS) --exclude-source-info -o $(API_BASELINE)
+
+# Generated clients (clients/README.md). Each is built from protos/ into a gitignored
+# folder and rebuilt only when its inputs change; tests/clients/ runs these targets.
+PROTO_FILES := $(shell find protos -name '*.proto')
+TS_DIR := clients/typescript
+TS_BUILT := $(TS_DIR)/dist/.built
+
+$(TS_DIR)/node_modules/.installed: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+$(TS_BUILT): $(TS_DIR)/node_modules/.installed $(PROTO_FILES) $(wildcard $(TS_DIR)/src/*.ts) \
+		$(TS_DIR)/buf.gen.yaml $(TS_DIR)/tsconfig.json $(wildcard clients/third_party/googleapis/google/rpc/*.proto)
+	cd $(TS_DIR) && npm run --silent build
+	touch $@
+
+.PHONY: client-ts
+client-ts: $(TS_BUILT)
+
+# The C++ client is built with Debian's gRPC (clients/cpp/README.md): cpp-toolchain installs
+# it when something is missing (needs root: CI and the dev container are), client-cpp
+# configures once and lets CMake rebuild only what changed under clients/cpp/build/.
+CPP_DIR := clients/cpp
+CPP_BUILD := $(CPP_DIR)/build
+CPP_PACKAGES := protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
+	pkg-config cmake g++
+
+.PHONY: cpp-toolchain client-cpp
+cpp-toolchain:
+	@if command -v protoc >/dev/null && command -v grpc_cpp_plugin >/dev/null \
+		&& command -v cmake >/dev/null && command -v g++ >/dev/null \
+		&& command -v pkg-config >/dev/null && pkg-config --exists grpc++ protobuf; then :; \
+	else \
+		echo "cpp-toolchain: installing $(CPP_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CPP_PACKAGES); \
+	fi
+
+client-cpp: cpp-toolchain
+	@test -f $(CPP_BUILD)/CMakeCache.txt || cmake -S $(CPP_DIR) -B $(CPP_BUILD) >/dev/null
+	cmake --build $(CPP_BUILD) --target switchyard_route_example -j2

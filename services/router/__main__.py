@@ -36,6 +36,8 @@ async def amain(argv: Sequence[str] | None) -> None:
             router_id=config.router_id or f"{socket.gethostname()}-{os.getpid()}",
             registry_metadata=(("authorization", f"Bearer {token}"),) if token else (),
         )
+        if config.health_probe_interval_ms:
+            app.start_health_probes(interval_s=config.health_probe_interval_ms / 1000)
 
     await serve(
         name="router",

@@ -14,6 +14,7 @@ from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
+from services.router.health_probes import OpenModelProber
 from services.router.provider_pool import ProviderPool
 from services.router.review import ReviewQueue
 from services.router.servicer import RouterServicer
@@ -75,6 +76,17 @@ class RouterApp:
         self.tasks.append(
             asyncio.create_task(subscribe_config(controlplane, self.state, router_id=router_id))
         )
+
+    def start_health_probes(self, *, interval_s: float) -> OpenModelProber:
+        """Actively probe models whose breaker is OPEN (see health_probes)."""
+        prober = OpenModelProber(
+            breakers=self.breakers,
+            fleet=lambda: self.state.fleet,
+            provider_for=self.pool.provider_for,
+            interval_s=interval_s,
+        )
+        self.tasks.append(asyncio.create_task(prober.run()))
+        return prober
 
     async def close(self) -> None:
         for task in self.tasks:

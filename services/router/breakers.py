@@ -106,23 +106,30 @@ class Breaker:
         """May a call go to this model now? Consumes a probe permit when HALF_OPEN."""
         return self.admit() is not None
 
-    def admit(self) -> Admission | None:
+    def admit(self, *, panic: bool = False) -> Admission | None:
         """Admit a call, or None. A HALF_OPEN admission takes a probe slot: the caller
         must record its outcome or `release` it, or the breaker stays half-open with no
-        slot left and the model is never called again."""
+        slot left and the model is never called again.
+
+        `panic` (every model the rule may use is refused): admit despite OPEN, spent
+        probe slots or ramp-up, as Envoy routes to all hosts below its panic threshold;
+        an operator's FORCED_OPEN still refuses.
+        """
         state = self.state
-        if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN):
+        if state is BreakerState.FORCED_OPEN:
             return None
+        if state is BreakerState.OPEN:
+            return Admission(probe=False, epoch=self._epoch) if panic else None
         if state is BreakerState.HALF_OPEN:
-            if self._probes_admitted >= self.settings.half_open_calls:
-                return None
-            self._probes_admitted += 1
-            return Admission(probe=True, epoch=self._epoch)
+            if self._probes_admitted < self.settings.half_open_calls:
+                self._probes_admitted += 1
+                return Admission(probe=True, epoch=self._epoch)
+            return Admission(probe=False, epoch=self._epoch) if panic else None
         if state is BreakerState.CLOSED and self._closed_at is not None:
             ramp = (self._clock() - self._closed_at) / self.settings.ramp_up_s
             if ramp >= 1.0:
                 self._closed_at = None
-            elif self._rng() > max(ramp, 0.1):
+            elif not panic and self._rng() > max(ramp, 0.1):
                 return None
         return Admission(probe=False, epoch=self._epoch)
 
@@ -157,6 +164,14 @@ class Breaker:
             or slow_rate >= self.settings.slow_call_rate_threshold
         ):
             self._open(backoff=False)
+
+    def probe_succeeded(self) -> bool:
+        """An active health check reached the model: an OPEN breaker turns HALF_OPEN
+        now instead of after its wait. True when it moved."""
+        if self.state is not BreakerState.OPEN:
+            return False
+        self._move(BreakerState.HALF_OPEN)
+        return True
 
     def reconfigure(self, settings: BreakerSettings) -> None:
         """New thresholds from a new policy; recent outcomes are kept."""
@@ -225,6 +240,10 @@ class BreakerBoard:
             )
             self._breakers[model_id] = breaker
         return breaker
+
+    def open_models(self) -> list[str]:
+        """Models whose breaker is OPEN (not forced) right now."""
+        return [m for m, b in self._breakers.items() if b.state is BreakerState.OPEN]
 
     def configure(self, settings: BreakerSettings) -> None:
         if settings == self._settings:

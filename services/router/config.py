@@ -26,10 +26,15 @@ class RouterConfig(ServerConfig):
     state_dir: str = "var/router"
     # Where relative `predictor.artefact` paths in policies resolve.
     artefacts_dir: str = "artefacts"
+    # Active health checks of models whose breaker is OPEN, every this many ms (±20 %);
+    # 0 turns them off (recovery then waits for the breaker's open_wait).
+    health_probe_interval_ms: int = 500
     # Log prompt text in decision events (off: prompts may hold personal data).
     log_prompts: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.health_probe_interval_ms < 0:
+            raise StartupError("health_probe_interval_ms must be >= 0 (0 = off)")
         if self.verifier_mode not in VERIFIER_MODES:
             raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")

@@ -9,6 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from services.router.estimates import OutcomeEstimates
+from services.router.execution import PANICS
 from services.router.selection.quality import FAILURES
 
 
@@ -44,7 +45,12 @@ class EstimatesCollector(Collector):
             "Predictor errors at selection time (the request used registry quality)",
         )
         failures.add_metric([], FAILURES.count)
-        yield from (acceptance, outcomes, latency, failures)
+        panics = CounterMetricFamily(
+            "switchyard_router_panic_routes",
+            "Routes served in panic mode: every allowed model's breaker refused",
+        )
+        panics.add_metric([], PANICS.count)
+        yield from (acceptance, outcomes, latency, failures, panics)
 
 
 ESTIMATES_METRICS = EstimatesCollector()

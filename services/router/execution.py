@@ -41,6 +41,17 @@ _MODEL_FAILURES = frozenset(
     }
 )
 _ANSWERED = frozenset({Outcome.OK, Outcome.TRUNCATED})
+BREAKER_REFUSED = "breaker open"
+
+
+@dataclass
+class PanicRoutes:
+    """Routes served in panic mode (exported as a metric)."""
+
+    count: int = 0
+
+
+PANICS = PanicRoutes()
 
 
 class Verdict(enum.Enum):
@@ -84,6 +95,8 @@ class RouteResult:
     input_tokens: int = 0
     output_tokens: int = 0
     review_ticket_id: str = ""
+    # Served in panic mode: every allowed model's breaker refused, one was called anyway.
+    panic: bool = False
 
 
 @dataclass
@@ -107,6 +120,19 @@ class _Run:
     stop: StopReason = StopReason.EXHAUSTED
     last_outcome: Outcome | None = None
     stages_called: set[int] = field(default_factory=set)
+    # Admit past refusing breakers: every model of the rule is refused (panic mode).
+    panic: bool = False
+
+    @property
+    def refused_everywhere(self) -> bool:
+        """No model was called: every stage was skipped by its breaker (open, out of
+        probes or ramping up), and neither the budget nor the deadline stopped it."""
+        return (
+            not self.stages_called
+            and self.stop is StopReason.EXHAUSTED
+            and bool(self.attempts)
+            and all(a.detail == BREAKER_REFUSED for a in self.attempts)
+        )
 
     def result(self, answer: str, model_id: str, finish: str, *, degraded: bool) -> RouteResult:
         return RouteResult(
@@ -119,6 +145,7 @@ class _Run:
             degraded=degraded,
             input_tokens=sum(a.input_tokens for a in self.attempts),
             output_tokens=sum(a.output_tokens for a in self.attempts),
+            panic=self.panic,
         )
 
 
@@ -170,20 +197,31 @@ class RouteExecutor:
     async def execute(
         self, plan: RoutePlan, request: RouteInput, policy: Policy, *, deadline: float
     ) -> RouteResult:
-        run = _Run(plan, request, deadline)
-        for candidate in plan.chain:
-            accepted = await self._run_stage(run, candidate, policy)
-            if self._estimates is not None and candidate.stage_index in run.stages_called:
-                self._estimates.record_stage(
-                    candidate.model_id, request.task_type, accepted=accepted is not None
-                )
-            if accepted is not None:
-                return accepted
-            if run.stop is not StopReason.EXHAUSTED:
-                break
+        run = _Run(plan, request, deadline, panic=plan.panic)
+        accepted = await self._run_chain(run, policy)
+        if accepted is None and not run.panic and run.refused_everywhere:
+            # Every breaker refused (ramping up, out of probes): one more pass that
+            # admits anyway beats degrading the whole rule's traffic.
+            run.panic = True
+            accepted = await self._run_chain(run, policy)
+        if run.panic:
+            PANICS.count += 1
+        if accepted is not None:
+            return accepted
         if run.stop is StopReason.EXHAUSTED:
             run.stop = _stop_for_dropped(plan)
         return await self._degrade(run, policy)
+
+    async def _run_chain(self, run: _Run, policy: Policy) -> RouteResult | None:
+        for candidate in run.plan.chain:
+            accepted = await self._run_stage(run, candidate, policy)
+            if self._estimates is not None and candidate.stage_index in run.stages_called:
+                self._estimates.record_stage(
+                    candidate.model_id, run.request.task_type, accepted=accepted is not None
+                )
+            if accepted is not None or run.stop is not StopReason.EXHAUSTED:
+                return accepted
+        return None
 
     async def _run_stage(
         self, run: _Run, candidate: Candidate, policy: Policy
@@ -208,9 +246,9 @@ class RouteExecutor:
                 run.stop = StopReason.BUDGET
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "over budget"))
                 return None
-            admission = breaker.admit()
+            admission = breaker.admit(panic=run.panic)
             if admission is None:
-                run.attempts.append(self._skipped(candidate, retry, breaker.state, "breaker open"))
+                run.attempts.append(self._skipped(candidate, retry, breaker.state, BREAKER_REFUSED))
                 return None
             run.stages_called.add(candidate.stage_index)
             timeout = remaining
@@ -299,7 +337,9 @@ class RouteExecutor:
             output=completion.text,
             finish_reason=completion.finish_reason,
             checks=rule.checks,
-            min_score=rule.min_score,
+            min_score=rule.min_score_for(
+                candidate.stage, last=candidate.stage_index == run.plan.chain[-1].stage_index
+            ),
         )
         verdict = await self._verifier.verify(answer, timeout_s=max(remaining, MIN_ATTEMPT_S))
         record = dataclasses.replace(

@@ -127,6 +127,8 @@ class RoutePlan:
     cascades: tuple[CascadeOption, ...] = ()
     # False when no chain reached the rule's quality floor and the best was taken.
     quality_floor_met: bool = True
+    # Every allowed model's breaker was open: the chain holds them anyway (panic mode).
+    panic: bool = False
 
     @property
     def meets_slo(self) -> bool:

@@ -128,6 +128,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             escalations=result.escalations,
             finish_reason=result.finish_reason,
             review_ticket_id=result.review_ticket_id,
+            panic=result.panic,
         )
 
     async def Plan(
@@ -173,6 +174,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                 for o in plan.cascades
             ],
             quality_floor_met=plan.quality_floor_met,
+            panic=plan.panic,
             expected_cost_micros=plan.expected_cost_micros,
             expected_latency_ms=plan.expected_latency_ms,
             estimated_prompt_tokens=route_in.prompt_tokens,
@@ -202,6 +204,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             latency_ms=latency_ms,
             slo_met=latency_ms <= plan.slo_ms,
             degraded=result.degraded,
+            panic=result.panic,
             task_type=request.task_type,
             tier=request.tier,
             **extra,

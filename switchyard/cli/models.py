@@ -27,7 +27,9 @@ import grpc
 import yaml
 from google.protobuf import json_format
 
+from switchyard.cli.output import report_call_error
 from switchyard.cli.tables import format_table
+from switchyard.client import ClientConfig, error_from_rpc, open_aio_channel
 from switchyard.fleet import (
     CAPABILITIES,
     FleetApplyResult,
@@ -38,14 +40,13 @@ from switchyard.fleet import (
     model_to_fleet_entry,
 )
 from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
-from switchyard.runtime.errors import field_violations
 
 DEFAULT_REGISTRY = "127.0.0.1:50052"
 TIMEOUT_S = 10.0
 _CAPABILITY_NAMES = {number: name for name, number in CAPABILITIES.items()}
 
 Stub = registry_pb2_grpc.RegistryServiceStub
-Command = Callable[[Stub, argparse.Namespace, Sequence[tuple[str, str]]], Awaitable[int]]
+Command = Callable[[Stub, argparse.Namespace], Awaitable[int]]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -94,11 +95,15 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--token", default=token_default, help="bearer token ($SWITCHYARD_TOKEN)")
 
 
-def _metadata(args: argparse.Namespace) -> list[tuple[str, str]]:
-    metadata = [("x-switchyard-actor", _whoami())]
-    if args.token:
-        metadata.append(("authorization", f"Bearer {args.token}"))
-    return metadata
+def registry_client_config(args: argparse.Namespace) -> ClientConfig:
+    """The registry client settings from the global flags (also used by `profile`)."""
+    # The client adds the token, the actor and the deadline to every call.
+    return ClientConfig(
+        address=args.registry,
+        token=args.token,
+        timeout_s=TIMEOUT_S,
+        metadata=(("x-switchyard-actor", _whoami()),),
+    )
 
 
 def _whoami() -> str:
@@ -114,11 +119,13 @@ def _name(model: str) -> str:
 
 def _run(run: Command, args: argparse.Namespace) -> int:
     async def main() -> int:
-        async with grpc.aio.insecure_channel(args.registry) as channel:
+        async with open_aio_channel(registry_client_config(args)) as channel:
             try:
-                return await run(Stub(channel), args, _metadata(args))
-            except grpc.aio.AioRpcError as exc:
-                return _report_rpc_error(exc, args.registry)
+                return await run(Stub(channel), args)
+            except grpc.RpcError as exc:
+                return report_call_error(
+                    error_from_rpc(exc), service="registry", address=args.registry
+                )
 
     try:
         return asyncio.run(main())
@@ -129,31 +136,9 @@ def _run(run: Command, args: argparse.Namespace) -> int:
         return 2
 
 
-def _report_rpc_error(exc: grpc.aio.AioRpcError, registry: str) -> int:
-    code = exc.code()
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        print(f"error: cannot reach the registry at {registry}: {exc.details()}", file=sys.stderr)
-        return 3
-    hints = {
-        grpc.StatusCode.UNAUTHENTICATED: " (pass --token or set SWITCHYARD_TOKEN)",
-        grpc.StatusCode.PERMISSION_DENIED: " (this needs an admin token)",
-        grpc.StatusCode.ABORTED: " (someone else changed it; re-read and retry)",
-    }
-    violations = field_violations(exc)
-    if violations:
-        print(f"error: {code.name}: the registry refused the request:", file=sys.stderr)
-        for violation in violations:
-            print(f"  {violation.field}: {violation.description}", file=sys.stderr)
-    else:
-        print(f"error: {code.name}: {exc.details()}{hints.get(code, '')}", file=sys.stderr)
-    return 1
-
-
-async def _apply(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[str, str]]) -> int:
+async def _apply(stub: Stub, args: argparse.Namespace) -> int:
     models = load_fleet(args.file)
-    result = await apply_fleet(
-        stub, models, metadata=metadata, dry_run=args.dry_run, prune=args.prune
-    )
+    result = await apply_fleet(stub, models, dry_run=args.dry_run, prune=args.prune)
     print(format_plan(result))
     return 0 if result.ok else 1
 
@@ -183,8 +168,8 @@ def format_plan(result: FleetApplyResult) -> str:
     return "\n".join(lines)
 
 
-async def _list(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[str, str]]) -> int:
-    models = await list_all_models(stub, metadata=metadata, filter=args.filter)
+async def _list(stub: Stub, args: argparse.Namespace) -> int:
+    models = await list_all_models(stub, filter=args.filter)
     print(format_models(models))
     return 0
 
@@ -215,10 +200,8 @@ def format_models(models: Sequence[registry_pb2.Model]) -> str:
     return format_table(header, rows) if rows else "No models."
 
 
-async def _get(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[str, str]]) -> int:
-    response = await stub.GetModel(
-        registry_pb2.GetModelRequest(name=_name(args.model)), metadata=metadata, timeout=TIMEOUT_S
-    )
+async def _get(stub: Stub, args: argparse.Namespace) -> int:
+    response = await stub.GetModel(registry_pb2.GetModelRequest(name=_name(args.model)))
     model = response.model
     if args.output == "json":
         print(json_format.MessageToJson(model, indent=2))
@@ -236,16 +219,14 @@ async def _get(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[st
     return 0
 
 
-async def _delete(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[str, str]]) -> int:
+async def _delete(stub: Stub, args: argparse.Namespace) -> int:
     name = _name(args.model)
     etag = args.etag
     if not etag:
         # Delete what we saw, not whatever a concurrent writer put there meanwhile.
-        current = await stub.GetModel(registry_pb2.GetModelRequest(name=name), metadata=metadata)
+        current = await stub.GetModel(registry_pb2.GetModelRequest(name=name))
         etag = current.model.etag
-    await stub.DeleteModel(
-        registry_pb2.DeleteModelRequest(name=name, etag=etag), metadata=metadata, timeout=TIMEOUT_S
-    )
+    await stub.DeleteModel(registry_pb2.DeleteModelRequest(name=name, etag=etag))
     print(f"Deleted {name}.")
     return 0
 
@@ -255,14 +236,10 @@ def _time(stamp: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-async def _history(
-    stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[str, str]]
-) -> int:
+async def _history(stub: Stub, args: argparse.Namespace) -> int:
     name = _name(args.model) if args.model else ""
     response = await stub.ListModelRevisions(
         registry_pb2.ListModelRevisionsRequest(name=name, page_size=max(1, args.limit)),
-        metadata=metadata,
-        timeout=TIMEOUT_S,
     )
     header = ("REV", "TIME (UTC)", "MODEL", "CHANGE", "ACTOR", "FIELDS")
     rows = [
@@ -282,7 +259,7 @@ async def _history(
     return 0
 
 
-async def _health(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple[str, str]]) -> int:
+async def _health(stub: Stub, args: argparse.Namespace) -> int:
     if args.state:
         if not args.model:
             print("error: --set needs a model", file=sys.stderr)
@@ -294,16 +271,12 @@ async def _health(stub: Stub, args: argparse.Namespace, metadata: Sequence[tuple
         )
         await stub.ReportHealth(
             registry_pb2.ReportHealthRequest(name=_name(args.model), health=health),
-            metadata=metadata,
-            timeout=TIMEOUT_S,
         )
     if args.model:
-        response = await stub.GetModel(
-            registry_pb2.GetModelRequest(name=_name(args.model)), metadata=metadata
-        )
+        response = await stub.GetModel(registry_pb2.GetModelRequest(name=_name(args.model)))
         models = [response.model]
     else:
-        models = await list_all_models(stub, metadata=metadata)
+        models = await list_all_models(stub)
     header = ("ID", "HEALTH", "SINCE (UTC)", "SOURCE", "REASON")
     rows = [
         (

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import grpc
 from google.protobuf import timestamp_pb2
-from grpc_status import rpc_status
 
+from switchyard.cli.output import report_call_error
 from switchyard.cli.tables import format_table
+from switchyard.client import ClientConfig, error_from_rpc, open_channel
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as pb_grpc
-from switchyard.runtime.errors import field_violations
 
 DEFAULT_CONTROLPLANE = "127.0.0.1:50054"
 TIMEOUT_S = 10.0
@@ -59,27 +59,21 @@ def _time(ts: timestamp_pb2.Timestamp) -> str:
 
 
 def _report_error(error: grpc.RpcError, address: str) -> int:
-    code = error.code()  # type: ignore[attr-defined]
-    details = error.details()  # type: ignore[attr-defined]
-    # The control plane's own errors carry rich details; a transport failure has none.
-    if code == grpc.StatusCode.UNAVAILABLE and rpc_status.from_call(error) is None:  # type: ignore[arg-type]
-        print(f"error: cannot reach the control plane at {address}: {details}", file=sys.stderr)
-        return 1
-    violations = field_violations(error)
-    if violations:
-        print(f"error: {len(violations)} problem(s), nothing was changed:", file=sys.stderr)
-        for v in violations:
-            print(f"  {v.field}: {v.description}", file=sys.stderr)
-    else:
-        print(f"error: {code.name}: {details}", file=sys.stderr)
-    return 1
+    return report_call_error(
+        error_from_rpc(error),
+        service="control plane",
+        address=address,
+        refused="nothing was changed",
+        unreachable_status=1,
+    )
 
 
 def _run(command: Command) -> Callable[[argparse.Namespace], int]:
     """Open a channel to --controlplane, run the command, turn RPC errors into messages."""
 
     def run(args: argparse.Namespace) -> int:
-        with grpc.insecure_channel(args.controlplane) as channel:
+        config = ClientConfig(address=args.controlplane, timeout_s=TIMEOUT_S)
+        with open_channel(config) as channel:
             try:
                 return command(pb_grpc.ControlPlaneServiceStub(channel), args)
             except grpc.RpcError as error:
@@ -102,7 +96,6 @@ def _publish(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) ->
             validate_only=args.validate_only,
             activate=args.activate,
         ),
-        timeout=TIMEOUT_S,
     )
     if args.validate_only:
         print(f"valid (sha256 {response.policy.content_hash[:12]}); nothing stored")
@@ -118,7 +111,7 @@ def _publish(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) ->
 
 
 def _get(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> int:
-    response = stub.GetPolicy(pb.GetPolicyRequest(version=args.version), timeout=TIMEOUT_S)
+    response = stub.GetPolicy(pb.GetPolicyRequest(version=args.version))
     policy = response.policy
     if not args.source:
         print(f"# version {policy.version}{' (active)' if response.active else ''}")
@@ -133,9 +126,7 @@ def _list(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> in
     token = ""
     active = 0
     while True:
-        page = stub.ListPolicies(
-            pb.ListPoliciesRequest(page_size=args.page_size, page_token=token), timeout=TIMEOUT_S
-        )
+        page = stub.ListPolicies(pb.ListPoliciesRequest(page_size=args.page_size, page_token=token))
         active = page.active_version
         rows.extend(page.policies)
         token = page.next_page_token
@@ -167,7 +158,7 @@ def _list(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> in
 
 def _rollback(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> int:
     response = stub.RollbackPolicy(
-        pb.RollbackPolicyRequest(version=args.version, author=args.author), timeout=TIMEOUT_S
+        pb.RollbackPolicyRequest(version=args.version, author=args.author)
     )
     print(f"policy version {response.policy.version} is active")
     return 0
@@ -183,7 +174,6 @@ def _canary(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> 
             canary_percent=0.0 if args.clear else args.percent,
             author=args.author,
         ),
-        timeout=TIMEOUT_S,
     )
     rollout = response.rollout
     if rollout.canary_version:
@@ -204,7 +194,6 @@ def _breaker(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) ->
             author=args.author,
             reason=args.reason,
         ),
-        timeout=TIMEOUT_S,
     )
     if not response.breaker_overrides:
         print("no breaker overrides in force")
@@ -232,7 +221,7 @@ def _routers(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) ->
     token = ""
     current = ""
     while True:
-        page = stub.ListRouters(pb.ListRoutersRequest(page_token=token), timeout=TIMEOUT_S)
+        page = stub.ListRouters(pb.ListRoutersRequest(page_token=token))
         routers.extend(page.routers)
         current = page.current_snapshot_version
         token = page.next_page_token

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from switchyard.client import DEFAULT_ROUTER
 from switchyard.suite import Suite, SuiteError, SuitePorts, SuiteSettings
 
 # Ctrl-C, `kill`, and the terminal closing: each stops the suite the same way.
@@ -47,6 +48,19 @@ def _say(text: str, *, file: TextIO | None = None) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stream.fileno())
         os.close(devnull)
+
+
+def example_calls(router: str) -> str:
+    """The commands a newcomer can paste to send the first requests."""
+    flag = "" if router == DEFAULT_ROUTER else f" --router {router}"
+    cli = ".venv/bin/switchyard"
+    return "\n".join(
+        (
+            f'  {cli} route "What is a B-tree?" --task chat --tier pro --budget 5000{flag}',
+            f"  {cli} plan - --task math{flag} < docs/routing.md",
+            f"  {cli} demo{flag}" if flag else "  make demo",
+        )
+    )
 
 
 async def _start(suite: Suite, stop: asyncio.Event) -> bool:
@@ -95,10 +109,8 @@ async def _run(settings: SuiteSettings) -> int:
             f" log: {service.log_path}"
         )
     _say(
-        f"\nRouter: {router}\nTry:\n"
-        f'  grpcurl -plaintext -d \'{{"messages":[{{"role":"user","content":"Hello!"}}]}}\''
-        f" {router} switchyard.router.v1.RouterService/Route\n"
-        f"  make demo\nCtrl-C stops everything."
+        f"\nRouter: {router}\nTry, in another terminal:\n{example_calls(router)}\n"
+        "Ctrl-C stops everything."
     )
     while not stop.is_set():
         dead = suite.dead_services()

@@ -67,6 +67,9 @@ class Stage:
     max_retries: int | None = None
     # None: cut from what remains of the deadline.
     timeout_ms: int | None = None
+    # Verifier score this stage's answer needs; None: the rule's min_score, except on
+    # the last stage of a multi-stage chain (see `Rule.min_score_for`).
+    min_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,19 @@ class Rule:
     checks: tuple[CheckRef, ...] = ()
     # Minimum verifier quality score to accept; 0 skips the scorer.
     min_score: float = 0.0
+
+    def min_score_for(self, stage: Stage, *, last: bool) -> float:
+        """The score bar for a stage's answer. A score threshold decides escalation, and
+        after the last stage of a cascade there is nowhere to escalate: that stage is
+        held to its checks only, unless it sets its own min_score. (With the rule's bar
+        on the last stage too, a scorer that rates the strong model's answers low turns
+        them into degraded answers, worse than always using the weak model.) A lone
+        stage (`single`) keeps the rule's bar."""
+        if stage.min_score is not None:
+            return stage.min_score
+        if last and len(self.strategy.stages) > 1:
+            return 0.0
+        return self.min_score
 
 
 @dataclass(frozen=True)

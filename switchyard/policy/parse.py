@@ -46,11 +46,15 @@ def _check(r: FieldReader, node: Any, path: str) -> CheckRef:
 
 
 def _stage(r: FieldReader, node: Any, path: str) -> Stage:
-    m = r.mapping(node, path, ("model", "max_retries", "timeout_ms"))
+    m = r.mapping(node, path, ("model", "max_retries", "timeout_ms", "min_score"))
+    min_score = m.get("min_score")
     return Stage(
         model=r.string(m, "model", path, required=True),
         max_retries=r.integer(m, "max_retries", path, None, low=0, high=MAX_RETRIES),
         timeout_ms=r.integer(m, "timeout_ms", path, None, low=1, high=600_000),
+        min_score=None
+        if min_score is None
+        else r.number(m, "min_score", path, 0.0, low=0.0, high=1.0),
     )
 
 

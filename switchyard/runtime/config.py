@@ -37,10 +37,17 @@ class ServerConfig:
     metrics_port: int = 0
     # SO_REUSEPORT: lets several router processes share one port.
     reuse_port: bool = False
+    # Largest request or response message; a bigger request is RESOURCE_EXHAUSTED with
+    # both sizes in the message ("Received message larger than max (N vs. LIMIT)").
+    max_message_bytes: int = 4 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise StartupError(f"port must be 0..65535, got {self.port}")
+        if not 1024 <= self.max_message_bytes <= 1024**3:
+            raise StartupError(
+                f"max_message_bytes must be 1024..{1024**3}, got {self.max_message_bytes}"
+            )
         if self.grace_s < 0:
             raise StartupError(f"grace_s must be >= 0, got {self.grace_s}")
 

@@ -43,7 +43,6 @@ log = structlog.get_logger("switchyard.server")
 Registrar = Callable[[grpc.aio.Server], Sequence[str]]
 Hook = Callable[[], Awaitable[None]]
 
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 # Young-generation collections every 10k allocations instead of 700: requests create
 # many short-lived objects, and most die before any collection would look at them.
 GC_GEN0_THRESHOLD = 10_000
@@ -125,8 +124,8 @@ async def start_server(
     server = grpc.aio.server(
         interceptors=list(interceptors),
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", config.max_message_bytes),
             # Off by default so a second process on a taken port fails loudly;
             # on for routers that deliberately share one port.
             ("grpc.so_reuseport", 1 if config.reuse_port else 0),

@@ -149,3 +149,12 @@ async def test_plan_reports_the_slo_in_force(router: RouterHarness) -> None:
     assert plan.latency_slo_ms == 5000 and plan.meets_slo
     tight = await router.stub.Plan(router_pb2.PlanRequest(request=ask(latency_slo_ms=1)), timeout=5)
     assert tight.latency_slo_ms == 1 and not tight.meets_slo
+
+
+async def test_oversized_request_is_resource_exhausted_naming_the_limit(router) -> None:
+    """A request over the 4 MiB message limit is refused with RESOURCE_EXHAUSTED, and the
+    message gives the limit in bytes."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await router.stub.Route(ask("x" * (5 * 1024 * 1024)), timeout=10)
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert str(4 * 1024 * 1024) in (caught.value.details() or "")

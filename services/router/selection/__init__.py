@@ -16,7 +16,7 @@ from services.router.fleet import FleetView
 from services.router.plan import RouteInput, RoutePlan
 from services.router.selection import auto, score
 from services.router.selection.expectation import chain_figures
-from services.router.selection.filters import candidate_for, latency_ms
+from services.router.selection.filters import candidate_for, latency_ms, panic_admits
 from services.router.selection.quality import BoundPredictor
 from services.router.selection.ranked import arrange
 from services.router.selection.static import static_plan
@@ -65,8 +65,10 @@ def plan_route(
         )
         for i, stage in enumerate(rule.strategy.stages)
     ]
-    eligible = [c for c in screened if c.kept]
-    filtered = [c for c in screened if not c.kept]
+    panicked = panic_admits(screened, breaker_state)
+    admitted = {c.model_id for c in panicked}
+    eligible = panicked or [c for c in screened if c.kept]
+    filtered = [c for c in screened if not c.kept and c.model_id not in admitted]
     cascades = ()
     if selector.kind == "score":
         ranked, floor_met = score.rank(eligible, selector, slo_ms)
@@ -99,4 +101,5 @@ def plan_route(
         expected_quality=figures.quality,
         cascades=cascades,
         quality_floor_met=floor_met,
+        panic=bool(panicked),
     )

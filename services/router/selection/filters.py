@@ -4,7 +4,8 @@ case than the budget, or slower at p50 than the time left is dropped with its re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 
 from services.router.breakers import BreakerState
 from services.router.estimates import OutcomeEstimates
@@ -107,3 +108,23 @@ def candidate_for(
             DropReason.DEADLINE,
         )
     return candidate(True, "eligible")
+
+
+def panic_admits(
+    screened: Sequence[Candidate], breaker_state: Callable[[str], BreakerState]
+) -> list[Candidate]:
+    """Panic mode: when nothing survived the filters and some models were dropped only
+    for an OPEN breaker (not an operator's FORCED_OPEN), those, kept and flagged, so
+    the rule's traffic reaches the least-bad models instead of degrading all of it."""
+    if any(c.kept for c in screened):
+        return []
+    return [
+        dataclasses.replace(
+            c,
+            kept=True,
+            drop=DropReason.NONE,
+            reason="panic: breaker open, admitted because every allowed model is refused",
+        )
+        for c in screened
+        if c.drop is DropReason.BREAKER and breaker_state(c.model_id) is BreakerState.OPEN
+    ]

@@ -9,7 +9,7 @@ from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView
 from services.router.plan import RouteInput, RoutePlan
 from services.router.selection.expectation import chain_figures
-from services.router.selection.filters import candidate_for
+from services.router.selection.filters import candidate_for, panic_admits
 from switchyard.policy import Rule
 
 
@@ -37,6 +37,10 @@ def static_plan(
         )
         for i, stage in enumerate(rule.strategy.stages)
     )
+    panicked = panic_admits(candidates, breaker_state)
+    if panicked:
+        admitted = {c.model_id: c for c in panicked}
+        candidates = tuple(admitted.get(c.model_id, c) for c in candidates)
     chain = [c for c in candidates if c.kept]
     figures = chain_figures(
         [c.max_cost_micros for c in chain],
@@ -52,4 +56,5 @@ def static_plan(
         expected_latency_ms=round(figures.latency_ms),
         slo_ms=slo_ms,
         expected_quality=figures.quality,
+        panic=bool(panicked),
     )

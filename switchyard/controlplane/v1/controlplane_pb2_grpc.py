@@ -27,6 +27,8 @@ if _version_not_supported:
 
 class ControlPlaneServiceStub:
     """ControlPlaneService versions routing policies and pushes them to routers.
+    Every change routers must see (activation, canary, breaker override) bumps a
+    generation and is sent to every connected router as a new snapshot.
     """
 
     def __init__(self, channel):
@@ -84,29 +86,38 @@ class ControlPlaneServiceStub:
 
 class ControlPlaneServiceServicer:
     """ControlPlaneService versions routing policies and pushes them to routers.
+    Every change routers must see (activation, canary, breaker override) bumps a
+    generation and is sent to every connected router as a new snapshot.
     """
 
     def PublishPolicy(self, request, context):
         """PublishPolicy validates a policy document and stores it as a new immutable version.
+        Every problem is a field violation under INVALID_ARGUMENT (rules[2].strategy...);
+        nothing is stored then. An unreachable registry (model ids are checked against it)
+        is UNAVAILABLE with RetryInfo.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPolicy(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """GetPolicy returns one version; NOT_FOUND when it does not exist.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPolicies(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """ListPolicies pages through the versions, newest first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RollbackPolicy(self, request, context):
         """RollbackPolicy makes an earlier version active again.
+        Any stored version can be made active this way (it also promotes a version);
+        NOT_FOUND when it does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -115,6 +126,8 @@ class ControlPlaneServiceServicer:
     def SubscribeRouterConfig(self, request_iterator, context):
         """SubscribeRouterConfig is the xDS-style stream: the control plane sends snapshots,
         the router answers each with an ACK or a NACK carrying the snapshot's nonce.
+        The router's first message carries its router_id. A NACKed snapshot is never resent;
+        the stream waits for a newer generation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -208,6 +221,8 @@ def add_ControlPlaneServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ControlPlaneService:
     """ControlPlaneService versions routing policies and pushes them to routers.
+    Every change routers must see (activation, canary, breaker override) bumps a
+    generation and is sent to every connected router as a new snapshot.
     """
 
     @staticmethod

@@ -28,6 +28,11 @@ if _version_not_supported:
 class RegistryServiceStub:
     """RegistryService keeps the model fleet: profiles, health and change history.
     Routers hold a local copy fed by WatchModels and never call it per request.
+    Resources follow Google AIP (Get/List/Create/Update/Delete, etags, validate_only).
+    Calls carry `authorization: Bearer <token>` when the registry has tokens configured:
+    reads and watches need the read scope, ReportHealth the health scope, writes admin;
+    a missing or unknown token is UNAUTHENTICATED, a token without the scope
+    PERMISSION_DENIED.
     """
 
     def __init__(self, channel):
@@ -81,22 +86,31 @@ class RegistryServiceStub:
 class RegistryServiceServicer:
     """RegistryService keeps the model fleet: profiles, health and change history.
     Routers hold a local copy fed by WatchModels and never call it per request.
+    Resources follow Google AIP (Get/List/Create/Update/Delete, etags, validate_only).
+    Calls carry `authorization: Bearer <token>` when the registry has tokens configured:
+    reads and watches need the read scope, ReportHealth the health scope, writes admin;
+    a missing or unknown token is UNAUTHENTICATED, a token without the scope
+    PERMISSION_DENIED.
     """
 
     def GetModel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """GetModel returns one model by resource name; NOT_FOUND when it does not exist.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListModels(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """ListModels pages through the fleet in name order, optionally filtered.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateModel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """CreateModel stores a new profile after validating every field (INVALID_ARGUMENT
+        with one field violation per problem); an existing id is ALREADY_EXISTS.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -110,20 +124,23 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteModel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """DeleteModel removes a model (its history stays); a stale etag is ABORTED.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReportHealth(self, request, context):
         """ReportHealth records a health observation from a router or a probe.
+        Repeating the current state, reason and source records nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListModelRevisions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """ListModelRevisions returns the change history, newest first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -190,6 +207,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
 class RegistryService:
     """RegistryService keeps the model fleet: profiles, health and change history.
     Routers hold a local copy fed by WatchModels and never call it per request.
+    Resources follow Google AIP (Get/List/Create/Update/Delete, etags, validate_only).
+    Calls carry `authorization: Bearer <token>` when the registry has tokens configured:
+    reads and watches need the read scope, ReportHealth the health scope, writes admin;
+    a missing or unknown token is UNAUTHENTICATED, a token without the scope
+    PERMISSION_DENIED.
     """
 
     @staticmethod

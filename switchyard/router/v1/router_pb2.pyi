@@ -135,7 +135,7 @@ class Attempt(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., retry: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., verdict: _Optional[_Union[AttemptVerdict, str]] = ..., detail: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., verifier_score: _Optional[float] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason", "review_ticket_id")
+    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason", "review_ticket_id", "panic")
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +152,7 @@ class RouteResponse(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     REVIEW_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    PANIC_FIELD_NUMBER: _ClassVar[int]
     answer: str
     model_id: str
     rule: str
@@ -168,7 +169,8 @@ class RouteResponse(_message.Message):
     request_id: str
     finish_reason: str
     review_ticket_id: str
-    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ..., review_ticket_id: _Optional[str] = ...) -> None: ...
+    panic: bool
+    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ..., review_ticket_id: _Optional[str] = ..., panic: _Optional[bool] = ...) -> None: ...
 
 class PlanRequest(_message.Message):
     __slots__ = ("request",)
@@ -221,7 +223,7 @@ class PlanCascade(_message.Message):
     def __init__(self, model_ids: _Optional[_Iterable[str]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., expected_quality: _Optional[float] = ..., chosen: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class PlanResponse(_message.Message):
-    __slots__ = ("rule", "strategy", "policy_version", "candidates", "expected_cost_micros", "expected_latency_ms", "estimated_prompt_tokens", "latency_slo_ms", "meets_slo", "selector", "expected_quality", "cascades", "quality_floor_met")
+    __slots__ = ("rule", "strategy", "policy_version", "candidates", "expected_cost_micros", "expected_latency_ms", "estimated_prompt_tokens", "latency_slo_ms", "meets_slo", "selector", "expected_quality", "cascades", "quality_floor_met", "panic")
     RULE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -235,6 +237,7 @@ class PlanResponse(_message.Message):
     EXPECTED_QUALITY_FIELD_NUMBER: _ClassVar[int]
     CASCADES_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FLOOR_MET_FIELD_NUMBER: _ClassVar[int]
+    PANIC_FIELD_NUMBER: _ClassVar[int]
     rule: str
     strategy: str
     policy_version: int
@@ -248,4 +251,5 @@ class PlanResponse(_message.Message):
     expected_quality: float
     cascades: _containers.RepeatedCompositeFieldContainer[PlanCascade]
     quality_floor_met: bool
-    def __init__(self, rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[PlanCandidate, _Mapping]]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., estimated_prompt_tokens: _Optional[int] = ..., latency_slo_ms: _Optional[int] = ..., meets_slo: _Optional[bool] = ..., selector: _Optional[str] = ..., expected_quality: _Optional[float] = ..., cascades: _Optional[_Iterable[_Union[PlanCascade, _Mapping]]] = ..., quality_floor_met: _Optional[bool] = ...) -> None: ...
+    panic: bool
+    def __init__(self, rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[PlanCandidate, _Mapping]]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., estimated_prompt_tokens: _Optional[int] = ..., latency_slo_ms: _Optional[int] = ..., meets_slo: _Optional[bool] = ..., selector: _Optional[str] = ..., expected_quality: _Optional[float] = ..., cascades: _Optional[_Iterable[_Union[PlanCascade, _Mapping]]] = ..., quality_floor_met: _Optional[bool] = ..., panic: _Optional[bool] = ...) -> None: ...

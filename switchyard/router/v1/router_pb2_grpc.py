@@ -27,6 +27,10 @@ if _version_not_supported:
 
 class RouterServiceStub:
     """RouterService answers a request with the cheapest route that meets its SLO and budget.
+    The router matches the active policy's first rule whose conditions hold, selects a chain
+    of models (static, score or auto selector), runs it (single or cascade) with retries,
+    breakers and verification, and degrades or fails with a typed error when nothing is
+    acceptable. It never calls the registry or the control plane per request.
     """
 
     def __init__(self, channel):
@@ -49,16 +53,26 @@ class RouterServiceStub:
 
 class RouterServiceServicer:
     """RouterService answers a request with the cheapest route that meets its SLO and budget.
+    The router matches the active policy's first rule whose conditions hold, selects a chain
+    of models (static, score or auto selector), runs it (single or cascade) with retries,
+    breakers and verification, and degrades or fails with a typed error when nothing is
+    acceptable. It never calls the registry or the control plane per request.
     """
 
     def Route(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Route answers one request. The gRPC deadline (capped by the policy's max_deadline_ms)
+        bounds every attempt. Errors: INVALID_ARGUMENT with google.rpc.BadRequest field
+        violations for bad input; RESOURCE_EXHAUSTED when the budget cannot pay for any
+        stage; DEADLINE_EXCEEDED; UNAVAILABLE with google.rpc.RetryInfo when no route could
+        answer (unless the policy degrades to a static answer or a review ticket).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Plan(self, request, context):
         """Plan returns the decision Route would take, without calling any model.
+        It validates the request exactly as Route does (same INVALID_ARGUMENT violations).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -87,6 +101,10 @@ def add_RouterServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class RouterService:
     """RouterService answers a request with the cheapest route that meets its SLO and budget.
+    The router matches the active policy's first rule whose conditions hold, selects a chain
+    of models (static, score or auto selector), runs it (single or cascade) with retries,
+    breakers and verification, and degrades or fails with a typed error when nothing is
+    acceptable. It never calls the registry or the control plane per request.
     """
 
     @staticmethod

@@ -27,6 +27,9 @@ if _version_not_supported:
 
 class VerifierServiceStub:
     """VerifierService decides whether a candidate answer is acceptable.
+    Deterministic checks run first, cheapest first; the trained quality scorer runs last,
+    when asked for. Bad check lists are INVALID_ARGUMENT with one field violation per
+    problem (checks[i].name, checks[i].params.<param>, min_score, candidates).
     """
 
     def __init__(self, channel):
@@ -54,23 +57,30 @@ class VerifierServiceStub:
 
 class VerifierServiceServicer:
     """VerifierService decides whether a candidate answer is acceptable.
+    Deterministic checks run first, cheapest first; the trained quality scorer runs last,
+    when asked for. Bad check lists are INVALID_ARGUMENT with one field violation per
+    problem (checks[i].name, checks[i].params.<param>, min_score, candidates).
     """
 
     def Verify(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Verify runs the checks (and the scorer when min_score > 0) on one candidate.
+        min_score > 0 on a verifier without a scorer is FAILED_PRECONDITION.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Rank(self, request, context):
         """Rank scores several candidate answers to one request, best first.
+        1 to 64 candidates (the verifier's max_rank_candidates setting).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListChecks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """ListChecks describes every check this verifier knows and its parameters.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -103,6 +113,9 @@ def add_VerifierServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class VerifierService:
     """VerifierService decides whether a candidate answer is acceptable.
+    Deterministic checks run first, cheapest first; the trained quality scorer runs last,
+    when asked for. Bad check lists are INVALID_ARGUMENT with one field violation per
+    problem (checks[i].name, checks[i].params.<param>, min_score, candidates).
     """
 
     @staticmethod

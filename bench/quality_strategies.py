@@ -1,0 +1,129 @@
+"""The strategies `make bench-quality` compares (bench/quality.py), one small object each.
+
+A `Strategy` is fitted on a dataset's train half and evaluated on its held-out half into
+one `StrategyResult` row; `skip_reason` says when the data cannot serve it. Learned
+selectors become rows by adding an object to `strategies()`; fit them in `fit`, on the
+train half only.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from switchyard.checks.scorer import default_scorer
+from switchyard.learning import metrics, report
+from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResult
+from switchyard.learning.sweep import parse_sweep
+
+CASCADE_POLICY = Path(__file__).resolve().parent / "quality" / "cascade.yaml"
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The two-model roles on the held-out half (RouteLLM: weak = the worse model)."""
+
+    weak: str
+    strong: str
+
+
+class Strategy(Protocol):
+    name: str
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None: ...
+
+    def fit(self, train: EvalSetup) -> None: ...
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult: ...
+
+
+def _needs_texts_and_pair(held: EvalSetup, roles: Roles | None) -> str | None:
+    if roles is None:
+        return "needs two models with a quality gap"
+    if not report.has_answer_texts(held):
+        return "the data has no answer texts to verify"
+    return None
+
+
+class ScorerCascade:
+    """The verifier's APGR path: escalate the weak answer to the strong model when the
+    packaged quality scorer's P(acceptable) is below a threshold, every threshold swept;
+    the strong answer is always kept. Same code as `switchyard verifier eval`."""
+
+    name = "cascade weak→strong, scorer threshold swept (strong answer kept)"
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
+        return _needs_texts_and_pair(held, roles)
+
+    def fit(self, train: EvalSetup) -> None:
+        """Nothing to fit: the packaged artefact was trained on the same train halves."""
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None
+        scorer = default_scorer()
+        records = held.records
+        curve = metrics.escalation_curve(
+            [
+                scorer.score(
+                    prompt=r.prompt,
+                    task_type=r.task_type,
+                    output=held.answer(r, roles.weak).answer or "",
+                    finish_reason="stop",
+                )
+                for r in records
+            ],
+            [held.quality(r, roles.weak) for r in records],
+            [held.quality(r, roles.strong) for r in records],
+            weak_cost=[held.cost(r, roles.weak) for r in records],
+            strong_cost=[held.cost(r, roles.strong) for r in records],
+        )
+        return StrategyResult(
+            name=self.name,
+            kind="cascade",
+            point=None,
+            curve=tuple(
+                OperatingPoint(p.quality, p.cost, p.strong_fraction, f"< {p.threshold:.3f}")
+                for p in curve.curve
+            ),
+            requests=len(records),
+        )
+
+
+class RouterCascade:
+    """The router's own cascade (bench/quality/cascade.yaml) through `switchyard eval`'s
+    in-process path, its rule's min_score swept: what the router does today."""
+
+    name = "router cascade policy, min_score swept"
+
+    def __init__(self, points: int) -> None:
+        self.points = points
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
+        return _needs_texts_and_pair(held, roles)
+
+    def fit(self, train: EvalSetup) -> None:
+        """Nothing to fit: the threshold grid comes from a pilot run's scores."""
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None
+        source = string.Template(CASCADE_POLICY.read_text()).substitute(
+            weak=roles.weak, strong=roles.strong
+        )
+        row = await report.sweep_result(
+            held,
+            source,
+            parse_sweep("min_score"),
+            name="router cascade",
+            strong=roles.strong,
+            points=self.points,
+        )
+        return StrategyResult(
+            name=self.name, kind=row.kind, point=None, curve=row.curve, requests=row.requests
+        )
+
+
+def strategies(points: int) -> list[Strategy]:
+    """Every strategy that exists today; learned selectors are added here as rows."""
+    return [ScorerCascade(), RouterCascade(points)]

@@ -1,0 +1,139 @@
+"""Client configuration: where to connect, deadline, token, TLS and the gRFC A6 retry
+policy the channel applies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from switchyard.controlplane.v1 import controlplane_pb2
+from switchyard.registry.v1 import registry_pb2
+from switchyard.router.v1 import router_pb2
+from switchyard.verifier.v1 import verifier_pb2
+
+DEFAULT_ROUTER = "127.0.0.1:50051"
+# Every service the retry policy applies to, named by its descriptor.
+SERVICE_NAMES = tuple(
+    service.full_name
+    for module in (router_pb2, registry_pb2, verifier_pb2, controlplane_pb2)
+    for service in module.DESCRIPTOR.services_by_name.values()
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """gRFC A6 retries: which codes, how many attempts, how the backoff grows.
+
+    UNAVAILABLE is the default because it is what a call that never reached a server
+    sees, and what the router answers when no route could serve right now. Throttling
+    stops retries once more than half the token bucket (`max_tokens`) has drained on
+    failures; each success refills `token_ratio`.
+    """
+
+    max_attempts: int = 3
+    initial_backoff_s: float = 0.2
+    max_backoff_s: float = 2.0
+    backoff_multiplier: float = 2.0
+    retryable_codes: tuple[grpc.StatusCode, ...] = (grpc.StatusCode.UNAVAILABLE,)
+    throttle_max_tokens: int = 10
+    throttle_token_ratio: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.max_attempts <= 5:
+            raise ValueError("max_attempts must be 2..5 (gRPC caps it at 5)")
+        if self.initial_backoff_s <= 0 or self.max_backoff_s < self.initial_backoff_s:
+            raise ValueError("backoff must be positive and max_backoff_s >= initial_backoff_s")
+        if self.backoff_multiplier <= 0 or not self.retryable_codes:
+            raise ValueError("backoff_multiplier must be positive, retryable_codes non-empty")
+        if not 0 < self.throttle_max_tokens <= 1000 or self.throttle_token_ratio <= 0:
+            raise ValueError("throttle_max_tokens must be 0..1000, throttle_token_ratio > 0")
+
+    def service_config(self, services: Sequence[str] = SERVICE_NAMES) -> str:
+        """The channel's `grpc.service_config` JSON (gRFC A6)."""
+        return json.dumps(
+            {
+                "methodConfig": [
+                    {
+                        "name": [{"service": name} for name in services],
+                        "retryPolicy": {
+                            "maxAttempts": self.max_attempts,
+                            "initialBackoff": f"{self.initial_backoff_s}s",
+                            "maxBackoff": f"{self.max_backoff_s}s",
+                            "backoffMultiplier": self.backoff_multiplier,
+                            "retryableStatusCodes": [c.name for c in self.retryable_codes],
+                        },
+                    }
+                ],
+                "retryThrottling": {
+                    "maxTokens": self.throttle_max_tokens,
+                    "tokenRatio": self.throttle_token_ratio,
+                },
+            }
+        )
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """Server verification (a CA bundle, else the system roots) and optional mutual TLS."""
+
+    root_certificates: Path | None = None
+    client_certificate: Path | None = None
+    client_key: Path | None = None
+    # Expected name in the server's certificate when it differs from the address's host.
+    server_name: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.client_certificate is None) != (self.client_key is None):
+            raise ValueError("mutual TLS needs both client_certificate and client_key")
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        def read(path: Path | None) -> bytes | None:
+            return path.read_bytes() if path is not None else None
+
+        return grpc.ssl_channel_credentials(
+            root_certificates=read(self.root_certificates),
+            private_key=read(self.client_key),
+            certificate_chain=read(self.client_certificate),
+        )
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    address: str = DEFAULT_ROUTER
+    # Deadline for every unary call that does not set its own, seconds.
+    timeout_s: float = 10.0
+    # Sent as `authorization: Bearer <token>` on every call; empty sends none.
+    token: str = ""
+    tls: TlsConfig | None = None
+    # None turns retries off.
+    retry: RetryPolicy | None = field(default_factory=RetryPolicy)
+    # Extra metadata on every call, e.g. (("x-request-id", "..."),).
+    metadata: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.address:
+            raise ValueError("address is required (host:port)")
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be positive: every call needs a deadline")
+
+    def call_metadata(self) -> tuple[tuple[str, str], ...]:
+        auth = (("authorization", f"Bearer {self.token}"),) if self.token else ()
+        return (*auth, *self.metadata)
+
+    def channel_options(self) -> list[tuple[str, Any]]:
+        options: list[tuple[str, Any]] = []
+        if self.retry is not None:
+            options += [
+                ("grpc.enable_retries", 1),
+                ("grpc.service_config", self.retry.service_config()),
+            ]
+        else:
+            options.append(("grpc.enable_retries", 0))
+        if self.tls is not None and self.tls.server_name:
+            options.append(("grpc.ssl_target_name_override", self.tls.server_name))
+        return options

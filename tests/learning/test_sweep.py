@@ -1,0 +1,87 @@
+"""Sweeps: knob specs, which rules a knob moves, and selector knobs moving the curve."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from switchyard.learning.evaluate import build_setup, parse_model_map
+from switchyard.learning.inprocess_router import load_profiles
+from switchyard.learning.report import sweep_result
+from switchyard.learning.sweep import KNOBS, SweepError, load_policy_document, parse_sweep
+from tests.learning.synthetic import PRICES, QUALITY, fleet_file, four_model_dataset
+
+SELECTORS = """
+name: selectors
+budget_micros: 1000000
+checks: [{name: length, params: {min_chars: 20}}]
+rules:
+  - name: single-tiny
+    when: {task_types: [chat]}
+    strategy: {kind: single, model: tiny-x}
+  - name: code-score
+    when: {task_types: [code_generation]}
+    strategy:
+      selector: score
+      models: [tiny-x, mid-x, coder-x, big-x]
+      weights: {quality: 1.0, cost: 0.5, latency: 0.0}
+      max_fallbacks: 1
+default:
+  name: auto
+  strategy: {selector: auto, models: [tiny-x, mid-x, big-x], max_depth: 2, min_quality: 0.8}
+"""
+
+
+def test_value_specs() -> None:
+    """Explicit lists, start:stop:count ranges, named knobs and dotted paths parse; an
+    unknown bare name, a bad number or a one-point range is refused."""
+    assert parse_sweep("min_score=0.2,0.5").values == (0.2, 0.5)
+    assert parse_sweep("quality_floor=0.5:0.9:3").values == pytest.approx((0.5, 0.7, 0.9))
+    assert parse_sweep("min_score").values is None
+    assert parse_sweep("default.min_score=0.1").name == "default.min_score"
+    for bad in ("nonsense", "min_score=a,b", "min_score=0:1:1", "=0.5"):
+        with pytest.raises(SweepError):
+            parse_sweep(bad)
+
+
+def test_knobs_move_only_the_rules_they_apply_to() -> None:
+    """min_score moves the score and auto rules (they escalate) but not the single one;
+    cost_weight only the score rule's weights; quality_floor only the auto rule; a dotted
+    path picks a rule by name."""
+    document = load_policy_document(SELECTORS)
+    moved = KNOBS["min_score"].apply(document, 0.4)
+    assert [r.get("min_score") for r in (*moved["rules"], moved["default"])] == [None, 0.4, 0.4]
+    moved = KNOBS["cost_weight"].apply(document, 2.0)
+    assert moved["rules"][1]["strategy"]["weights"] == {"quality": 1.0, "cost": 2.0, "latency": 0.0}
+    assert "weights" not in moved["default"]["strategy"]
+    moved = KNOBS["quality_floor"].apply(document, 0.95)
+    assert moved["default"]["strategy"]["min_quality"] == 0.95
+    assert moved["rules"][1]["strategy"].get("min_quality") is None
+    moved = parse_sweep("rules.code-score.min_score=0.3").knob.apply(document, 0.3)
+    assert moved["rules"][1]["min_score"] == 0.3 and "min_score" not in moved["default"]
+    with pytest.raises(SweepError, match="has none"):
+        KNOBS["quality_floor"].apply(load_policy_document("name: x\ndefault: {}\n"), 0.5)
+
+
+def test_quality_floor_sweep_buys_quality_with_cost(tmp_path: Path) -> None:
+    """On the four-model data with registry quality per task, raising the auto rule's
+    floor from 0.5 to 0.99 picks dearer cascades: cost and quality both rise."""
+    records = four_model_dataset(tmp_path / "data.jsonl")
+    fleet = fleet_file(
+        tmp_path / "fleet.yaml",
+        {f"{m}-x": p for m, p in PRICES.items()},
+        quality={f"{m}-x": q for m, q in QUALITY.items()},
+    )
+    setup = build_setup(
+        records,
+        load_profiles(fleet),
+        parse_model_map("tiny-x=tiny,mid-x=mid,coder-x=coder,big-x=big"),
+    )
+    row = asyncio.run(
+        sweep_result(setup, SELECTORS, parse_sweep("quality_floor=0.5,0.99"), name="p", strong=None)
+    )
+    low, high = row.curve
+    assert high.cost_micros > low.cost_micros * 2
+    assert high.quality > low.quality + 0.1

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from switchyard.checks.evaluation import escalation_curve
 from switchyard.learning.dataset import DatasetRecord
+from switchyard.learning.metrics import escalation_curve
 from switchyard.learning.split import split_dataset
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from switchyard.checks import evaluation
 from switchyard.checks.scorer import LogisticModel, LogisticQualityScorer
 from switchyard.checks.training import LabelledAnswer, build_scorer, choose_l2, fit_logistic
 from switchyard.learning.dataset import DatasetRecord
 from switchyard.learning.heldout import classification_metrics
+from switchyard.learning.metrics import escalation_curve
 
 # Task type -> family; anything else is "general", the scorer's default model.
 FAMILIES: Mapping[str, str] = {"math": "math", "code_generation": "code"}
@@ -99,7 +99,7 @@ def escalation_figures(
         for r in pairs
     ]
     try:
-        report = evaluation.escalation_curve(
+        report = escalation_curve(
             scores,
             [r.answers[weak].quality for r in pairs],
             [r.answers[strong].quality for r in pairs],

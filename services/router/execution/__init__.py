@@ -11,9 +11,9 @@ and always end.
 - `budget.py`: the hook a shared budget (a tenant ledger) plugs into.
 """
 
-from services.router.execution.attempt import MIN_ATTEMPT_S
 from services.router.execution.budget import UNLIMITED, AttemptBudget, Reservation
 from services.router.execution.executor import RouteExecutor
+from services.router.execution.judging import MIN_ATTEMPT_S
 from services.router.execution.records import (
     PANICS,
     Answer,

@@ -22,20 +22,20 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from services.router.breakers import Admission, Breaker, BreakerBoard
 from services.router.estimates import OutcomeEstimates
 from services.router.execution.budget import Reservation
+from services.router.execution.judging import MIN_ATTEMPT_S, judge
 from services.router.execution.records import Answer, AttemptOutcome, AttemptRecord, Verdict
 from services.router.execution.run import BREAKER_REFUSED, Run, StopReason
 from services.router.fleet import ModelProfile
 from services.router.plan import Candidate, RouteInput
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
-from services.router.retry import FIRST_TEMPERATURE, CallParams, RetryThrottle, RetryThrottles
-from services.router.verification import AnswerUnderReview, AnswerVerdict, AnswerVerifier
+from services.router.retry import CallParams, RetryThrottle, RetryThrottles
+from services.router.verification import AnswerVerifier
 
-# An attempt with less time than this left would only time out; don't start it.
-MIN_ATTEMPT_S = 0.005
 # Breaker health signals: a 4xx is a request problem, not a sick model.
 MODEL_FAILURES = frozenset(
     {
@@ -63,15 +63,6 @@ class Attempt:
 
 
 NOT_MADE = Attempt(made=False)
-
-
-def first_call(request: RouteInput, profile: ModelProfile) -> CallParams:
-    limit = profile.max_output_tokens
-    wanted = request.max_output_tokens
-    return CallParams(
-        temperature=FIRST_TEMPERATURE,
-        max_tokens=min(wanted, limit) if limit else wanted,
-    )
 
 
 def worst_case_micros(candidate: Candidate, request: RouteInput, params: CallParams) -> int:
@@ -123,8 +114,7 @@ class AttemptRunner:
         scored: bool = False,
     ) -> Attempt:
         """One attempt; `scored` asks the verifier for a ranking score (ensembles)."""
-        assert candidate.profile is not None  # kept candidates always carry a profile
-        breaker = self._breakers.get(candidate.model_id)
+        slot = _Slot(run, candidate, retry, self._breakers.get(candidate.model_id))
         remaining = run.deadline - self.clock()
         if remaining <= MIN_ATTEMPT_S:
             run.stop = StopReason.DEADLINE
@@ -132,53 +122,35 @@ class AttemptRunner:
         worst = worst_case_micros(candidate, run.request, params)
         if not run.can_afford(worst):
             run.stop = StopReason.BUDGET
-            return self._skip(run, candidate, retry, breaker, "over budget")
+            return slot.skip("over budget")
         run.reserved += worst
         try:
             reservation = await run.budget.reserve(worst)
             if reservation is None:
                 run.stop = StopReason.BUDGET
-                return self._skip(run, candidate, retry, breaker, "shared budget refused")
-            admission = self._admit(run, breaker)
+                return slot.skip("shared budget refused")
+            admission = _admit(run, slot.breaker)
             if admission is None:
                 run.budget.release(reservation)
-                return self._skip(run, candidate, retry, breaker, BREAKER_REFUSED)
+                return slot.skip(BREAKER_REFUSED)
             run.stages_called.add(candidate.stage_index)
-            completion = await self._call(
-                run, candidate, retry, breaker, admission, reservation, params, remaining
-            )
+            completion = await self._call(slot, admission, reservation, params, remaining)
         finally:
             run.reserved -= worst
-        return await self._conclude(
-            run, candidate, retry, breaker, reservation, completion, min_score, scored
-        )
-
-    @staticmethod
-    def _admit(run: Run, breaker: Breaker) -> Admission | None:
-        admission = breaker.admit()
-        if admission is None and run.panic and not run.panic_spent:
-            # One call past a refusal per route is the panic; one per stage (or retry)
-            # would multiply the load on a fleet that is refusing it.
-            admission = breaker.admit(panic=True)
-            run.panic_spent = admission is not None
-        return admission
+        return await self._conclude(slot, reservation, completion, min_score, scored)
 
     async def _call(
         self,
-        run: Run,
-        candidate: Candidate,
-        retry: int,
-        breaker: Breaker,
+        slot: _Slot,
         admission: Admission,
         reservation: Reservation,
         params: CallParams,
         remaining: float,
     ) -> Completion:
-        assert candidate.profile is not None
-        profile = candidate.profile
+        run, profile = slot.run, slot.profile
         timeout = remaining
-        if candidate.stage.timeout_ms is not None:
-            timeout = min(timeout, candidate.stage.timeout_ms / 1000.0)
+        if slot.candidate.stage.timeout_ms is not None:
+            timeout = min(timeout, slot.candidate.stage.timeout_ms / 1000.0)
         started = self.clock()
         try:
             completion = await self._provider_for(profile).complete(
@@ -196,18 +168,14 @@ class AttemptRunner:
             # Cancelled (another member won, client deadline, disconnect) before an
             # outcome: a probe slot kept here would wedge the breaker half-open for good,
             # and a reservation kept would hold money nobody spent.
-            breaker.release(admission)
+            slot.breaker.release(admission)
             run.budget.release(reservation)
             if isinstance(exc, asyncio.CancelledError):
                 run.attempts.append(
-                    AttemptRecord(
-                        model_id=candidate.model_id,
-                        stage=candidate.stage_index,
-                        retry=retry,
-                        outcome=AttemptOutcome.CANCELLED,
+                    slot.record(
+                        AttemptOutcome.CANCELLED,
                         latency_ms=(self.clock() - started) * 1000.0,
                         detail="cancelled before the model answered",
-                        breaker_state=breaker.state,
                     )
                 )
             raise
@@ -217,46 +185,41 @@ class AttemptRunner:
 
     async def _conclude(
         self,
-        run: Run,
-        candidate: Candidate,
-        retry: int,
-        breaker: Breaker,
+        slot: _Slot,
         reservation: Reservation,
         completion: Completion,
         min_score: float,
         scored: bool,
     ) -> Attempt:
         """Record the outcome, settle, verify: from here on the attempt is in the trace."""
-        assert candidate.profile is not None
+        run, model_id = slot.run, slot.candidate.model_id
         failed = completion.outcome in MODEL_FAILURES
-        breaker.record(success=not failed, duration_s=completion.latency_s)
-        self.throttle(run, candidate.model_id).record(success=not failed)
+        slot.breaker.record(success=not failed, duration_s=completion.latency_s)
+        self.throttle(run, model_id).record(success=not failed)
         run.last_outcome = completion.outcome
-        cost = candidate.profile.cost_micros(completion.input_tokens, completion.output_tokens)
+        cost = slot.profile.cost_micros(completion.input_tokens, completion.output_tokens)
         run.spent += cost
-        record = AttemptRecord(
-            model_id=candidate.model_id,
-            stage=candidate.stage_index,
-            retry=retry,
-            outcome=AttemptOutcome.of(completion.outcome),
+        record = slot.record(
+            AttemptOutcome.of(completion.outcome),
             latency_ms=completion.latency_s * 1000.0,
             input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
             cost_micros=cost,
             detail=completion.detail,
-            breaker_state=breaker.state,
         )
-        slot = len(run.attempts)
+        index = len(run.attempts)
         run.attempts.append(record)
         await asyncio.shield(run.budget.settle(reservation, cost))
         if completion.outcome not in ANSWERED:
             return Attempt(True, completion.outcome, retry_after_s=completion.retry_after_s)
         if self.estimates is not None:
             self.estimates.record_latency(
-                candidate.model_id, run.request.task_type, completion.latency_s * 1000.0
+                model_id, run.request.task_type, completion.latency_s * 1000.0
             )
-        verdict = await self._verify(run, completion, min_score, scored=scored)
-        run.attempts[slot] = dataclasses.replace(
+        verdict = await judge(
+            self._verifier, run, completion, min_score, scored=scored, clock=self.clock
+        )
+        run.attempts[index] = dataclasses.replace(
             record,
             verdict=Verdict.ACCEPT if verdict.accepted else Verdict.REJECT,
             score=verdict.score,
@@ -264,43 +227,51 @@ class AttemptRunner:
         )
         answer = Answer(
             text=completion.text,
-            model_id=candidate.model_id,
+            model_id=model_id,
             finish_reason=completion.finish_reason,
             score=verdict.score,
-            stage=candidate.stage_index,
+            stage=slot.candidate.stage_index,
             accepted=verdict.accepted,
         )
         if not answer.accepted:
             run.hold(answer)
         return Attempt(True, completion.outcome, answer)
 
-    async def _verify(
-        self, run: Run, completion: Completion, min_score: float, *, scored: bool
-    ) -> AnswerVerdict:
-        answer = AnswerUnderReview(
-            prompt=run.request.prompt,
-            task_type=run.request.task_type,
-            output=completion.text,
-            finish_reason=completion.finish_reason,
-            checks=run.plan.rule.checks,
-            min_score=min_score,
-        )
-        timeout = max(run.deadline - self.clock(), MIN_ATTEMPT_S)
-        if scored:
-            [verdict] = await self._verifier.rank([answer], timeout_s=timeout)
-            return verdict
-        return await self._verifier.verify(answer, timeout_s=timeout)
 
-    @staticmethod
-    def _skip(run: Run, candidate: Candidate, retry: int, breaker: Breaker, detail: str) -> Attempt:
-        run.attempts.append(
-            AttemptRecord(
-                model_id=candidate.model_id,
-                stage=candidate.stage_index,
-                retry=retry,
-                outcome=AttemptOutcome.SKIPPED,
-                detail=detail,
-                breaker_state=breaker.state,
-            )
+@dataclass(frozen=True)
+class _Slot:
+    """Where an attempt sits: its request, stage, retry number and the model's breaker."""
+
+    run: Run
+    candidate: Candidate
+    retry: int
+    breaker: Breaker
+
+    @property
+    def profile(self) -> ModelProfile:
+        assert self.candidate.profile is not None  # kept candidates carry a profile
+        return self.candidate.profile
+
+    def record(self, outcome: AttemptOutcome, **values: Any) -> AttemptRecord:
+        return AttemptRecord(
+            model_id=self.candidate.model_id,
+            stage=self.candidate.stage_index,
+            retry=self.retry,
+            outcome=outcome,
+            breaker_state=self.breaker.state,
+            **values,
         )
+
+    def skip(self, detail: str) -> Attempt:
+        self.run.attempts.append(self.record(AttemptOutcome.SKIPPED, detail=detail))
         return NOT_MADE
+
+
+def _admit(run: Run, breaker: Breaker) -> Admission | None:
+    admission = breaker.admit()
+    if admission is None and run.panic and not run.panic_spent:
+        # One call past a refusal per route is the panic; one per stage (or retry)
+        # would multiply the load on a fleet that is refusing it.
+        admission = breaker.admit(panic=True)
+        run.panic_spent = admission is not None
+    return admission

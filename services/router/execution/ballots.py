@@ -7,8 +7,9 @@ Normalisation (the ballot's key):
   whitespace, Unicode kept), so `{"b": 1, "a": [2]}` and `{"a":[2],"b":1}` agree. In
   JSON mode an answer that does not parse casts no ballot.
 - Label, otherwise: whitespace runs collapsed to one space and trimmed, surrounding
-  quotes or backticks removed, trailing `.`, `!`, `;`, `:` and `,` removed, case-folded:
-  ` "Positive."` and `positive` agree. An empty label casts no ballot.
+  quotes and backticks and trailing `.`, `!`, `;`, `:` and `,` removed (until none is
+  left), case-folded: ` "Positive."`, `` `Positive`! `` and `positive` agree. An empty
+  label casts no ballot.
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ def canonical_json(text: str, *, containers_only: bool = False) -> str | None:
 
 
 def label(text: str) -> str:
-    collapsed = " ".join(text.split())
-    return collapsed.strip("\"'`").rstrip(".!;:,").strip().casefold()
+    trimmed = " ".join(text.split())
+    previous = None
+    while trimmed != previous:  # each pass shortens it or ends: `"Positive".` → positive
+        previous = trimmed
+        trimmed = trimmed.strip("\"'`").rstrip(".!;:,").strip()
+    return trimmed.casefold()
 
 
 def ballot_key(text: str, *, json_mode: bool, task_type: str) -> str | None:

@@ -1,7 +1,7 @@
 """The hedge cap: how many requests a rule may hedge, and what hedges may spend.
 
-Pure accounting over fixed windows of `window_ms` (window k covers
-[k·W, (k+1)·W) on the router's monotonic clock). Within a window:
+Pure accounting over fixed windows of `window_ms`, counted from the first request the
+account saw (window k covers [t0 + k·W, t0 + (k+1)·W)). Within a window:
 
 - a hedge is admitted only while hedges + 1 ≤ share × requests seen so far in it, so the
   share of the window's requests that were hedged never passes `share`;
@@ -34,6 +34,7 @@ class HedgeTicket:
 class HedgeAccount:
     def __init__(self, cap: HedgeCap) -> None:
         self.cap = cap
+        self.origin: float | None = None
         self.window = -1
         self.requests = 0
         self.hedges = 0
@@ -42,11 +43,13 @@ class HedgeAccount:
     def reconfigure(self, cap: HedgeCap) -> None:
         """New limits (a new policy version); the current window's counts carry over."""
         if cap.window_ms != self.cap.window_ms:
-            self.window = -1  # windows of another length: start a fresh one
+            self.origin, self.window = None, -1  # windows of another length: start afresh
         self.cap = cap
 
     def _roll(self, now_s: float) -> None:
-        index = math.floor(now_s * 1000.0 / self.cap.window_ms)
+        if self.origin is None:
+            self.origin = now_s
+        index = math.floor((now_s - self.origin) * 1000.0 / self.cap.window_ms)
         if index > self.window:
             self.window, self.requests, self.hedges, self.micros = index, 0, 0, 0
 

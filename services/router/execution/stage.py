@@ -10,11 +10,22 @@ executor's to act on (escalate, count as a member's ballot, ...).
 
 from __future__ import annotations
 
-from services.router.execution.attempt import MIN_ATTEMPT_S, AttemptRunner, first_call
+from services.router.execution.attempt import AttemptRunner
+from services.router.execution.judging import MIN_ATTEMPT_S
 from services.router.execution.records import Answer
 from services.router.execution.run import Run
-from services.router.plan import Candidate
-from services.router.retry import adjusted, backoff_s
+from services.router.fleet import ModelProfile
+from services.router.plan import Candidate, RouteInput
+from services.router.retry import FIRST_TEMPERATURE, CallParams, adjusted, backoff_s
+
+
+def first_call(request: RouteInput, profile: ModelProfile) -> CallParams:
+    limit = profile.max_output_tokens
+    wanted = request.max_output_tokens
+    return CallParams(
+        temperature=FIRST_TEMPERATURE,
+        max_tokens=min(wanted, limit) if limit else wanted,
+    )
 
 
 def stage_retries(run: Run, candidate: Candidate) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 
 from services.router.breakers import Admission, Breaker, BreakerBoard
 from services.router.estimates import OutcomeEstimates
-from services.router.execution.budget import Reservation
+from services.router.execution.budget import UNLIMITED, Reservation
 from services.router.execution.judging import MIN_ATTEMPT_S, judge
 from services.router.execution.records import Answer, AttemptOutcome, AttemptRecord, Verdict
 from services.router.execution.run import BREAKER_REFUSED, Run, StopReason
@@ -209,7 +209,10 @@ class AttemptRunner:
         )
         index = len(run.attempts)
         run.attempts.append(record)
-        await asyncio.shield(run.budget.settle(reservation, cost))
+        if run.budget is not UNLIMITED:
+            # Shielded: a cancellation now must not leave the ledger half-settled. (The
+            # shield's task costs a loop turn, so the no-op budget skips it.)
+            await asyncio.shield(run.budget.settle(reservation, cost))
         if completion.outcome not in ANSWERED:
             return Attempt(True, completion.outcome, retry_after_s=completion.retry_after_s)
         if self.estimates is not None:

@@ -91,7 +91,7 @@ class TimedModel:
         pass
 
 
-class ScoringVerifier:
+class RankingVerifier:
     """Accepts every non-empty answer not listed in `reject`, scoring it from `scores`
     (default `default`), so ensemble tests choose the ranking."""
 

@@ -18,8 +18,8 @@ from switchyard.policy import parse_policy
 from switchyard.runtime.errors import ResourceExhausted, Unavailable
 from tests.router.fakes import (
     Clock,
+    RankingVerifier,
     RecordingBudget,
-    ScoringVerifier,
     TimedModel,
     profile,
     real_time_executor,
@@ -50,7 +50,7 @@ def half_open(board: BreakerBoard, clock: Clock, model: str) -> None:
 async def test_a_finished_call_is_settled_with_its_actual_cost_and_never_released() -> None:
     """reserve(worst case) before the call, settle(actual) after it, nothing leaked."""
     budget = RecordingBudget()
-    executor = real_time_executor({"a": TimedModel("fine")}, ScoringVerifier())
+    executor = real_time_executor({"a": TimedModel("fine")}, RankingVerifier())
     result = await route(executor, SINGLE, FLEET, REQUEST, budget=budget)
     assert budget.reserved == [WORST]
     assert budget.settled == [("r1", result.total_cost_micros)] and budget.released == []
@@ -61,7 +61,7 @@ async def test_a_refused_reservation_skips_the_call_and_is_resource_exhausted() 
     """The shared budget says no: the model is never called and the request ends
     RESOURCE_EXHAUSTED, the attempt recorded as skipped."""
     model = TimedModel("fine")
-    executor = real_time_executor({"a": model}, ScoringVerifier())
+    executor = real_time_executor({"a": model}, RankingVerifier())
     with pytest.raises(ResourceExhausted):
         await route(executor, SINGLE, FLEET, REQUEST, budget=RecordingBudget(refuse=True))
     assert model.calls == 0
@@ -76,7 +76,7 @@ async def test_a_breaker_refusal_gives_the_reservation_back() -> None:
     half_open(board, clock, "a")
     assert board.get("a").admit() is not None  # someone else holds the probe
     budget = RecordingBudget()
-    executor = real_time_executor({"a": TimedModel("fine")}, ScoringVerifier(), breakers=board)
+    executor = real_time_executor({"a": TimedModel("fine")}, RankingVerifier(), breakers=board)
     result = await route(executor, SINGLE, FLEET, REQUEST, budget=budget)
     assert result.panic
     assert budget.released == ["r1"] and [k for k, _ in budget.settled] == ["r2"]
@@ -92,7 +92,7 @@ async def test_a_cancelled_member_releases_its_probe_and_its_reservation() -> No
     half_open(board, clock, "b")
     models = {"a": TimedModel("A", 0.01), "b": TimedModel("B", 5.0)}
     budget = RecordingBudget()
-    executor = real_time_executor(models, ScoringVerifier(default=1.0), breakers=board)
+    executor = real_time_executor(models, RankingVerifier(default=1.0), breakers=board)
     result = await route(executor, PARALLEL, FLEET, REQUEST, budget=budget)
     assert result.model_id == "a" and models["b"].cancelled == 1
     cancelled = [a for a in result.attempts if a.model_id == "b"]
@@ -111,7 +111,7 @@ async def test_cancelling_the_request_mid_call_releases_everything() -> None:
     half_open(board, clock, "a")
     model = TimedModel("never", 5.0)
     budget = RecordingBudget()
-    executor = real_time_executor({"a": model}, ScoringVerifier(), breakers=board)
+    executor = real_time_executor({"a": model}, RankingVerifier(), breakers=board)
     task = asyncio.create_task(route(executor, SINGLE, FLEET, REQUEST, budget=budget))
     while model.calls == 0:
         await asyncio.sleep(0.001)
@@ -123,7 +123,7 @@ async def test_cancelling_the_request_mid_call_releases_everything() -> None:
     assert board.get("a").admit() is not None
 
 
-class HangingVerifier(ScoringVerifier):
+class HangingVerifier(RankingVerifier):
     async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
         self.verified.append(answer.output)
         await asyncio.Event().wait()  # only cancellation ends it
@@ -169,7 +169,7 @@ async def test_panic_mode_makes_one_call_past_the_breakers_per_route() -> None:
         "default: {name: c, strategy: {kind: cascade, models: [a, b, c]}}"
     )
     models = {m: TimedModel("", 0.0, outcome=Outcome.SERVER_ERROR) for m in ("a", "b", "c")}
-    executor = real_time_executor(models, ScoringVerifier(), breakers=board)
+    executor = real_time_executor(models, RankingVerifier(), breakers=board)
     with pytest.raises(Unavailable):
         await route(executor, policy, FLEET, REQUEST)
     assert [m.calls for m in models.values()] == [1, 0, 0]
@@ -190,7 +190,7 @@ async def test_retries_of_a_stage_are_verified_once_per_answer() -> None:
                 return await flaky.complete(request)
             return await super().complete(request)
 
-    verifier = ScoringVerifier()
+    verifier = RankingVerifier()
     result = await route(
         real_time_executor({"a": ThenFine("fine")}, verifier), policy, FLEET, REQUEST
     )

@@ -13,7 +13,7 @@ from services.router.fleet import FleetView
 from services.router.planning import RouteInput
 from services.router.providers.base import ChatTurn, Outcome
 from switchyard.policy import HedgeCap, HedgeSettings, Policy, parse_policy
-from tests.router.fakes import ScoringVerifier, TimedModel, profile, real_time_executor, route
+from tests.router.fakes import RankingVerifier, TimedModel, profile, real_time_executor, route
 
 FLEET = FleetView([profile(m, 100_000) for m in ("first", "second", "third")])
 REQUEST = RouteInput(
@@ -46,7 +46,7 @@ async def test_slow_first_model_is_hedged_and_the_hedge_wins() -> None:
     answers first and wins; the first call is cancelled."""
     models = {"first": TimedModel("slow answer", SLOW), "second": TimedModel("fast answer", 0.01)}
     started = time.monotonic()
-    result = await route(real_time_executor(models, ScoringVerifier()), hedge(), FLEET, REQUEST)
+    result = await route(real_time_executor(models, RankingVerifier()), hedge(), FLEET, REQUEST)
     assert time.monotonic() - started < SLOW / 2
     assert (result.model_id, result.hedged, result.escalations) == ("second", True, 1)
     assert models["first"].cancelled == 1
@@ -57,7 +57,7 @@ async def test_slow_first_model_is_hedged_and_the_hedge_wins() -> None:
 async def test_first_model_answering_within_the_delay_is_not_hedged() -> None:
     models = {"first": TimedModel("quick", 0.01), "second": TimedModel("unused", 0.01)}
     result = await route(
-        real_time_executor(models, ScoringVerifier()), hedge(delay_ms=2_000), FLEET, REQUEST
+        real_time_executor(models, RankingVerifier()), hedge(delay_ms=2_000), FLEET, REQUEST
     )
     assert (result.model_id, result.hedged) == ("first", False)
     assert models["second"].calls == 0
@@ -67,7 +67,7 @@ async def test_first_answer_wins_even_when_the_first_model_answers_after_the_hed
     """The hedge is sent but the first model answers before it: the first answer wins and
     the hedge is cancelled."""
     models = {"first": TimedModel("first", 0.3), "second": TimedModel("second", SLOW)}
-    result = await route(real_time_executor(models, ScoringVerifier()), hedge(), FLEET, REQUEST)
+    result = await route(real_time_executor(models, RankingVerifier()), hedge(), FLEET, REQUEST)
     assert (result.model_id, result.hedged) == ("first", True)
     assert models["second"].cancelled == 1
 
@@ -79,7 +79,7 @@ async def test_a_fast_failure_falls_back_without_hedging() -> None:
         "first": TimedModel("", 0.01, outcome=Outcome.CLIENT_ERROR),
         "second": TimedModel("fallback", 0.01),
     }
-    executor = real_time_executor(models, ScoringVerifier())
+    executor = real_time_executor(models, RankingVerifier())
     result = await route(executor, hedge(delay_ms=2_000), FLEET, REQUEST)
     assert (result.model_id, result.hedged) == ("second", False)
     account = executor.hedge_accounts.for_rule("hedged", HedgeCap(share=1.0, micros=1_000_000))
@@ -94,7 +94,7 @@ async def test_a_rejected_hedge_leaves_the_first_call_running() -> None:
         "second": TimedModel("bad", 0.01),
         "third": TimedModel("unused", 0.01),
     }
-    verifier = ScoringVerifier(reject=frozenset({"bad"}))
+    verifier = RankingVerifier(reject=frozenset({"bad"}))
     policy = hedge(models="[first, second, third]")
     result = await route(real_time_executor(models, verifier), policy, FLEET, REQUEST)
     assert (result.model_id, result.hedged) == ("first", True)
@@ -112,7 +112,7 @@ async def test_the_cap_limits_hedged_requests(share, micros, hedged_requests) ->
     """Four slow-first requests in one window: the share and the micros cap decide which
     are hedged; the others wait for the first model (here, quick enough)."""
     models = {"first": TimedModel("first", 0.5), "second": TimedModel("second", SLOW)}
-    executor = real_time_executor(models, ScoringVerifier())
+    executor = real_time_executor(models, RankingVerifier())
     policy = hedge(delay_ms=20, share=share, micros=micros)
     hedged = [(await route(executor, policy, FLEET, REQUEST)).hedged for _ in range(4)]
     assert hedged == hedged_requests
@@ -126,7 +126,7 @@ async def test_a_hedge_must_fit_the_requests_budget_beside_the_first_call() -> N
     tight = RouteInput(
         messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=10, budget_micros=WORST
     )
-    result = await route(real_time_executor(models, ScoringVerifier()), hedge(), FLEET, tight)
+    result = await route(real_time_executor(models, RankingVerifier()), hedge(), FLEET, tight)
     assert (result.model_id, result.hedged) == ("first", False)
     assert models["second"].calls == 0
 

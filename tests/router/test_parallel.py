@@ -13,7 +13,7 @@ from services.router.providers.base import ChatTurn, Outcome
 from services.router.verification import EmbeddedVerifier
 from switchyard.policy import Policy, parse_policy
 from switchyard.runtime.errors import Unavailable
-from tests.router.fakes import ScoringVerifier, TimedModel, profile, real_time_executor, route
+from tests.router.fakes import RankingVerifier, TimedModel, profile, real_time_executor, route
 
 FLEET = FleetView([profile(m, 100_000) for m in ("a", "b", "c", "d")])
 REQUEST = RouteInput(
@@ -39,7 +39,7 @@ async def test_best_ranked_answer_wins_when_every_member_answers() -> None:
     """Without accept_score every member is waited for; the highest score wins, and
     every member is in the trace with its score, verdict and cost."""
     models = {"a": TimedModel("A", 0.01), "b": TimedModel("B", 0.03), "c": TimedModel("C", 0.02)}
-    verifier = ScoringVerifier({"A": 0.6, "B": 0.9, "C": 0.7})
+    verifier = RankingVerifier({"A": 0.6, "B": 0.9, "C": 0.7})
     result = await route(real_time_executor(models, verifier), parallel(), FLEET, REQUEST)
     assert (result.answer, result.model_id) == ("B", "b")
     by_model = {a.model_id: a for a in result.attempts}
@@ -54,7 +54,7 @@ async def test_accept_score_ends_the_fan_out_and_cancels_the_rest() -> None:
     """An answer reaching accept_score is returned at once; the members still running are
     cancelled (the models see it), listed as CANCELLED, and cost nothing."""
     models = {"a": TimedModel("A", 0.01), "b": TimedModel("B", SLOW), "c": TimedModel("C", SLOW)}
-    verifier = ScoringVerifier({"A": 0.8, "B": 0.99, "C": 0.99})
+    verifier = RankingVerifier({"A": 0.8, "B": 0.99, "C": 0.99})
     started = time.monotonic()
     result = await route(
         real_time_executor(models, verifier), parallel(", accept_score: 0.75"), FLEET, REQUEST
@@ -77,7 +77,7 @@ async def test_below_accept_score_waits_for_a_better_answer() -> None:
     """An accepted answer under accept_score does not end the fan-out: the later, better
     one wins."""
     models = {"a": TimedModel("A", 0.01), "b": TimedModel("B", 0.05), "c": TimedModel("C", 0.1)}
-    verifier = ScoringVerifier({"A": 0.5, "B": 0.95, "C": 0.6})
+    verifier = RankingVerifier({"A": 0.5, "B": 0.95, "C": 0.6})
     result = await route(
         real_time_executor(models, verifier), parallel(", accept_score: 0.9"), FLEET, REQUEST
     )
@@ -90,7 +90,7 @@ async def test_a_top_score_cannot_be_beaten_so_the_rest_are_cancelled() -> None:
     accepted answer ends the fan-out even without accept_score."""
     models = {"a": TimedModel("A", 0.01), "b": TimedModel("B", SLOW), "c": TimedModel("C", SLOW)}
     result = await route(
-        real_time_executor(models, ScoringVerifier(default=1.0)), parallel(), FLEET, REQUEST
+        real_time_executor(models, RankingVerifier(default=1.0)), parallel(), FLEET, REQUEST
     )
     assert result.model_id == "a" and models["b"].cancelled == models["c"].cancelled == 1
 
@@ -102,7 +102,7 @@ async def test_rejected_and_failed_members_never_win() -> None:
         "b": TimedModel("", 0.01, outcome=Outcome.SERVER_ERROR),
         "c": TimedModel("C", 0.05),
     }
-    verifier = ScoringVerifier({"bad": 0.99, "C": 0.4}, reject=frozenset({"bad"}))
+    verifier = RankingVerifier({"bad": 0.99, "C": 0.4}, reject=frozenset({"bad"}))
     result = await route(real_time_executor(models, verifier), parallel(), FLEET, REQUEST)
     assert result.model_id == "c" and not result.degraded
 
@@ -110,7 +110,7 @@ async def test_rejected_and_failed_members_never_win() -> None:
 async def test_every_member_rejected_is_unavailable() -> None:
     """No accepted answer from any member and no degrade configured: UNAVAILABLE."""
     models = {m: TimedModel("bad", 0.01) for m in ("a", "b", "c")}
-    verifier = ScoringVerifier(reject=frozenset({"bad"}))
+    verifier = RankingVerifier(reject=frozenset({"bad"}))
     with pytest.raises(Unavailable):
         await route(real_time_executor(models, verifier), parallel(), FLEET, REQUEST)
 
@@ -119,7 +119,7 @@ async def test_fan_out_takes_the_first_members_and_the_budget_bounds_them() -> N
     """fan_out 2 of 4 calls a and b only; a budget for two worst cases skips the third
     member of a 3-wide fan-out instead of overspending."""
     models = {m: TimedModel(m.upper(), 0.01) for m in ("a", "b", "c", "d")}
-    executor = real_time_executor(models, ScoringVerifier())
+    executor = real_time_executor(models, RankingVerifier())
     result = await route(executor, parallel(", fan_out: 2", models="[a, b, c, d]"), FLEET, REQUEST)
     assert [m.calls for m in models.values()] == [1, 1, 0, 0]
     worst = FLEET.get("a").cost_micros(10, 100)  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from services.router.fleet import FleetView
 from services.router.planning import RouteInput
 from services.router.providers.base import ChatTurn, Outcome
 from switchyard.policy import Policy, parse_policy
-from tests.router.fakes import ScoringVerifier, TimedModel, profile, real_time_executor, route
+from tests.router.fakes import RankingVerifier, TimedModel, profile, real_time_executor, route
 
 FLEET = FleetView([profile(m, 100_000) for m in ("a", "b", "c")])
 REQUEST = RouteInput(
@@ -44,7 +44,7 @@ async def test_majority_wins_over_spelling_variants() -> None:
         "b": TimedModel("Positive.", 0.02),
         "c": TimedModel(" positive", 0.03),
     }
-    result = await route(real_time_executor(models, ScoringVerifier()), vote(), FLEET, REQUEST)
+    result = await route(real_time_executor(models, RankingVerifier()), vote(), FLEET, REQUEST)
     assert result.answer in ("Positive.", " positive") and result.model_id in ("b", "c")
     assert abs(result.agreement - 2 / 3) < 1e-9
     assert not result.degraded and result.escalations == 0
@@ -59,7 +59,7 @@ async def test_vote_stops_once_the_leader_cannot_be_overtaken() -> None:
         "c": TimedModel("negative", SLOW),
     }
     started = time.monotonic()
-    result = await route(real_time_executor(models, ScoringVerifier()), vote(), FLEET, REQUEST)
+    result = await route(real_time_executor(models, RankingVerifier()), vote(), FLEET, REQUEST)
     assert time.monotonic() - started < SLOW / 2
     assert result.answer.casefold() == "positive" and result.agreement == 1.0
     assert models["c"].cancelled == 1
@@ -73,7 +73,7 @@ async def test_split_vote_waits_for_the_deciding_ballot() -> None:
         "b": TimedModel("negative", 0.01),
         "c": TimedModel("negative", 0.2),
     }
-    result = await route(real_time_executor(models, ScoringVerifier()), vote(), FLEET, REQUEST)
+    result = await route(real_time_executor(models, RankingVerifier()), vote(), FLEET, REQUEST)
     assert result.answer == "negative" and models["c"].answered == 1
 
 
@@ -84,7 +84,7 @@ async def test_rejected_and_failed_members_cast_no_ballot() -> None:
         "b": TimedModel("", 0.01, outcome=Outcome.SERVER_ERROR),
         "c": TimedModel("positive", 0.02),
     }
-    verifier = ScoringVerifier(reject=frozenset({"spam"}))
+    verifier = RankingVerifier(reject=frozenset({"spam"}))
     result = await route(real_time_executor(models, verifier), vote(), FLEET, REQUEST)
     assert (result.answer, result.agreement) == ("positive", 1.0)
 
@@ -97,14 +97,14 @@ async def test_confidence_weighting_and_tie_break_none() -> None:
         "b": TimedModel("x", 0.01),
         "c": TimedModel("y", 0.02),
     }
-    verifier = ScoringVerifier({"x": 0.3, "y": 0.9})
+    verifier = RankingVerifier({"x": 0.3, "y": 0.9})
     result = await route(
         real_time_executor(models, verifier), vote(", weighting: confidence"), FLEET, REQUEST
     )
     assert result.answer == "y" and abs(result.agreement - 0.9 / 1.5) < 1e-9
     three_ways = {"a": TimedModel("x", 0.01), "b": TimedModel("y", 0.01), "c": TimedModel("z")}
     result = await route(
-        real_time_executor(three_ways, ScoringVerifier()),
+        real_time_executor(three_ways, RankingVerifier()),
         vote(", tie_break: none"),
         FLEET,
         REQUEST,
@@ -122,6 +122,6 @@ async def test_json_answers_vote_by_canonical_form() -> None:
     extraction = RouteInput(
         messages=REQUEST.messages, task_type="extraction", max_output_tokens=50, prompt_tokens=10
     )
-    result = await route(real_time_executor(models, ScoringVerifier()), vote(), FLEET, extraction)
+    result = await route(real_time_executor(models, RankingVerifier()), vote(), FLEET, extraction)
     assert result.model_id in ("a", "b") and result.agreement == 1.0
     assert models["c"].cancelled == 1

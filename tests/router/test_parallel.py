@@ -6,9 +6,10 @@ import time
 
 import pytest
 
+from services.router.breakers import BreakerState
 from services.router.execution import AttemptOutcome, Verdict
 from services.router.fleet import FleetView
-from services.router.planning import RouteInput
+from services.router.planning import RouteInput, plan_route
 from services.router.providers.base import ChatTurn, Outcome
 from services.router.verification import EmbeddedVerifier
 from switchyard.policy import Policy, parse_policy
@@ -148,3 +149,25 @@ async def test_embedded_verifier_ranks_with_the_packaged_scorer() -> None:
     scores = {a.model_id: a.score for a in result.attempts}
     assert result.model_id == "b"
     assert 0.0 < scores["a"] < scores["b"] < 1.0
+
+
+def test_plan_figures_of_a_fan_out_are_every_members_cost_and_the_slowest_latency() -> None:
+    """Plan(): parallel's expected cost is the sum over the fan_out members (all are
+    called), its latency the slowest member's, its quality 1 − Π(1 − q)."""
+    fleet = FleetView(
+        [profile("a", 100_000, latency_p50_ms=50), profile("b", 200_000, latency_p50_ms=300)]
+        + [profile(m, 100_000) for m in ("c", "d")]
+    )
+    policy = parallel(", fan_out: 2", models="[a, b, c]")
+    plan = plan_route(
+        policy=policy,
+        request=REQUEST,
+        fleet=fleet,
+        breaker_state=lambda m: BreakerState.CLOSED,
+        remaining_ms=10_000,
+    )
+    a, b = (c for c in plan.chain[:2])
+    assert plan.expected_cost_micros == a.max_cost_micros + b.max_cost_micros
+    assert plan.expected_latency_ms == 300
+    q_a, q_b = a.accept_probability, b.accept_probability
+    assert plan.expected_quality == pytest.approx(1 - (1 - q_a) * (1 - q_b))

@@ -3,7 +3,8 @@ and always end.
 
 - `attempt.py`: the one attempt step every strategy is built from (admission, budget
   reservation, provider call with the deadline-cut timeout, recording, settlement,
-  verification); `stage.py`: a stage's attempts and retries.
+  verification; `judging.py` asks the verifier); `stage.py`: a stage's attempts and
+  retries; `run.py` and `records.py`: the request's state and the values produced.
 - strategies: `cascade.py` (single and cascade), `parallel.py`, `vote.py`
   (`ballots.py` counts), `hedge.py` (`hedge_cap.py` accounts); `members.py` runs
   members at once and cancels the rest.

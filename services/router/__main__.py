@@ -26,7 +26,11 @@ async def amain(argv: Sequence[str] | None) -> None:
         verifier_address=config.verifier_address if config.verifier_mode == "remote" else "",
         log_prompts=config.log_prompts,
         review_dir=config.state_dir,
+        ledger_path=config.ledger_path,
+        idempotency_ttl_s=config.idempotency_ttl_s,
     )
+    # Open the shared ledger now: a path it cannot use fails the start, not a request.
+    await app.host_store.database()
 
     async def on_start() -> None:
         token = config.registry_token

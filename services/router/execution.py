@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from services.router.attempt_budget import AttemptBudget
 from services.router.breakers import BreakerBoard, BreakerState
 from services.router.estimates import OutcomeEstimates
 from services.router.fleet import ModelProfile
@@ -122,6 +123,8 @@ class _Run:
     stages_called: set[int] = field(default_factory=set)
     # Admit past refusing breakers: every model of the rule is refused (panic mode).
     panic: bool = False
+    # A spend limit beyond the request's own (the tenant's window): reserved per attempt.
+    budget: AttemptBudget | None = None
 
     @property
     def refused_everywhere(self) -> bool:
@@ -195,9 +198,15 @@ class RouteExecutor:
         return throttle
 
     async def execute(
-        self, plan: RoutePlan, request: RouteInput, policy: Policy, *, deadline: float
+        self,
+        plan: RoutePlan,
+        request: RouteInput,
+        policy: Policy,
+        *,
+        deadline: float,
+        budget: AttemptBudget | None = None,
     ) -> RouteResult:
-        run = _Run(plan, request, deadline, panic=plan.panic)
+        run = _Run(plan, request, deadline, panic=plan.panic, budget=budget)
         accepted = await self._run_chain(run, policy)
         if accepted is None and not run.panic and run.refused_everywhere:
             # Every breaker refused (ramping up, out of probes): one more pass that
@@ -246,8 +255,18 @@ class RouteExecutor:
                 run.stop = StopReason.BUDGET
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, "over budget"))
                 return None
+            reservation = None
+            if run.budget is not None:
+                reservation = await run.budget.reserve(candidate.max_cost_micros)
+                if reservation is None:
+                    run.stop = StopReason.BUDGET
+                    detail = "over tenant budget"
+                    run.attempts.append(self._skipped(candidate, retry, breaker.state, detail))
+                    return None
             admission = breaker.admit(panic=run.panic)
             if admission is None:
+                if reservation is not None and run.budget is not None:
+                    run.budget.release(reservation)
                 run.attempts.append(self._skipped(candidate, retry, breaker.state, BREAKER_REFUSED))
                 return None
             run.stages_called.add(candidate.stage_index)
@@ -258,8 +277,11 @@ class RouteExecutor:
                 completion = await self._call(run, profile, candidate, timeout, temperature)
             except BaseException:
                 # Cancelled (client deadline, disconnect) before an outcome: a probe slot
-                # kept here would wedge the breaker half-open for good.
+                # kept here would wedge the breaker half-open for good, and a reservation
+                # would hold the tenant's money until its lease ran out.
                 breaker.release(admission)
+                if reservation is not None and run.budget is not None:
+                    run.budget.release(reservation)
                 raise
             failed = completion.outcome in _MODEL_FAILURES
             breaker.record(success=not failed, duration_s=completion.latency_s)
@@ -267,6 +289,8 @@ class RouteExecutor:
             run.last_outcome = completion.outcome
             cost = profile.cost_micros(completion.input_tokens, completion.output_tokens)
             run.spent += cost
+            if reservation is not None and run.budget is not None:
+                await run.budget.settle(reservation, cost)
             base = AttemptRecord(
                 model_id=profile.model_id,
                 stage=candidate.stage_index,

@@ -15,7 +15,9 @@ stores use this one.)
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +31,30 @@ T = TypeVar("T")
 
 class SchemaTooNew(Exception):
     """The database was written by a newer build; refuse rather than guess."""
+
+
+async def _enable_wal(connection: aiosqlite.Connection, *, timeout_s: float) -> str:
+    """Switch the file to WAL (persistent, so usually already done) and return the mode.
+
+    The switch needs the file to itself and SQLite answers "locked" at once, without
+    its busy handler, while another process opens the same new file: retry a while.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        try:
+            async with connection.execute("PRAGMA journal_mode") as cursor:
+                row = await cursor.fetchone()
+            if row is not None and str(row[0]).lower() == "wal":
+                return "wal"
+            async with connection.execute("PRAGMA journal_mode = WAL") as cursor:
+                row = await cursor.fetchone()
+            return str(row[0]).lower() if row is not None else ""
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.2)
 
 
 class Transaction:
@@ -81,12 +107,10 @@ class SqliteDatabase:
             raise StartupError(f"cannot open database {path}: {exc}") from exc
         try:
             connection.row_factory = sqlite3.Row
-            # The busy timeout first: switching to WAL takes a lock another process may hold.
             await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            async with connection.execute("PRAGMA journal_mode = WAL") as cursor:
-                row = await cursor.fetchone()
-            if path != ":memory:" and (row is None or str(row[0]).lower() != "wal"):
-                raise StartupError(f"database {path} does not support WAL (journal_mode={row})")
+            mode = await _enable_wal(connection, timeout_s=busy_timeout_ms / 1000)
+            if path != ":memory:" and mode != "wal":
+                raise StartupError(f"database {path} does not support WAL (journal_mode={mode})")
             await connection.execute(f"PRAGMA synchronous = {synchronous}")
             database = cls(connection, path)
             await database._migrate(migrations)

@@ -142,6 +142,35 @@ async def test_a_cancelled_reserve_leaves_no_hold(store: HostStore) -> None:
     assert (await ledger.usage(window)).reserved_micros == 0
 
 
+async def test_forty_holds_at_once_over_two_connections_grant_exactly_the_limit(
+    tmp_path: Path,
+) -> None:
+    """40 reservations of 100 against 1000, half through each of two connections to
+    one file, all at once, each settled in full: exactly 10 are granted."""
+    path = str(tmp_path / "ledger.db")
+    stores = [HostStore(path), HostStore(path)]
+    ledgers = [SqliteLedger(s) for s in stores]
+    window = SpendWindow.at("t", 3600, 1e9)
+
+    async def call(i: int) -> bool:
+        held = await ledgers[i % 2].reserve(
+            window, amount_micros=100, limit_micros=1000, lease_until_s=2e9
+        )
+        if isinstance(held, Reservation):
+            await ledgers[i % 2].settle(held, 100)
+            return True
+        return False
+
+    try:
+        granted = await asyncio.gather(*(call(i) for i in range(40)))
+        usage = await ledgers[0].usage(window)
+    finally:
+        for s in stores:
+            await s.close()
+    assert sum(granted) == 10
+    assert (usage.spent_micros, usage.reserved_micros) == (1000, 0)
+
+
 @settings(
     max_examples=15,
     deadline=None,

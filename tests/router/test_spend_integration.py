@@ -27,6 +27,7 @@ retry: {max_retries: 0}
 checks: [{name: non_empty}, {name: length, params: {min_chars: 20}}]
 tenants:
   poor: {limit_micros: 150, window_s: 3600}
+  thrifty: {limit_micros: 400, window_s: 3600, steer_above: 0.5}
   default: {limit_micros: 100000000, window_s: 3600}
 degrade: {stale_cache: true}
 rules:
@@ -180,3 +181,62 @@ async def test_a_japanese_prompt_stays_within_its_budget(router: RouterHarness) 
         assert calls(router) == 0
     else:
         assert reply.total_cost_micros <= 23
+
+
+async def test_a_tenant_past_its_threshold_is_steered_to_the_cheap_model(
+    router: RouterHarness,
+) -> None:
+    """Tenant thrifty (400 µUSD, steer_above 0.5) past 200 µUSD: its requests are planned
+    against what remains (< 200), so large (worst case ~3000) is dropped for budget and
+    small (~124) kept; Plan() shows it, and another tenant still gets both."""
+    spent = 0
+    while spent < 200:
+        spent += (await router.stub.Route(ask(tenant="thrifty"), timeout=5)).total_cost_micros
+    plan = await router.stub.Plan(router_pb2.PlanRequest(request=ask(tenant="thrifty")))
+    kept = {c.model_id: c.kept for c in plan.candidates}
+    assert kept == {"small": True, "large": False}
+    dropped = next(c for c in plan.candidates if c.model_id == "large")
+    assert f"exceeds budget {400 - spent}" in dropped.reason
+    fresh = await router.stub.Plan(router_pb2.PlanRequest(request=ask(tenant="rich")))
+    assert all(c.kept for c in fresh.candidates)
+
+
+async def test_the_estimate_error_metric_sees_each_attempt(router: RouterHarness) -> None:
+    """Each attempt's reported input tokens over the estimate is observed under its
+    script's label (a Japanese prompt: cjk)."""
+    from prometheus_client import REGISTRY
+
+    def count(script: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "switchyard_router_token_estimate_ratio_count", {"script": script}
+        )
+        return value or 0.0
+
+    before = count("cjk"), count("latin")
+    await router.stub.Route(ask(), timeout=5)
+    await router.stub.Route(ask(JAPANESE[:60]), timeout=5)
+    assert (count("cjk"), count("latin")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_a_stale_entry_beats_the_static_answer(
+    simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    """With a static degrade answer configured too, a failing model's request gets the
+    expired cached answer (flagged degraded and cache_hit), not the static text."""
+    policy = POLICY.replace(
+        "degrade: {stale_cache: true}", 'degrade: {stale_cache: true, static_answer: "Sorry."}'
+    )
+    app, server = await start_router(simulator, tmp_path, policy=policy)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = router_pb2_grpc.RouterServiceStub(channel)
+            first = await stub.Route(ask(metadata=CACHED), timeout=5)
+            await asyncio.sleep(0.55)
+            simulator.model("small").faults = FaultSettings(error_rate=1.0, error_status=503)
+            reply = await stub.Route(ask(metadata=CACHED), timeout=5)
+            assert reply.degraded and reply.cache_hit and reply.answer == first.answer
+            static = await stub.Route(ask("Something never asked before.", metadata=CACHED))
+            assert static.degraded and static.answer == "Sorry." and not static.cache_hit
+    finally:
+        await server.stop(0.5)
+        await app.close()

@@ -194,7 +194,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         if allowance is not None and allowance.remaining_micros <= 0:
             raise allowance.exhausted(now_s=time.time())
         plan = self._plan(route_in, active, deadline, allowance)
-        spend = self._attempt_budget(allowance, plan, deadline)
+        own_budget = route_in.budget_micros or policy.budget_micros
+        spend = self._attempt_budget(allowance, plan, deadline, own_budget)
         # Step 4: execute, with a stale cached answer as the last resort.
         try:
             result = await self._executor.execute(
@@ -231,15 +232,20 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         return response
 
     def _attempt_budget(
-        self, allowance: TenantAllowance | None, plan: RoutePlan, deadline: float
+        self,
+        allowance: TenantAllowance | None,
+        plan: RoutePlan,
+        deadline: float,
+        own_budget: int,
     ) -> TenantAttemptBudget | None:
         if allowance is None or self._budgets is None:
             return None
-        if allowance.steering:
+        if allowance.budget_cap_micros is not None and plan.budget_micros < own_budget:
             TENANT_BUDGET_STEERED.inc()
             dropped = [c.max_cost_micros for c in plan.candidates if c.drop is DropReason.BUDGET]
             if not plan.chain and dropped:
-                # Steered past every model: say so, with the reset time, not "degraded".
+                # The tenant's window, not the request's budget, priced out every model:
+                # say so, with the reset time, rather than degrade.
                 raise allowance.exhausted(now_s=time.time(), needed_micros=min(dropped))
         return self._budgets.attempt_budget(allowance, time_left_s=deadline - time.monotonic())
 

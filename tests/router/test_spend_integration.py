@@ -199,6 +199,14 @@ async def test_a_tenant_past_its_threshold_is_steered_to_the_cheap_model(
     assert f"exceeds budget {400 - spent}" in dropped.reason
     fresh = await router.stub.Plan(router_pb2.PlanRequest(request=ask(tenant="rich")))
     assert all(c.kept for c in fresh.candidates)
+    # Once what remains cannot pay even for small, the request is refused as a quota
+    # (with its QuotaFailure), not degraded, and nothing is called for it.
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        for _ in range(20):
+            spent += (await router.stub.Route(ask(tenant="thrifty"))).total_cost_micros
+    assert info.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_details_pb2.QuotaFailure.DESCRIPTOR.full_name in str(details(info.value))
+    assert spent <= 400
 
 
 async def test_the_estimate_error_metric_sees_each_attempt(router: RouterHarness) -> None:

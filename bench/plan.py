@@ -50,6 +50,10 @@ def check_scenarios(scenarios: Sequence[Scenario]) -> tuple[Scenario, ...]:
                 problems.append(f"{where}: a router scenario needs a strategy")
             if s.target == "echo" and s.router_args:
                 problems.append(f"{where}: the echo target takes no router_args")
+            if s.target == "echo" and s.rule:
+                problems.append(f"{where}: the echo target takes no rule settings")
+            if {"name", "when", "strategy"} & set(s.rule):
+                problems.append(f"{where}: rule settings must not replace name, when, strategy")
         if isinstance(s, FixedRate | Scale):
             ref = seen.get(s.of)
             if not (isinstance(ref, Throughput) and ref.target == "router" and not ref.router_args):
@@ -111,10 +115,12 @@ def _rule(scenario: Throughput | Faults) -> dict[str, Any]:
     when: dict[str, Any] = {"metadata": {SCENARIO_METADATA_KEY: scenario.name}}
     if _task_type(scenario):
         when["task_types"] = [_task_type(scenario)]
+    extra = dict(scenario.rule) if isinstance(scenario, Throughput) else {}
     return {
         "name": f"bench-{scenario.name}",
         "when": when,
         "strategy": dict(scenario.strategy or {}),
+        **extra,
     }
 
 

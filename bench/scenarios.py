@@ -16,7 +16,7 @@ and `sluggish` take 2 ms and get faults injected at run time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 PROMPT = "Explain how a B-tree keeps itself balanced when keys are inserted."
@@ -40,6 +40,9 @@ class Throughput:
     # Extra router flags (they override the run's): the scenario then runs on a suite
     # of its own, started after the main one, e.g. ("--verifier-mode", "remote").
     router_args: tuple[str, ...] = ()
+    # Rule settings besides the strategy, as written in a policy rule, e.g. a response
+    # cache: {"cache": {"ttl_s": 3600}}.
+    rule: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,13 @@ SCENARIOS: tuple[Scenario, ...] = (
             "max_depth": 2,
             "min_quality": 0.95,
         },
+    ),
+    Throughput(
+        "cache-hit",
+        "single with the rule's response cache: every request after the first is a hit"
+        " (no model call, no verifier)",
+        strategy={"kind": "single", "model": "instant"},
+        rule={"cache": {"ttl_s": 3600, "max_entries": 1024}},
     ),
     FixedRate(
         "fixed-rate",

@@ -258,7 +258,8 @@ class Suite:
             str(s.state_dir / name),
         ]
         if shared:
-            args += ["--reuse-port", "true"]
+            # One port, one host: one tenant ledger and one set of idempotency keys.
+            args += ["--reuse-port", "true", "--ledger-path", str(s.state_dir / "ledger.db")]
         if index < len(s.router_metrics_ports):
             args += ["--metrics-port", str(s.router_metrics_ports[index])]
         log_path = self._log_dir / f"{name}.log"

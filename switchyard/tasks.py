@@ -17,8 +17,9 @@ TASK_TYPES: frozenset[str] = frozenset(
 )
 DEFAULT_TASK_TYPE = "chat"
 
-# ~4 characters per token is the usual estimate for English text with BPE tokenizers;
-# routing needs an estimate before any model has tokenized the prompt.
+# ~4 characters per token is the usual estimate for English text with BPE tokenizers:
+# good enough for output-length checks and dataset imports. Anything that reserves or
+# plans money uses the per-script estimate in `switchyard.tokens` instead.
 CHARS_PER_TOKEN = 4
 
 

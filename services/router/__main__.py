@@ -26,7 +26,11 @@ async def amain(argv: Sequence[str] | None) -> None:
         verifier_address=config.verifier_address if config.verifier_mode == "remote" else "",
         log_prompts=config.log_prompts,
         review_dir=config.state_dir,
+        ledger_path=config.ledger_path,
+        idempotency_ttl_s=config.idempotency_ttl_s,
     )
+    # Open the shared ledger now: a path it cannot use fails the start, not a request.
+    await app.host_store.database()
 
     async def on_start() -> None:
         token = config.registry_token
@@ -39,14 +43,19 @@ async def amain(argv: Sequence[str] | None) -> None:
         if config.health_probe_interval_ms:
             app.start_health_probes(interval_s=config.health_probe_interval_ms / 1000)
 
-    await serve(
-        name="router",
-        config=config,
-        register=app.register,
-        on_start=on_start,
-        on_stop=app.close,
-        ready=state.wait_ready,
-    )
+    try:
+        await serve(
+            name="router",
+            config=config,
+            register=app.register,
+            on_start=on_start,
+            on_stop=app.close,
+            ready=state.wait_ready,
+        )
+    finally:
+        # Also when the start failed (port taken): an open SQLite thread keeps the
+        # process from exiting.
+        await app.host_store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

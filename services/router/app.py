@@ -15,11 +15,16 @@ from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
 from services.router.health_probes import OpenModelProber
+from services.router.host_store import LEDGER_FILE, HostStore
+from services.router.idempotency import DEFAULT_TTL_S, IdempotencyStore
+from services.router.ledger import SqliteLedger
 from services.router.provider_pool import ProviderPool
+from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
 from services.router.servicer import RouterServicer
 from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
+from services.router.tenant_budget import TenantBudgets
 from services.router.verification import AnswerVerifier, EmbeddedVerifier, RemoteVerifier
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
@@ -51,6 +56,8 @@ class RouterApp:
     breakers: BreakerBoard
     pool: ProviderPool
     servicer: RouterServicer
+    # The SQLite file the host's routers share: tenant ledger and idempotency keys.
+    host_store: HostStore
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -94,6 +101,7 @@ class RouterApp:
         for channel in self.channels:
             await channel.close()
         await self.pool.close()
+        await self.host_store.close()
 
 
 def build_router(
@@ -104,8 +112,14 @@ def build_router(
     log_prompts: bool = False,
     breakers: BreakerBoard | None = None,
     review_dir: str = "",
+    ledger_path: str = "",
+    idempotency_ttl_s: float = DEFAULT_TTL_S,
 ) -> RouterApp:
-    """A router over `state`; verifier_address empty means embedded verification."""
+    """A router over `state`; verifier_address empty means embedded verification.
+
+    `ledger_path`: the SQLite file shared with the host's other routers (tenant ledger,
+    idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
+    """
     board = breakers or BreakerBoard(on_transition=_log_transition)
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
     pool = ProviderPool(environ)
@@ -126,11 +140,17 @@ def build_router(
         review=review,
         estimates=estimates,
     )
+    host_store = HostStore(
+        ledger_path or (str(Path(review_dir) / LEDGER_FILE) if review_dir else ":memory:")
+    )
     servicer = RouterServicer(
         state=state,
         executor=executor,
         breakers=board,
         log_prompts=log_prompts,
         estimates=estimates,
+        budgets=TenantBudgets(SqliteLedger(host_store)),
+        idempotency=IdempotencyStore(host_store, ttl_s=idempotency_ttl_s),
+        cache=ResponseCache(),
     )
-    return RouterApp(state, board, pool, servicer, channels)
+    return RouterApp(state, board, pool, servicer, host_store, channels)

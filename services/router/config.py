@@ -31,10 +31,18 @@ class RouterConfig(ServerConfig):
     health_probe_interval_ms: int = 500
     # Log prompt text in decision events (off: prompts may hold personal data).
     log_prompts: bool = False
+    # The SQLite file every router process on this host shares: tenant spend ledger and
+    # idempotency keys. Empty: state_dir/ledger.db (give routers that share a port the
+    # same path, or each enforces tenant limits alone).
+    ledger_path: str = ""
+    # How long a stored response answers repeats of its idempotency key, seconds.
+    idempotency_ttl_s: int = 86_400
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.health_probe_interval_ms < 0:
             raise StartupError("health_probe_interval_ms must be >= 0 (0 = off)")
+        if self.idempotency_ttl_s < 1:
+            raise StartupError("idempotency_ttl_s must be >= 1 second")
         if self.verifier_mode not in VERIFIER_MODES:
             raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")

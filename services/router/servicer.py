@@ -16,10 +16,27 @@ from services.router.execution import (
     RouteResult,
     Verdict,
 )
-from services.router.planning import RouteInput, RoutePlan, plan_route
+from services.router.idempotency import IdempotencyScope, IdempotencyStore, request_fingerprint
+from services.router.planning import DropReason, RouteInput, RoutePlan, plan_route
+from services.router.response_cache import CachedAnswer, ResponseCache, cache_key
+from services.router.spend_metrics import TENANT_BUDGET_STEERED, observe_token_estimate
 from services.router.state import ActivePolicy, RouterState
+from services.router.tenant_budget import (
+    LEASE_GRACE_S,
+    TenantAllowance,
+    TenantAttemptBudget,
+    TenantBudgets,
+    quota_error,
+)
 from services.router.validation import route_input
+from switchyard.policy import Policy, Rule
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime.errors import (
+    DeadlineExceeded,
+    QuotaExhausted,
+    ResourceExhausted,
+    Unavailable,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -80,12 +97,18 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         breakers: BreakerBoard,
         log_prompts: bool = False,
         estimates: OutcomeEstimates | None = None,
+        budgets: TenantBudgets | None = None,
+        idempotency: IdempotencyStore | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self._estimates = estimates
         self._state = state
         self._executor = executor
         self._breakers = breakers
         self._log_prompts = log_prompts
+        self._budgets = budgets
+        self._idempotency = idempotency
+        self._cache = cache or ResponseCache()
 
     def _deadline(
         self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int
@@ -97,7 +120,13 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             budget_s = min(budget_s, client)
         return time.monotonic() + budget_s
 
-    def _plan(self, request: RouteInput, active: ActivePolicy, deadline: float) -> RoutePlan:
+    def _plan(
+        self,
+        request: RouteInput,
+        active: ActivePolicy,
+        deadline: float,
+        allowance: TenantAllowance | None = None,
+    ) -> RoutePlan:
         return plan_route(
             policy=active.policy,
             request=request,
@@ -106,7 +135,13 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             remaining_ms=(deadline - time.monotonic()) * 1000.0,
             predictor=active.predictor,
             estimates=self._estimates,
+            budget_cap_micros=allowance.budget_cap_micros if allowance else None,
         )
+
+    async def _allowance(self, request: RouteInput, policy: Policy) -> TenantAllowance | None:
+        if self._budgets is None or not policy.tenants.enabled:
+            return None
+        return await self._budgets.allowance(policy.tenants, request.tenant)
 
     async def Route(
         self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
@@ -115,11 +150,121 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         route_in = route_input(request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        plan = self._plan(route_in, active, deadline)
-        version = active.version
-        result = await self._executor.execute(plan, route_in, active.policy, deadline=deadline)
+        if route_in.idempotency_key and self._idempotency is not None:
+            return await self._route_once(request, route_in, active, deadline, started)
+        return await self._route(route_in, active, deadline, started)
+
+    async def _route_once(
+        self,
+        request: router_pb2.RouteRequest,
+        route_in: RouteInput,
+        active: ActivePolicy,
+        deadline: float,
+        started: float,
+    ) -> router_pb2.RouteResponse:
+        """Step 1 (with a key): the stored response for it, or route and store."""
+        assert self._idempotency is not None
+        scope = IdempotencyScope(
+            route_in.tenant, route_in.idempotency_key, request_fingerprint(request)
+        )
+        produced: list[router_pb2.RouteResponse] = []
+
+        async def produce() -> bytes:
+            produced.append(await self._route(route_in, active, deadline, started))
+            return produced[0].SerializeToString()
+
+        lease_until_s = time.time() + max(0.0, deadline - time.monotonic()) + LEASE_GRACE_S
+        stored, replayed = await self._idempotency.run_once(
+            scope, lease_until_s=lease_until_s, produce=produce
+        )
+        if not replayed:
+            return produced[0]
+        response = router_pb2.RouteResponse.FromString(stored)
+        response.idempotent_replay = True
+        log.info("route.replayed", rule=response.rule, policy_version=response.policy_version)
+        return response
+
+    async def _route(
+        self, route_in: RouteInput, active: ActivePolicy, deadline: float, started: float
+    ) -> router_pb2.RouteResponse:
+        policy = active.policy
+        rule = policy.match(route_in.facts)
+        # Step 2: the rule's response cache.
+        key = None
+        if rule.cache is not None:
+            key = cache_key(route_in, policy_version=active.version, rule=rule.name)
+            hit = self._cache.fresh(rule, key)
+            if hit is not None:
+                return self._cached(hit, rule, active.version, started, degraded=False)
+        # Step 3: the tenant's window (refused when empty; steered when nearly so).
+        allowance = await self._allowance(route_in, policy)
+        if allowance is not None and allowance.remaining_micros <= 0:
+            raise allowance.exhausted(now_s=time.time())
+        plan = self._plan(route_in, active, deadline, allowance)
+        own_budget = route_in.budget_micros or policy.budget_micros
+        spend = self._attempt_budget(allowance, plan, deadline, own_budget)
+        # Step 4: execute, with a stale cached answer as the last resort.
+        try:
+            result = await self._executor.execute(
+                plan, route_in, policy, deadline=deadline, budget=spend
+            )
+        except (Unavailable, DeadlineExceeded):
+            stale = self._stale(policy, rule, key)
+            if stale is None:
+                raise
+            return self._cached(stale, rule, active.version, started, degraded=True)
+        except ResourceExhausted as exc:
+            if isinstance(exc, QuotaExhausted) or spend is None or spend.refusal is None:
+                raise
+            assert allowance is not None
+            raise quota_error(allowance.limit, spend.refusal, now_s=time.time()) from exc
+        observe_token_estimate(
+            route_in.prompt_tokens,
+            [a.input_tokens for a in result.attempts],
+            [t.content for t in route_in.messages],
+        )
         latency_ms = round((time.monotonic() - started) * 1000)
-        self._log_decision(route_in, plan, version, result, latency_ms)
+        self._log_decision(route_in, plan, active.version, result, latency_ms)
+        response = self._response(result, plan, active.version, latency_ms)
+        if result.degraded and result.finish_reason != "human_review":
+            stale = self._stale(policy, rule, key)
+            if stale is not None:
+                response.answer, response.model_id = stale.answer, stale.model_id
+                response.finish_reason, response.cache_hit = stale.finish_reason, True
+        elif key is not None and not result.degraded:
+            # Step 5: keep the accepted answer for the next identical request.
+            self._cache.put(
+                rule, key, CachedAnswer(result.answer, result.model_id, result.finish_reason)
+            )
+        return response
+
+    def _attempt_budget(
+        self,
+        allowance: TenantAllowance | None,
+        plan: RoutePlan,
+        deadline: float,
+        own_budget: int,
+    ) -> TenantAttemptBudget | None:
+        if allowance is None or self._budgets is None:
+            return None
+        if allowance.budget_cap_micros is not None and plan.budget_micros < own_budget:
+            TENANT_BUDGET_STEERED.inc()
+            dropped = [c.max_cost_micros for c in plan.candidates if c.drop is DropReason.BUDGET]
+            if not plan.chain and dropped:
+                # The tenant's window, not the request's budget, priced out every model:
+                # say so, with the reset time, rather than degrade.
+                raise allowance.exhausted(now_s=time.time(), needed_micros=min(dropped))
+        return self._budgets.attempt_budget(allowance, time_left_s=deadline - time.monotonic())
+
+    def _stale(self, policy: Policy, rule: Rule, key: bytes | None) -> CachedAnswer | None:
+        if key is None or not policy.degrade.stale_cache:
+            return None
+        return self._cache.stale(rule, key)
+
+    @staticmethod
+    def _response(
+        result: RouteResult, plan: RoutePlan, version: int, latency_ms: int
+    ) -> router_pb2.RouteResponse:
         return router_pb2.RouteResponse(
             answer=result.answer,
             model_id=result.model_id,
@@ -140,13 +285,42 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             hedged=result.hedged,
         )
 
+    @staticmethod
+    def _cached(
+        entry: CachedAnswer, rule: Rule, version: int, started: float, *, degraded: bool
+    ) -> router_pb2.RouteResponse:
+        """A response from the cache: no model called, nothing spent."""
+        latency_ms = round((time.monotonic() - started) * 1000)
+        log.info(
+            "route.decided",
+            rule=rule.name,
+            policy_version=version,
+            model=entry.model_id,
+            cache_hit=True,
+            degraded=degraded,
+            cost_micros=0,
+            latency_ms=latency_ms,
+        )
+        return router_pb2.RouteResponse(
+            answer=entry.answer,
+            model_id=entry.model_id,
+            rule=rule.name,
+            strategy=rule.strategy.kind,
+            policy_version=version,
+            total_latency_ms=latency_ms,
+            finish_reason=entry.finish_reason,
+            cache_hit=True,
+            degraded=degraded,
+        )
+
     async def Plan(
         self, request: router_pb2.PlanRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.PlanResponse:
         route_in = route_input(request.request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        plan = self._plan(route_in, active, deadline)
+        allowance = await self._allowance(route_in, active.policy)
+        plan = self._plan(route_in, active, deadline, allowance)
         version = active.version
         return router_pb2.PlanResponse(
             rule=plan.rule.name,

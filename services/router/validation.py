@@ -6,7 +6,8 @@ from services.router.plan import RouteInput
 from services.router.providers.base import ChatTurn
 from switchyard.router.v1 import router_pb2
 from switchyard.runtime.errors import FieldViolation, InvalidArgument
-from switchyard.tasks import DEFAULT_TASK_TYPE, TASK_TYPES, estimate_tokens
+from switchyard.tasks import DEFAULT_TASK_TYPE, TASK_TYPES
+from switchyard.tokens import estimate_prompt_tokens
 
 ROLES = frozenset({"system", "user", "assistant"})
 RESPONSE_FORMATS = frozenset(router_pb2.ResponseFormat.values())
@@ -17,6 +18,8 @@ MAX_OUTPUT_TOKENS = 100_000
 DEFAULT_OUTPUT_TOKENS = 512
 MAX_METADATA_ENTRIES = 64
 MAX_KEY_CHARS = 128
+# Bytes, not characters: the key is stored and compared as UTF-8.
+MAX_IDEMPOTENCY_KEY_BYTES = 256
 
 
 def route_input(request: router_pb2.RouteRequest) -> RouteInput:
@@ -71,8 +74,14 @@ def route_input(request: router_pb2.RouteRequest) -> RouteInput:
             problems.append(
                 FieldViolation(f"metadata[{key[:32]}]", "keys 1..128 and values up to 1024 chars")
             )
-    if len(request.idempotency_key) > MAX_KEY_CHARS:
-        problems.append(FieldViolation("idempotency_key", f"at most {MAX_KEY_CHARS} characters"))
+    key_bytes = len(request.idempotency_key.encode())
+    if key_bytes > MAX_IDEMPOTENCY_KEY_BYTES:
+        problems.append(
+            FieldViolation(
+                "idempotency_key",
+                f"{key_bytes} bytes (UTF-8); at most {MAX_IDEMPOTENCY_KEY_BYTES}",
+            )
+        )
     if request.response_format not in RESPONSE_FORMATS:
         problems.append(FieldViolation("response_format", "unknown response format"))
     if problems:
@@ -90,5 +99,6 @@ def route_input(request: router_pb2.RouteRequest) -> RouteInput:
         budget_micros=request.budget_micros,
         json_mode=request.response_format == router_pb2.RESPONSE_FORMAT_JSON_OBJECT,
         idempotency_key=request.idempotency_key,
-        prompt_tokens=sum(estimate_tokens(t.content) for t in turns),
+        # Conservative (per script): the worst-case cost reserved against budgets.
+        prompt_tokens=estimate_prompt_tokens([t.content for t in turns]),
     )

@@ -19,6 +19,7 @@ TOKENS_PER_MESSAGE = 3
 LOW_EFFORT_REPLIES = ("I'm not sure.", "I don't know.", "Hard to say.", "Maybe.", "No idea, sorry.")
 REFUSAL = "I'm sorry, but I can't help with that request."
 
+_WIDE = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#'_-]{2,}")
 _STOPWORDS = frozenset(
     """about above after again against all also and any are because been before being below
@@ -68,10 +69,14 @@ _CODE = (
 
 
 def estimate_tokens(text: str) -> int:
-    """About four characters per token; any non-empty text is at least one token."""
+    """What a BPE tokenizer roughly counts: a token per CJK character (kana, ideographs,
+    hangul, full-width forms), about four characters per token for the rest; any
+    non-empty text is at least one token."""
     if not text:
         return 0
-    return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
+    wide = 0 if text.isascii() else len(text) - len(_WIDE.sub("", text))
+    narrow = len(text) - wide
+    return max(1, wide + (narrow + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
 
 
 def prompt_tokens(contents: list[str]) -> int:

@@ -25,7 +25,7 @@ from switchyard.checks import CheckSpec, CompiledChecks, compile_specs
 from switchyard.learning.dataset import DatasetRecord, ModelAnswer, cost_micros_for
 from switchyard.learning.stats import nearest_rank
 from switchyard.policy import CheckRef, Policy, RequestFacts
-from switchyard.tasks import estimate_tokens
+from switchyard.tokens import estimate_prompt_tokens
 
 # Without a policy, an answer is acceptable when it is there, complete and no refusal.
 DEFAULT_CHECKS: tuple[CheckRef, ...] = (
@@ -88,7 +88,8 @@ def _facts(record: DatasetRecord) -> RequestFacts:
     return RequestFacts(
         task_type=record.task_type,
         tier=record.tier,
-        prompt_tokens=sum(estimate_tokens(m.content) for m in record.messages),
+        # The router's own estimate, so rules match here as they do live.
+        prompt_tokens=estimate_prompt_tokens([m.content for m in record.messages]),
         metadata=record.metadata,
     )
 

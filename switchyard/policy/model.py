@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from switchyard.policy.budgets import RuleCache, TenantLimits
+
 StrategyKind = Literal["single", "cascade", "parallel", "vote", "hedge"]
 STRATEGY_KINDS: tuple[str, ...] = ("single", "cascade", "parallel", "vote", "hedge")
 # Strategies that call several models for one request (switchyard/policy/ensembles.py).
@@ -222,6 +224,8 @@ class Rule:
     checks: tuple[CheckRef, ...] = ()
     # Minimum verifier quality score to accept; 0 skips the scorer.
     min_score: float = 0.0
+    # Opt-in response cache for this rule's accepted answers (None: no caching).
+    cache: RuleCache | None = None
 
     def min_score_for(self, stage: Stage, *, last: bool) -> float:
         """The score bar for a stage's answer. A score threshold decides escalation, and
@@ -262,6 +266,8 @@ class Degrade:
 
     static_answer: str | None = None
     human_review: bool = False
+    # An expired answer from the rule's response cache beats the static answer or an error.
+    stale_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,6 +299,8 @@ class Policy:
     breaker: BreakerPolicy = BreakerPolicy()
     degrade: Degrade = Degrade()
     predictor: PredictorRef | None = None
+    # Per-tenant spend limits per window (empty: none).
+    tenants: TenantLimits = field(default_factory=TenantLimits)
 
     def match(self, facts: RequestFacts) -> Rule:
         """The first rule whose conditions hold, else the default rule."""

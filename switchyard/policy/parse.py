@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from switchyard.checks import CheckSpec, validate_specs
+from switchyard.policy.budgets import read_rule_cache, read_stale_cache, read_tenants
 from switchyard.policy.ensembles import ENSEMBLE_FIELDS, check_ensemble_rule, read_ensemble
 from switchyard.policy.model import (
     STRATEGY_KINDS,
@@ -148,7 +149,7 @@ def _conditions(r: FieldReader, node: Any, path: str) -> Conditions:
 
 
 def _rule(r: FieldReader, node: Any, path: str, default_checks: tuple[CheckRef, ...]) -> Rule:
-    m = r.mapping(node, path, ("name", "when", "strategy", "checks", "min_score"))
+    m = r.mapping(node, path, ("name", "when", "strategy", "checks", "min_score", "cache"))
     checks = r.each(m, "checks", path, lambda n, p: _check(r, n, p), limit=32)
     rule = Rule(
         name=r.string(m, "name", path, required=True),
@@ -156,6 +157,7 @@ def _rule(r: FieldReader, node: Any, path: str, default_checks: tuple[CheckRef, 
         strategy=_strategy(r, m.get("strategy"), f"{path}.strategy"),
         checks=tuple(checks) if "checks" in m else default_checks,
         min_score=r.number(m, "min_score", path, 0.0, low=0.0, high=1.0),
+        cache=read_rule_cache(r, m.get("cache"), f"{path}.cache"),
     )
     check_ensemble_rule(r, rule, path)
     return rule
@@ -267,6 +269,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
             "rules",
             "default",
             "predictor",
+            "tenants",
         ),
     )
     if not top and not r.violations:
@@ -279,7 +282,9 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
     names = [rule.name for rule in (*rules, default)]
     for dup in sorted({n for n in names if n and names.count(n) > 1}):
         r.fail("rules", f"rule name {dup!r} is used more than once")
-    degrade_node = r.mapping(top.get("degrade"), "degrade", ("static_answer", "human_review"))
+    degrade_node = r.mapping(
+        top.get("degrade"), "degrade", ("static_answer", "human_review", "stale_cache")
+    )
     static = degrade_node.get("static_answer")
     if static is not None and not isinstance(static, str):
         r.fail("degrade.static_answer", "must be a string")
@@ -301,8 +306,13 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
         budget_micros=r.integer(top, "budget_micros", "", 50_000, low=1, high=10**12),
         retry=_retry(r, top.get("retry"), "retry"),
         breaker=_breaker(r, top.get("breaker"), "breaker"),
-        degrade=Degrade(static_answer=static, human_review=human_review),
+        degrade=Degrade(
+            static_answer=static,
+            human_review=human_review,
+            stale_cache=read_stale_cache(r, degrade_node, "degrade"),
+        ),
         predictor=read_predictor(r, top.get("predictor"), "predictor"),
+        tenants=read_tenants(r, top.get("tenants"), "tenants"),
     )
     if known_models is not None:
         known = set(known_models)

@@ -1,16 +1,19 @@
 """One error hierarchy for every service, mapped to gRPC status with rich details.
 
 Domain code raises these; the server interceptor turns them into a status with
-`google.rpc` details (BadRequest, RetryInfo, ErrorInfo) so clients in any language
+`google.rpc` details (BadRequest, QuotaFailure, RetryInfo, ErrorInfo) so clients in any language
 can read what to fix. Anything else is an internal fault: logged, never leaked.
 """
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -108,6 +111,61 @@ class PermissionDenied(SwitchyardError):
 class ResourceExhausted(SwitchyardError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "BUDGET_EXHAUSTED"
+
+
+@dataclass(frozen=True)
+class QuotaViolation:
+    subject: str
+    description: str
+
+
+class QuotaExhausted(ResourceExhausted):
+    """A quota ran out until `reset_at_s` (Unix time): QuotaFailure names what, RetryInfo
+    says when to come back, ErrorInfo's metadata carries `reset_time` (RFC 3339)."""
+
+    reason = "QUOTA_EXHAUSTED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        violations: list[QuotaViolation],
+        reset_at_s: float,
+        now_s: float,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.violations = list(violations)
+        self.reset_at_s = reset_at_s
+        self.retry_after_s = max(0.0, reset_at_s - now_s)
+        reset = datetime.datetime.fromtimestamp(reset_at_s, tz=datetime.UTC)
+        self.metadata = {**(metadata or {}), "reset_time": reset.isoformat()}
+
+    def details(self) -> list[any_pb2.Any]:
+        quota = error_details_pb2.QuotaFailure(
+            violations=[
+                error_details_pb2.QuotaFailure.Violation(
+                    subject=v.subject, description=v.description
+                )
+                for v in self.violations
+            ]
+        )
+        seconds = int(self.retry_after_s)
+        retry = error_details_pb2.RetryInfo(
+            retry_delay=duration_pb2.Duration(
+                seconds=seconds, nanos=int((self.retry_after_s - seconds) * 1e9)
+            )
+        )
+        info = error_details_pb2.ErrorInfo(
+            reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
+        )
+        return [_pack(quota), _pack(retry), _pack(info)]
+
+
+def _pack(message: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
 
 
 class DeadlineExceeded(SwitchyardError):

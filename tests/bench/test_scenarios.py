@@ -106,3 +106,16 @@ def test_request_carries_the_prompt_and_tag() -> None:
     request = router_pb2.RouteRequest.FromString(request_for(SCENARIOS[1]).SerializeToString())
     assert request.messages[0].role == "user" and request.messages[0].content
     assert request.metadata[SCENARIO_METADATA_KEY] == SCENARIOS[1].name
+
+
+def test_rule_settings_reach_the_scenarios_rule() -> None:
+    """A Throughput's `rule` settings (here the cache-hit scenario's response cache) are
+    part of its policy rule, and the policy parser accepts them."""
+    text, refused = build_policy(BASE, check_scenarios(SCENARIOS), MODELS)
+    assert "cache-hit" not in refused
+    rules = {r.name: r for r in parse_policy(text, known_models=MODELS).rules}
+    cache = rules["bench-cache-hit"].cache
+    assert cache is not None and cache.ttl_s == 3600
+    assert rules["bench-single"].cache is None
+    with pytest.raises(ScenarioError, match="must not replace"):
+        check_scenarios([Throughput("x", "x", strategy={"model": "a"}, rule={"when": {}})])

@@ -32,6 +32,8 @@ DOCUMENTED = {
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
+    # An idempotency key already used with another request body.
+    grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -104,7 +106,7 @@ EDGE = {
     "latency_slo_ms": edges64,
     "budget_micros": edges64,
     "response_format": st.integers(min_value=-3, max_value=9),
-    "idempotency_key": st.text(max_size=140),
+    "idempotency_key": st.text(max_size=300),  # the limit is 256 bytes of UTF-8
 }
 
 

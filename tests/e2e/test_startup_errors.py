@@ -71,6 +71,24 @@ def test_unopenable_database_is_a_one_line_error(module: str, tmp_path: Path) ->
     assert len(error_lines(result.stderr)) == 1, result.stderr
 
 
+def test_unopenable_ledger_is_a_one_line_error(tmp_path: Path) -> None:
+    """A router whose --ledger-path cannot be created fails fast with exit 2, one line."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run(
+        "services.router",
+        "--port",
+        "0",
+        "--state-dir",
+        str(tmp_path / "router"),
+        "--ledger-path",
+        str(blocker / "ledger.db"),
+    )
+    assert result.returncode == 2, result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and "ledger.db" in lines[0], result.stderr
+
+
 @pytest.mark.parametrize("module", [m for m in SERVICES if m != "services.simulator"])
 def test_metrics_port_in_use_is_a_one_line_error(
     module: str, taken_port: int, tmp_path: Path

@@ -219,7 +219,8 @@ async def test_garbage_body(fake_upstream: Callable[[Handler], Awaitable[str]]) 
 async def test_missing_usage_is_estimated(
     fake_upstream: Callable[[Handler], Awaitable[str]],
 ) -> None:
-    """A server that omits usage gets ~4 chars/token estimates, flagged in extra."""
+    """A server that omits usage gets the conservative per-script estimates (40 ASCII
+    letters: 10 tokens), flagged in extra."""
 
     async def reply(request: web.Request) -> web.Response:
         message = {"role": "assistant", "content": "x" * 40}

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.router.validation import MAX_MESSAGE_CHARS, route_input
+from services.router.validation import (
+    MAX_IDEMPOTENCY_KEY_BYTES,
+    MAX_MESSAGE_CHARS,
+    route_input,
+)
 from switchyard.router.v1 import router_pb2
 from switchyard.runtime.errors import InvalidArgument
 
@@ -48,6 +52,28 @@ def test_valid_request_converts_with_defaults() -> None:
     )
     assert route.task_type == "chat"
     assert route.max_output_tokens == 512
-    assert route.prompt_tokens == 3
+    # 12 characters (~4 tokens) + the message's role markers + reply priming.
+    assert route.prompt_tokens == 4 + 4 + 3
     assert route.json_mode
     assert route.prompt == "hello world!"
+
+
+def test_idempotency_key_limit_is_256_bytes_of_utf8() -> None:
+    """A key of 256 bytes passes; one byte more, or 86 three-byte characters (258
+    bytes, 86 characters), is INVALID_ARGUMENT naming idempotency_key."""
+    ok = route_input(
+        router_pb2.RouteRequest(
+            messages=[user("hi")], idempotency_key="k" * MAX_IDEMPOTENCY_KEY_BYTES
+        )
+    )
+    assert len(ok.idempotency_key) == 256
+    for key in ("k" * (MAX_IDEMPOTENCY_KEY_BYTES + 1), "鍵" * 86):
+        request = router_pb2.RouteRequest(messages=[user("hi")], idempotency_key=key)
+        assert violations(request) == {"idempotency_key"}
+
+
+def test_japanese_prompt_tokens_are_counted_per_character() -> None:
+    """A Japanese prompt is estimated at ~1 token per character, not 4 characters per
+    token: the figure budgets reserve against."""
+    route = route_input(router_pb2.RouteRequest(messages=[user("日本語" * 100)]))
+    assert route.prompt_tokens >= 300

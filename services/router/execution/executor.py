@@ -72,11 +72,11 @@ class RouteExecutor:
         policy: Policy,
         *,
         deadline: float,
-        budget: AttemptBudget = UNLIMITED,
+        budget: AttemptBudget | None = UNLIMITED,
     ) -> RouteResult:
         """Run the plan. `budget` is the shared budget every attempt reserves from
         (a tenant's ledger); the request's own budget is the plan's budget_micros."""
-        run = Run(plan, request, policy, deadline, budget=budget, panic=plan.panic)
+        run = Run(plan, request, policy, deadline, budget=budget or UNLIMITED, panic=plan.panic)
         strategy = self._strategies[plan.rule.strategy.kind]
         accepted = await strategy(self._runner, run)
         if accepted is None and not run.panic and run.refused_everywhere:

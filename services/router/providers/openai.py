@@ -18,8 +18,7 @@ from services.router.providers.http import (
     parse_retry_after,
     post_json,
 )
-
-_CHARS_PER_TOKEN = 4
+from switchyard.tokens import estimate_prompt_tokens, estimate_tokens
 
 
 class OpenAICompatibleProvider:
@@ -111,13 +110,14 @@ def parse_reply(reply: HttpReply, request: CompletionRequest) -> Completion:
 
 
 def _usage(usage: Any, request: CompletionRequest, text: str) -> tuple[int, int, bool]:
-    """(input, output, estimated): servers that omit usage get a ~4 chars/token estimate."""
+    """(input, output, estimated): servers that omit usage get the router's conservative
+    per-script estimate, so an answer is never billed below what it likely cost."""
     if isinstance(usage, dict):
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if isinstance(prompt, int) and isinstance(completion, int):
             return prompt, completion, False
-    chars_in = sum(len(m.content) for m in request.messages)
-    return -(-chars_in // _CHARS_PER_TOKEN), -(-len(text) // _CHARS_PER_TOKEN), True
+    prompt_tokens = estimate_prompt_tokens([m.content for m in request.messages])
+    return prompt_tokens, estimate_tokens(text), True
 
 
 def _malformed(reply: HttpReply, why: str) -> Completion:

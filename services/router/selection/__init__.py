@@ -34,9 +34,14 @@ def plan_route(
     remaining_ms: float,
     predictor: BoundPredictor | None = None,
     estimates: OutcomeEstimates | None = None,
+    budget_cap_micros: int | None = None,
 ) -> RoutePlan:
+    """`budget_cap_micros`: a ceiling on the request's budget from outside it (what
+    remains of a tenant's window once it is being steered, `tenant_budget.py`)."""
     rule = policy.match(request.facts)
     budget = request.budget_micros or policy.budget_micros
+    if budget_cap_micros is not None:
+        budget = min(budget, budget_cap_micros)
     slo_ms = request.latency_slo_ms or policy.slo_ms
     selector = rule.strategy.selector
     if selector.kind == "static":

@@ -137,7 +137,7 @@ class Attempt(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., retry: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., verdict: _Optional[_Union[AttemptVerdict, str]] = ..., detail: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., verifier_score: _Optional[float] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason", "review_ticket_id", "panic", "agreement", "hedged")
+    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason", "review_ticket_id", "panic", "agreement", "hedged", "idempotent_replay")
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +157,7 @@ class RouteResponse(_message.Message):
     PANIC_FIELD_NUMBER: _ClassVar[int]
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     HEDGED_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENT_REPLAY_FIELD_NUMBER: _ClassVar[int]
     answer: str
     model_id: str
     rule: str
@@ -176,7 +177,8 @@ class RouteResponse(_message.Message):
     panic: bool
     agreement: float
     hedged: bool
-    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ..., review_ticket_id: _Optional[str] = ..., panic: _Optional[bool] = ..., agreement: _Optional[float] = ..., hedged: _Optional[bool] = ...) -> None: ...
+    idempotent_replay: bool
+    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ..., review_ticket_id: _Optional[str] = ..., panic: _Optional[bool] = ..., agreement: _Optional[float] = ..., hedged: _Optional[bool] = ..., idempotent_replay: _Optional[bool] = ...) -> None: ...
 
 class PlanRequest(_message.Message):
     __slots__ = ("request",)

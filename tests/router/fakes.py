@@ -1,8 +1,13 @@
-"""Shared test doubles for the router's domain tests: a manual clock and model profiles."""
+"""Shared test doubles for the router's domain tests: a manual clock, model profiles,
+scripted providers and a verifier that records what it was asked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from services.router.fleet import ModelProfile
+from services.router.providers.base import Completion, CompletionRequest, Outcome
+from services.router.verification import AnswerUnderReview, AnswerVerdict, EmbeddedVerifier
 
 
 class Clock:
@@ -19,7 +24,15 @@ class Clock:
 
 
 def profile(
-    model_id: str, price: int, *, context_window: int = 8000, latency_p50_ms: int = 100
+    model_id: str,
+    price: int,
+    *,
+    context_window: int = 8000,
+    latency_p50_ms: int = 100,
+    max_output_tokens: int = 1000,
+    health: str = "unknown",
+    capabilities: frozenset[str] = frozenset(),
+    quality: Mapping[str, float] | None = None,
 ) -> ModelProfile:
     """A simulated model charging `price` µUSD per Mtok in and out."""
     return ModelProfile(
@@ -31,6 +44,51 @@ def profile(
         input_micros_per_mtok=price,
         output_micros_per_mtok=price,
         context_window=context_window,
-        max_output_tokens=1000,
+        max_output_tokens=max_output_tokens,
+        capabilities=capabilities,
+        quality=dict(quality or {}),
         latency_p50_ms=latency_p50_ms,
+        health=health,
     )
+
+
+class ScriptedProvider:
+    """Returns scripted completions in order and advances the fake clock by their latency.
+
+    A completion slower than the call's timeout becomes a TIMEOUT at the timeout, as a
+    real provider's would. Every request is kept in `requests`, in call order.
+    """
+
+    def __init__(
+        self, script: Iterator[Completion], clock: Clock, calls: list[str], name: str
+    ) -> None:
+        self._script = script
+        self._clock = clock
+        self._calls = calls
+        self._name = name
+        self.requests: list[CompletionRequest] = []
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        self._calls.append(self._name)
+        self.requests.append(request)
+        completion = next(self._script)
+        if completion.latency_s > request.timeout_s:
+            self._clock.now += request.timeout_s
+            return Completion(Outcome.TIMEOUT, latency_s=request.timeout_s)
+        self._clock.now += completion.latency_s
+        return completion
+
+    async def close(self) -> None:
+        pass
+
+
+class RecordingVerifier:
+    """The embedded verifier (the real check library), keeping every answer it judged."""
+
+    def __init__(self) -> None:
+        self._inner = EmbeddedVerifier()
+        self.answers: list[AnswerUnderReview] = []
+
+    async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
+        self.answers.append(answer)
+        return await self._inner.verify(answer, timeout_s=timeout_s)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,11 +10,10 @@ from services.router.breakers import BreakerBoard, BreakerSettings
 from services.router.execution import RouteExecutor, Verdict
 from services.router.fleet import FleetView
 from services.router.planning import RouteInput, plan_route
-from services.router.providers.base import ChatTurn, Completion, CompletionRequest, Outcome
-from services.router.verification import EmbeddedVerifier
+from services.router.providers.base import ChatTurn, Completion, Outcome
 from switchyard.policy import parse_policy
 from switchyard.runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
-from tests.router.fakes import Clock, profile
+from tests.router.fakes import Clock, RecordingVerifier, ScriptedProvider, profile
 
 GOOD = "A complete and useful answer that passes every check."
 BAD = "meh"
@@ -41,28 +38,6 @@ REQUEST = RouteInput(
 )
 
 
-class ScriptedProvider:
-    """Returns scripted completions in order and advances the fake clock by their latency."""
-
-    def __init__(self, script: Iterator[Completion], clock: Clock, calls: list[str], name: str):
-        self._script = script
-        self._clock = clock
-        self._calls = calls
-        self._name = name
-
-    async def complete(self, request: CompletionRequest) -> Completion:
-        self._calls.append(self._name)
-        completion = next(self._script)
-        if completion.latency_s > request.timeout_s:
-            self._clock.now += request.timeout_s
-            return Completion(Outcome.TIMEOUT, latency_s=request.timeout_s)
-        self._clock.now += completion.latency_s
-        return completion
-
-    async def close(self) -> None:
-        pass
-
-
 def ok(text: str = GOOD, latency: float = 0.1) -> Completion:
     return Completion(Outcome.OK, text, "stop", 200, 50, latency)
 
@@ -71,38 +46,64 @@ def fail(outcome: Outcome = Outcome.SERVER_ERROR) -> Completion:
     return Completion(outcome, latency_s=0.05, detail="boom")
 
 
-def executor(
-    scripts: dict[str, list[Completion]],
-    clock: Clock,
-    calls: list[str],
-    breakers: BreakerBoard | None = None,
-) -> RouteExecutor:
-    providers = {m: ScriptedProvider(iter(s), clock, calls, m) for m, s in scripts.items()}
-    return RouteExecutor(
-        provider_for=lambda p: providers[p.model_id],
-        verifier=EmbeddedVerifier(),
-        breakers=breakers or BreakerBoard(clock=clock),
-        clock=clock,
-        sleep=clock.sleep,
-        rng=lambda: 0.5,
-    )
+class Harness:
+    """One executor over scripted providers, a fake clock and the recording verifier, for
+    one or several requests in a row (throttles and breakers carry over between them)."""
+
+    def __init__(
+        self,
+        scripts: dict[str, list[Completion]],
+        *,
+        policy=POLICY,
+        breaker_settings: BreakerSettings | None = None,
+    ) -> None:
+        self.clock = Clock()
+        self.calls: list[str] = []
+        self.policy = policy
+        self.providers = {
+            m: ScriptedProvider(iter(s), self.clock, self.calls, m) for m, s in scripts.items()
+        }
+        self.verifier = RecordingVerifier()
+        self.breakers = BreakerBoard(breaker_settings or BreakerSettings(), clock=self.clock)
+        self.executor = RouteExecutor(
+            provider_for=lambda p: self.providers[p.model_id],
+            verifier=self.verifier,
+            breakers=self.breakers,
+            clock=self.clock,
+            sleep=self.clock.sleep,
+            rng=lambda: 0.5,
+        )
+
+    async def route(self, request: RouteInput = REQUEST, *, deadline: float = 10.0):
+        """Plan and execute one request whose deadline is `deadline` seconds from now."""
+        plan = plan_route(
+            policy=self.policy,
+            request=request,
+            fleet=FLEET,
+            breaker_state=lambda m: self.breakers.get(m).state,
+            remaining_ms=deadline * 1000,
+        )
+        return await self.executor.execute(
+            plan, request, self.policy, deadline=self.clock.now + deadline
+        )
+
+    async def outcome(self, request: RouteInput = REQUEST, *, deadline: float = 10.0):
+        """route(), with a typed error as the result instead of raised."""
+        try:
+            return await self.route(request, deadline=deadline)
+        except (Unavailable, ResourceExhausted, DeadlineExceeded) as exc:
+            return exc
+
+    def requests(self, model: str):
+        return self.providers[model].requests
 
 
 async def run(
     scripts: dict[str, list[Completion]], *, policy=POLICY, request=REQUEST, deadline: float = 10.0
 ):
-    clock = Clock()
-    calls: list[str] = []
-    ex = executor(scripts, clock, calls)
-    plan = plan_route(
-        policy=policy,
-        request=request,
-        fleet=FLEET,
-        breaker_state=lambda m: ex._breakers.get(m).state,
-        remaining_ms=deadline * 1000,
-    )
-    result = await ex.execute(plan, request, policy, deadline=deadline)
-    return result, calls
+    harness = Harness(scripts, policy=policy)
+    result = await harness.route(request, deadline=deadline)
+    return result, harness.calls
 
 
 async def test_accepted_small_answer_ends_the_cascade() -> None:
@@ -185,32 +186,162 @@ async def test_deadline_cuts_attempt_timeouts() -> None:
 
 async def test_open_breaker_model_is_never_called() -> None:
     """Once the small model's breaker opens, requests go straight to the large model."""
-    clock = Clock()
-    calls: list[str] = []
-    board = BreakerBoard(
-        BreakerSettings(window_size=4, minimum_calls=4, open_wait_s=60), clock=clock
-    )
-    ex = executor(
-        {"small": [fail(Outcome.CLIENT_ERROR)] * 0 + [fail()] * 8, "large": [ok()] * 10},
-        clock,
-        calls,
-        board,
-    )
     policy = parse_policy(
         "name: p\nretry: {max_retries: 0}\n"
         "default: {name: c, strategy: {kind: cascade, stages: [{model: small}, {model: large}]}}"
     )
+    harness = Harness(
+        {"small": [fail()] * 8, "large": [ok()] * 10},
+        policy=policy,
+        breaker_settings=BreakerSettings(window_size=4, minimum_calls=4, open_wait_s=60),
+    )
     for _ in range(6):
-        plan = plan_route(
-            policy=policy,
-            request=REQUEST,
-            fleet=FLEET,
-            breaker_state=lambda m: board.get(m).state,
-            remaining_ms=10_000,
+        await harness.route()
+    assert harness.calls.count("small") == 4  # the window's minimum, then open
+    assert harness.calls.count("large") == 6
+
+
+LENGTH_CHECKS = "[{name: non_empty}, {name: length, params: {min_chars: 20}}]"
+
+
+def cascade_policy(
+    extra: str = "",
+    *,
+    stages: str = "[{model: small}, {model: large}]",
+    checks: str = LENGTH_CHECKS,
+    default_extra: str = "",
+) -> str:
+    """A small → large cascade policy document with the given top-level settings."""
+    return (
+        f"name: p\nchecks: {checks}\n{extra}\n"
+        f"default: {{name: c, {default_extra}strategy: {{kind: cascade, stages: {stages}}}}}"
+    )
+
+
+THROTTLED = parse_policy(
+    cascade_policy("retry: {max_retries: 1, throttle_max_tokens: 4, throttle_token_ratio: 1.0}")
+)
+
+
+async def test_retry_throttle_stops_retries_once_half_the_tokens_are_gone() -> None:
+    """With a 4-token bucket, the first request's two failures leave 2 tokens (half): the
+    next failing request gets one attempt on the model, no retry."""
+    harness = Harness({"small": [fail()] * 3, "large": [ok()] * 2}, policy=THROTTLED)
+    await harness.route()
+    assert harness.calls == ["small", "small", "large"]
+    harness.calls.clear()
+    result = await harness.route()
+    assert harness.calls == ["small", "large"]
+    assert [(a.model_id, a.retry) for a in result.attempts] == [("small", 0), ("large", 0)]
+
+
+async def test_retry_throttle_is_refilled_by_successes() -> None:
+    """Successful calls refund tokens: after three answers (1 + 3·1.0, capped at 4), a
+    failure is retried again."""
+    script = [fail(), fail(), fail(), ok(), ok(), ok(), fail(), ok()]
+    harness = Harness({"small": script, "large": [ok()] * 2}, policy=THROTTLED)
+    for _ in range(5):
+        await harness.route()
+    harness.calls.clear()
+    result = await harness.route()
+    assert harness.calls == ["small", "small"]
+    assert [a.retry for a in result.attempts] == [0, 1]
+
+
+async def test_retry_throttle_is_per_model() -> None:
+    """The small model's drained bucket does not stop retries on the large model."""
+    script = {"small": [fail()] * 3, "large": [ok(), fail(), ok()]}
+    harness = Harness(script, policy=THROTTLED)
+    await harness.route()
+    harness.calls.clear()
+    await harness.route()
+    assert harness.calls == ["small", "large", "large"]
+
+
+async def test_a_retry_halves_the_temperature() -> None:
+    """Each retry asks for a more deterministic answer: 0.7, then 0.35, then 0.175; the
+    next stage starts again at 0.7."""
+    policy = parse_policy(cascade_policy("retry: {max_retries: 2, base_backoff_ms: 1}"))
+    harness = Harness({"small": [fail()] * 3, "large": [ok()]}, policy=policy)
+    await harness.route()
+    assert [r.temperature for r in harness.requests("small")] == [0.7, 0.35, 0.175]
+    assert [r.temperature for r in harness.requests("large")] == [0.7]
+
+
+async def test_stage_timeout_ms_bounds_the_attempt() -> None:
+    """A stage's timeout_ms, when below the time left, is the attempt's timeout: a slow
+    small model times out at 300 ms and the large model gets the rest of the deadline."""
+    policy = parse_policy(
+        cascade_policy(
+            "retry: {max_retries: 0}",
+            stages="[{model: small, timeout_ms: 300}, {model: large}]",
         )
-        await ex.execute(plan, REQUEST, policy, deadline=clock.now + 10)
-    assert calls.count("small") == 4  # the window's minimum, then open
-    assert calls.count("large") == 6
+    )
+    harness = Harness({"small": [ok(latency=1.0)], "large": [ok()]}, policy=policy)
+    result = await harness.route(deadline=10.0)
+    assert [r.timeout_s for r in harness.requests("small")] == [0.3]
+    assert harness.requests("large")[0].timeout_s == pytest.approx(9.7)
+    assert [a.outcome for a in result.attempts] == ["timeout", "ok"]
+    assert result.model_id == "large"
+
+
+async def test_remaining_deadline_wins_over_a_longer_stage_timeout() -> None:
+    """A stage timeout_ms above the time left does not stretch the attempt past the
+    deadline."""
+    policy = parse_policy(
+        cascade_policy(stages="[{model: small, timeout_ms: 8000}, {model: large}]")
+    )
+    harness = Harness({"small": [ok()], "large": []}, policy=policy)
+    await harness.route(deadline=2.0)
+    assert [r.timeout_s for r in harness.requests("small")] == [2.0]
+
+
+async def test_rule_checks_and_min_score_reach_the_verifier() -> None:
+    """The matched rule's checks and min_score are what the answer is verified against."""
+    policy = parse_policy(
+        "name: p\nrules:\n"
+        "  - name: strict\n    when: {tiers: [pro]}\n    min_score: 0.25\n"
+        "    checks: [{name: refusal}]\n"
+        "    strategy: {kind: single, model: small}\n"
+        "default: {name: d, strategy: {kind: single, model: large}}"
+    )
+    harness = Harness({"small": [ok()], "large": []}, policy=policy)
+    request = RouteInput(messages=REQUEST.messages, prompt_tokens=200, tier="pro")
+    await harness.route(request)
+    (answer,) = harness.verifier.answers
+    assert answer.min_score == 0.25
+    assert [c.name for c in answer.checks] == ["refusal"]
+    assert answer.output == GOOD and answer.prompt == "x" * 800
+
+
+async def test_min_score_rejection_escalates() -> None:
+    """An answer every check passes is still rejected when the quality scorer rates it below
+    the rule's min_score, and the cascade escalates on that verdict."""
+    policy = parse_policy(
+        cascade_policy(
+            "retry: {max_retries: 0}\ndegrade: {static_answer: sorry}",
+            default_extra="min_score: 0.99, ",
+        )
+    )
+    harness = Harness({"small": [ok()], "large": [ok()]}, policy=policy)
+    result = await harness.route()
+    assert harness.calls == ["small", "large"]
+    assert [a.verdict for a in result.attempts] == [Verdict.REJECT, Verdict.REJECT]
+    assert "below min_score 0.990" in result.attempts[0].detail
+    assert result.degraded and result.answer == "sorry"
+
+
+async def test_refusal_check_rejection_escalates() -> None:
+    """A refusal long enough to pass the length check is rejected by the refusal check the
+    policy names, and that rejection escalates to the large model."""
+    refusal = "I'm sorry, but I can't help with that request."
+    policy = parse_policy(cascade_policy(checks=LENGTH_CHECKS[:-1] + ", {name: refusal}]"))
+    harness = Harness({"small": [ok(refusal)], "large": [ok()]}, policy=policy)
+    result = await harness.route()
+    assert harness.calls == ["small", "large"]
+    assert result.attempts[0].verdict is Verdict.REJECT
+    assert result.attempts[0].detail.startswith("refusal:")
+    assert result.model_id == "large"
 
 
 outcomes = st.sampled_from(
@@ -241,24 +372,16 @@ async def test_any_schedule_ends_within_limits(small, large, budget, deadline) -
     request = RouteInput(
         messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200, budget_micros=budget
     )
-    clock = Clock()
-    calls: list[str] = []
-    ex = executor({"small": small, "large": large}, clock, calls)
-    plan = plan_route(
-        policy=POLICY,
-        request=request,
-        fleet=FLEET,
-        breaker_state=lambda m: ex._breakers.get(m).state,
-        remaining_ms=deadline * 1000,
-    )
+    harness = Harness({"small": small, "large": large})
     try:
-        result = await ex.execute(plan, request, POLICY, deadline=deadline)
+        result = await harness.route(request, deadline=deadline)
     except (Unavailable, ResourceExhausted, DeadlineExceeded):
-        assert len(calls) <= 4
+        assert len(harness.calls) <= 4
         return
+    calls = harness.calls
     assert len(calls) <= 4  # two stages × (1 + max_retries 1)
     assert result.total_cost_micros <= budget
-    assert clock.now <= deadline + 1e-9
+    assert harness.clock.now <= deadline + 1e-9
     made = [a for a in result.attempts if a.outcome != "skipped"]
     assert len(made) == len(calls)
     if not result.degraded:

@@ -88,7 +88,30 @@ class RecordingVerifier:
     def __init__(self) -> None:
         self._inner = EmbeddedVerifier()
         self.answers: list[AnswerUnderReview] = []
+        self.timeouts: list[float] = []
 
     async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
         self.answers.append(answer)
+        self.timeouts.append(timeout_s)
         return await self._inner.verify(answer, timeout_s=timeout_s)
+
+
+class ScoringVerifier:
+    """Rejects every answer with the score scripted for its text (0.0 when not listed)."""
+
+    def __init__(self, scores: Mapping[str, float]) -> None:
+        self._scores = scores
+
+    async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
+        return AnswerVerdict(False, self._scores.get(answer.output, 0.0), "scripted: rejected")
+
+
+class RecordingReviewQueue:
+    """Files human-review tickets in memory: each ticket's fields, numbered rev-1, rev-2..."""
+
+    def __init__(self) -> None:
+        self.tickets: list[dict[str, object]] = []
+
+    async def file(self, **ticket: object) -> str:
+        self.tickets.append(ticket)
+        return f"rev-{len(self.tickets)}"

@@ -150,4 +150,12 @@ def test_check_refs_are_equal_and_hash_alike_by_content() -> None:
     a = CheckRef("length", {"min_chars": 20, "max_chars": 90})
     b = CheckRef("length", {"max_chars": 90, "min_chars": 20})
     assert a == b and hash(a) == hash(b)
-    assert len({a, b, CheckRef("length", {"min_chars": 21})}) == 2
+    other = CheckRef("length", {"min_chars": 21})
+    assert len({a, b, other}) == 2
+    assert hash(a) != hash(other) and hash(a) != hash(CheckRef("regex", {"min_chars": 20}))
+
+
+def test_check_refs_hash_parameters_json_cannot_encode() -> None:
+    """Parameters JSON cannot encode (a set, say) still give a stable hash, from their text."""
+    ref = CheckRef("blocklist", {"words": {"darn"}})
+    assert hash(ref) == hash(CheckRef("blocklist", {"words": {"darn"}}))

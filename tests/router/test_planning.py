@@ -10,6 +10,7 @@ from services.router.fleet import FleetView, ModelProfile
 from services.router.planning import (
     DEFAULT_ACCEPT_PROBABILITY,
     DEFAULT_LATENCY_MS,
+    Candidate,
     DropReason,
     RouteInput,
     output_tokens_for,
@@ -342,3 +343,22 @@ def test_facts_carry_what_rules_match_on() -> None:
     facts = req.facts
     assert (facts.task_type, facts.tier, facts.prompt_tokens) == ("chat", "pro", 42)
     assert facts.metadata == {"region": "eu"} and facts.feature_flags == {"beta"}
+
+
+def test_dropped_candidates_keep_their_figures() -> None:
+    """A dropped stage still reports its stage, model, profile, worst-case cost, latency and
+    acceptance probability (Plan() shows them); an unknown model reports none."""
+    down = profile("b", 10_000_000, latency_p50_ms=500, health="down")
+    result = plan(profile("x", 1, health="down"), down, C)
+    assert result.candidates[1] == Candidate(
+        1, POLICY.default.strategy.stages[1], "b", False, "health DOWN", down, 15000, 500,
+        DEFAULT_ACCEPT_PROBABILITY, DropReason.HEALTH,
+    )  # fmt: skip
+    unknown = plan(B, C).candidates[0]
+    assert unknown == Candidate(
+        0, POLICY.default.strategy.stages[0], "a", False, "not in the registry",
+        drop=DropReason.UNKNOWN_MODEL,
+    )  # fmt: skip
+    later_unknown = plan(A, C).candidates[1]
+    assert (later_unknown.stage_index, later_unknown.model_id) == (1, "b")
+    assert later_unknown.stage == POLICY.default.strategy.stages[1] and not later_unknown.kept

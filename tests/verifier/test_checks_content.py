@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.checks.content import refusal_cue
 from switchyard.runtime.errors import InvalidArgument
 
 
@@ -174,3 +175,39 @@ def test_refusal_guard_is_dropped_when_a_phrase_may_start_anywhere() -> None:
     assert _first_char_guard(["a?b"]) == ""
     assert _first_char_guard([r"\#tag"]) == ""
     assert compile_refusal((" #nope",)).search("well, #nope") is not None
+
+
+# --- limits and the scorer's refusal cue ---------------------------------------------------
+
+
+def test_regex_pattern_limits() -> None:
+    """32 patterns and 1000-character patterns are allowed; one more of either is refused
+    with a message naming the limit; an invalid pattern is quoted."""
+    compile_specs([CheckSpec("regex", {"must_match": ["a"] * 32})])
+    compile_specs([CheckSpec("regex", {"must_match": ["a" * 1000]})])
+    assert violations("regex", {"must_match": ["a"] * 33}) == {
+        "checks[0].params.must_match": "check 'regex': at most 32 patterns, got 33"
+    }
+    assert violations("regex", {"must_not_match": ["b", "a" * 1001]}) == {
+        "checks[0].params.must_not_match[1]": "check 'regex': pattern longer than 1000 characters"
+    }
+    (description,) = violations("regex", {"must_match": ["(a"]}).values()
+    assert description.startswith("check 'regex': invalid regex '(a': ")
+
+
+def test_extra_refusal_phrases_add_to_the_built_in_ones() -> None:
+    """With extra phrases, the built-in refusal openers are still recognised."""
+    params = {"extra_phrases": ["no can do"]}
+    assert run("I'm sorry, but I can't help with that.", "refusal", params).verdict == "reject"
+    assert run("No can do, friend.", "refusal", params).verdict == "reject"
+    assert run("Here is the answer you asked for.", "refusal", params).verdict == "accept"
+
+
+def test_refusal_cue_reads_the_start_of_the_text() -> None:
+    """refusal_cue (shared with the scorer) returns the whole matched phrase, lower-cased,
+    with typographic apostrophes read as plain ones, within the scan window only."""
+    assert refusal_cue("I\u2019m sorry, but I can\u2019t do this.") == "i'm sorry, but i can't"
+    assert refusal_cue("Sure. Here it is.") is None
+    assert refusal_cue("x" * 400 + " I must decline") is None
+    assert refusal_cue("Well, I must decline.", scan_chars=20) == "i must decline"
+    assert refusal_cue("Well, I must decline.", scan_chars=19) is None

@@ -5,6 +5,12 @@ from __future__ import annotations
 import pytest
 
 from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.checks.structure import (
+    boxed_answer,
+    gsm8k_answer,
+    truncation_reason,
+    unclosed_json,
+)
 from switchyard.runtime.errors import InvalidArgument
 
 SCHEMA = {
@@ -157,3 +163,60 @@ def test_final_answer_bad_style() -> None:
     with pytest.raises(InvalidArgument) as info:
         compile_specs([CheckSpec("final_answer", {"style": "latex"})])
     assert info.value.violations[0].field == "checks[0].params.style"
+
+
+# --- the helpers the checks and the scorer's features share --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "unclosed"),
+    [
+        ('{"a": 1', True),
+        ("[1, 2", True),
+        ('{"a": "x}', True),  # the string never closes, though the braces balance
+        ('{"a": "}"}', False),  # braces inside strings do not count
+        ('{"a": [1, 2]}', False),
+        ("XYZ {", False),  # not a JSON value at all
+        ("", False),
+    ],
+)
+def test_unclosed_json(text: str, unclosed: bool) -> None:
+    """An object or array that never closes, or a string that never ends, is unclosed."""
+    assert unclosed_json(text) is unclosed
+
+
+OPEN_BLOCK = "output ends inside an unclosed code block"
+
+
+@pytest.mark.parametrize(
+    ("fences", "reason"), [(1, OPEN_BLOCK), (2, None), (3, OPEN_BLOCK), (4, None)]
+)
+def test_code_blocks_are_closed_by_pairs_of_fences(fences: int, reason: str | None) -> None:
+    """An odd number of fence lines leaves a code block open."""
+    output = "\n".join(["```python", "x = 1"] * fences)
+    assert truncation_reason(output, "stop", json=True, code=True) == reason
+
+
+def test_truncation_reasons_say_what_is_cut() -> None:
+    """Each kind of truncation has its own reason."""
+    assert truncation_reason("ok", "length", json=True, code=True) == (
+        "finish_reason is 'length': the model stopped at its token limit"
+    )
+    assert truncation_reason('{"a": 1', "stop", json=True, code=True) == (
+        "output ends inside an unclosed JSON value"
+    )
+
+
+def test_gsm8k_answer_reads_the_last_line_loosely_by_default() -> None:
+    """The number on the last '####' line, after any number of lines; units are tolerated
+    unless strict."""
+    assert gsm8k_answer("step 1\nstep 2\n#### 18\n\n") == "18"
+    assert gsm8k_answer("#### 18 dollars") == "18"
+    assert gsm8k_answer("#### 18 dollars", strict=True) is None
+    assert gsm8k_answer("#### 18\nthanks") is None
+
+
+def test_boxed_answer_is_the_last_box() -> None:
+    """With several \\boxed{...}, the last one is the answer; none gives None."""
+    assert boxed_answer(r"first \boxed{1}, finally \boxed{ 2 }") == "2"
+    assert boxed_answer("no box") is None

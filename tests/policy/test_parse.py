@@ -352,6 +352,16 @@ MISSING_DEFAULT = [
             ],
         ),
         (
+            doc(
+                "retry: {max_retries: x}",
+                strategy=CASCADE % "{model: a, timeout_ms: 1.5}, {model: b}",
+            ),
+            [
+                ("default.strategy.stages[0].timeout_ms", "must be an integer"),
+                ("retry.max_retries", "must be an integer"),
+            ],
+        ),
+        (
             doc("retry: {throttle_max_tokens: x, throttle_token_ratio: false}"),
             [
                 ("retry.throttle_max_tokens", "must be a number"),

@@ -344,6 +344,27 @@ MISSING_DEFAULT = [
         (doc("breaker: [1]"), [("breaker", "must be a mapping")]),
         (doc("rules: 5"), [("rules", "must be a list")]),
         (
+            doc(strategy="{kind: cascade, stages: 5}", rule="checks: 5, "),
+            [
+                ("default.checks", "must be a list"),
+                ("default.strategy.stages", "must be a list"),
+                ("default.strategy.stages", "a cascade needs at least two stages"),
+            ],
+        ),
+        (
+            doc(rule="checks: [{name: non_empty, params: 5}], "),
+            [("default.checks[0].params", "must be a mapping")],
+        ),
+        (
+            doc(rule="checks: [" + ", ".join(["{name: non_empty}"] * 33) + "], "),
+            [("default.checks", "at most 32 entries")],
+        ),
+        (doc(strategy="{kind: single, model: null}"), [("default.strategy.model", "is required")]),
+        (
+            doc(strategy="{kind: single, model: ''}"),
+            [("default.strategy.model", "must be a non-empty string")],
+        ),
+        (
             doc("slo_ms: '5'\nmax_deadline_ms: true\nbudget_micros: 1.5"),
             [
                 ("slo_ms", "must be an integer"),
@@ -551,6 +572,13 @@ def test_invalid_yaml_names_the_parse_error() -> None:
     """A YAML syntax error is one violation on `source` quoting the parser's message."""
     ((field, description),) = problems("name: [unclosed")
     assert field == "source" and description.startswith("not valid YAML: while parsing")
+
+
+def test_missing_strategy_with_known_models_is_one_violation() -> None:
+    """A rule without a strategy is reported once, also when models are checked."""
+    assert problems("name: p\ndefault: {name: d}", known_models={"a"}) == [
+        ("default.strategy", "is required")
+    ]
 
 
 def test_unknown_models_are_named_per_stage_and_rule() -> None:

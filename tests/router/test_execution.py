@@ -537,6 +537,34 @@ async def test_stage_the_rest_of_the_budget_cannot_pay_for_is_skipped() -> None:
     assert result.degraded and result.escalations == 0
 
 
+async def test_attempt_records_the_breaker_state_after_the_outcome() -> None:
+    """A failure that opens the breaker is recorded with the OPEN state it caused."""
+    harness = Harness(
+        {"small": [fail()], "large": [ok()]},
+        policy=parse_policy(cascade_policy("retry: {max_retries: 0}")),
+        breaker_settings=BreakerSettings(window_size=1, minimum_calls=1),
+    )
+    result = await harness.route()
+    assert [a.breaker_state for a in result.attempts] == [
+        BreakerState.OPEN,
+        BreakerState.CLOSED,
+    ]
+
+
+async def test_budget_cut_without_an_answer_in_hand_is_resource_exhausted() -> None:
+    """When the rest of the budget cannot pay for the next stage and no answer is held,
+    the request ends RESOURCE_EXHAUSTED with what was spent."""
+    request = RouteInput(
+        messages=REQUEST.messages, max_output_tokens=100, prompt_tokens=200, budget_micros=324
+    )
+    harness = Harness({"small": [ok("")], "large": [ok()]}, policy=parse_policy(cascade_policy()))
+    outcome = await harness.outcome(request)
+    assert isinstance(outcome, ResourceExhausted)
+    assert str(outcome) == (
+        "budget of 324 µUSD cannot pay for the next stage (spent 25 after 2 attempts)"
+    )
+
+
 async def test_breaker_that_refuses_at_call_time_skips_the_stage() -> None:
     """A breaker that opened after planning refuses the call: recorded as skipped with its
     state, and the next stage answers."""

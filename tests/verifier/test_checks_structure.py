@@ -220,3 +220,23 @@ def test_boxed_answer_is_the_last_box() -> None:
     """With several \\boxed{...}, the last one is the answer; none gives None."""
     assert boxed_answer(r"first \boxed{1}, finally \boxed{ 2 }") == "2"
     assert boxed_answer("no box") is None
+
+
+def test_truncation_parts_are_disabled_one_at_a_time() -> None:
+    """json=false leaves code blocks checked, code_blocks=false leaves JSON checked."""
+    assert run('{"a": [', "truncation", {"json": False}).verdict == "accept"
+    assert run("```\nx", "truncation", {"json": False}).verdict == "reject"
+    assert run("```\nx", "truncation", {"code_blocks": False}).verdict == "accept"
+    assert run('{"a": [', "truncation", {"code_blocks": False}).verdict == "reject"
+
+
+def test_final_answer_unknown_style_lists_the_styles() -> None:
+    """An unknown style is refused with the styles there are."""
+    with pytest.raises(InvalidArgument) as info:
+        compile_specs([CheckSpec("final_answer", {"style": "roman"})])
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        (
+            "checks[0].params.style",
+            "check 'final_answer': must be one of gsm8k, boxed, any; got 'roman'",
+        )
+    ]

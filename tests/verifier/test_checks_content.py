@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.checks import CheckSpec, compile_specs, content, verify
 from switchyard.checks.content import refusal_cue
 from switchyard.runtime.errors import InvalidArgument
 
@@ -211,3 +211,48 @@ def test_refusal_cue_reads_the_start_of_the_text() -> None:
     assert refusal_cue("x" * 400 + " I must decline") is None
     assert refusal_cue("Well, I must decline.", scan_chars=20) == "i must decline"
     assert refusal_cue("Well, I must decline.", scan_chars=19) is None
+
+
+def test_regex_parameter_problems_are_described() -> None:
+    """No pattern at all and a timeout over the cap say what to fix; 200 ms is allowed."""
+    assert violations("regex", {}) == {
+        "checks[0].params": "check 'regex': give at least one pattern in must_match or"
+        " must_not_match"
+    }
+    assert violations("regex", {"must_match": ["a"], "timeout_ms": 201}) == {
+        "checks[0].params.timeout_ms": "check 'regex': must be <= 200"
+    }
+    compile_specs([CheckSpec("regex", {"must_match": ["a"], "timeout_ms": 200})])
+
+
+def test_regex_without_the_regex_package_is_refused(monkeypatch) -> None:
+    """A build lacking the regex package refuses regex checks at compile time, saying why."""
+    monkeypatch.setattr(content, "regex", None)
+    assert violations("regex", {"must_match": ["a"]}) == {
+        "checks[0].params": "check 'regex': this build lacks the 'regex' package the regex"
+        " check runs on"
+    }
+
+
+class SteppedClock:
+    """time.monotonic stand-in returning the given readings in turn."""
+
+    def __init__(self, *readings: float) -> None:
+        self._readings = iter(readings)
+
+    def monotonic(self) -> float:
+        return next(self._readings)
+
+
+@pytest.mark.parametrize(
+    ("second_reading", "verdict"),
+    [(0.01, "accept"), (0.02, "reject")],
+)
+def test_regex_budget_is_timeout_ms_from_the_start(monkeypatch, second_reading, verdict) -> None:
+    """The whole check has timeout_ms: a pattern starting with budget left runs; one
+    starting with none left times out (fail-closed)."""
+    monkeypatch.setattr(content, "time", SteppedClock(0.0, second_reading))
+    result = run("abc", "regex", {"must_match": ["b"], "timeout_ms": 20})
+    assert result.verdict == verdict
+    if verdict == "reject":
+        assert result.results[0].reason == "regex 'b' timed out after 20 ms"

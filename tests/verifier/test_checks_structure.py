@@ -240,3 +240,32 @@ def test_final_answer_unknown_style_lists_the_styles() -> None:
             "check 'final_answer': must be one of gsm8k, boxed, any; got 'roman'",
         )
     ]
+
+
+def test_json_schema_parameter_problems_are_described() -> None:
+    """A missing schema and an invalid one (with where it is invalid) say what to fix."""
+    for params, description in (
+        ({}, "check 'json_schema': required"),
+        (
+            {"schema": {"type": "object", "properties": {"a": {"type": "strng"}}}},
+            "check 'json_schema': invalid JSON Schema at 'properties/a/type': 'strng' is not"
+            " valid under any of the given schemas",
+        ),
+    ):
+        with pytest.raises(InvalidArgument) as info:
+            compile_specs([CheckSpec("json_schema", params)])
+        assert [(v.field, v.description) for v in info.value.violations] == [
+            ("checks[0].params.schema", description)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("style", "reason"),
+    [
+        ("boxed", "output lacks a \\boxed{...} answer"),
+        ("any", "output lacks a final '#### <number>' line or a \\boxed{...} answer"),
+    ],
+)
+def test_final_answer_reason_per_style(style: str, reason: str) -> None:
+    """Each style's reason names the format it expected."""
+    assert run("The answer is 7.", "final_answer", {"style": style}).results[0].reason == reason

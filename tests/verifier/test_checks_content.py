@@ -256,3 +256,30 @@ def test_regex_budget_is_timeout_ms_from_the_start(monkeypatch, second_reading, 
     assert result.verdict == verdict
     if verdict == "reject":
         assert result.results[0].reason == "regex 'b' timed out after 20 ms"
+
+
+def test_blocklist_parameter_problems_are_described() -> None:
+    """No words (or only blanks, or none given) and too many words say what to fix; the
+    10,000-word limit itself is allowed."""
+    for params in ({}, {"words": [" "]}):
+        assert violations("blocklist", params) == {
+            "checks[0].params.words": "check 'blocklist': give at least one non-blank word"
+        }
+    many = [f"w{i}" for i in range(10_001)]
+    assert violations("blocklist", {"words": many}) == {
+        "checks[0].params.words": "check 'blocklist': at most 10000 words, got 10001"
+    }
+    compile_specs([CheckSpec("blocklist", {"words": many[:10_000]})])
+
+
+def test_blocklist_prefers_the_longest_phrase() -> None:
+    """When a word and a longer phrase both match at one place, the phrase is named."""
+    result = run("a bad word here", "blocklist", {"words": ["bad", "bad word"]})
+    assert result.results[0].reason == "output contains blocked word 'bad word' at offset 2"
+
+
+def test_blocklist_reason_when_lower_casing_changes_lengths() -> None:
+    """If lower-casing changes the text's length (İ), the matched word is quoted from the
+    lower-cased text, not cut from the wrong place of the original."""
+    result = run("İstanbul darn", "blocklist", {"words": ["darn"]})
+    assert result.results[0].reason == "output contains blocked word 'darn' at offset 10"

@@ -283,3 +283,34 @@ def test_blocklist_reason_when_lower_casing_changes_lengths() -> None:
     lower-cased text, not cut from the wrong place of the original."""
     result = run("İstanbul darn", "blocklist", {"words": ["darn"]})
     assert result.results[0].reason == "output contains blocked word 'darn' at offset 10"
+
+
+class RecordingRegex:
+    """Stands in for the regex module: patterns that always match and record the
+    timeout each search was given."""
+
+    IGNORECASE = 2
+    error = ValueError
+
+    def __init__(self) -> None:
+        self.timeouts: list[float] = []
+
+    def compile(self, pattern: str, flags: int = 0):
+        module = self
+
+        class Pattern:
+            def search(self, text: str, timeout: float):
+                module.timeouts.append(timeout)
+                return object()
+
+        Pattern.pattern = pattern  # type: ignore[attr-defined]
+        return Pattern()
+
+
+def test_each_regex_search_gets_the_rest_of_the_budget(monkeypatch) -> None:
+    """The first search gets the whole timeout_ms; each later one what is left of it."""
+    fake = RecordingRegex()
+    monkeypatch.setattr(content, "regex", fake)
+    monkeypatch.setattr(content, "time", SteppedClock(10.0, 10.0, 10.005))
+    assert run("abc", "regex", {"must_match": ["a", "b"], "timeout_ms": 20}).verdict == "accept"
+    assert fake.timeouts == pytest.approx([0.02, 0.015], abs=1e-12)

@@ -269,3 +269,10 @@ def test_json_schema_parameter_problems_are_described() -> None:
 def test_final_answer_reason_per_style(style: str, reason: str) -> None:
     """Each style's reason names the format it expected."""
     assert run("The answer is 7.", "final_answer", {"style": style}).results[0].reason == reason
+
+
+def test_non_numeric_boxed_answer_is_quoted_up_to_40_characters() -> None:
+    """A boxed answer that is not a number is quoted in the reason, cut at 40 characters."""
+    text = "so \\boxed{" + "abcdefghij" * 5 + "}"
+    reason = run(text, "final_answer", {"style": "boxed"}).results[0].reason
+    assert reason == f"boxed answer {'abcdefghij' * 4!r} is not a number"

@@ -50,7 +50,7 @@ bench: $(STAMP)
 
 # Mutation testing (docs/mutation.md): mutmut over the router's planning, execution, breakers,
 # retry and policy parsing and the verifier's checks ([tool.mutmut] in pyproject.toml).
-# CPU-heavy (about 40 minutes with one worker); not part of `make test` or CI.
+# CPU-heavy (20-40 minutes with one worker); not part of `make test` or CI.
 MUTATION_CHILDREN ?= 1
 .PHONY: mutation
 mutation: $(STAMP)

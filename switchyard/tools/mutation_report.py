@@ -384,6 +384,12 @@ def render(
         "behave exactly like the original (listed below with the reason); every other",
         "survivor is a gap in the tests. Timeouts count as killed.",
         "",
+        "Not measured: module-level code (constants such as MAX_STAGES or",
+        "DEFAULT_ACCEPT_PROBABILITY; mutmut 3 mutates function bodies only) and decorated",
+        "functions, which mutmut skips; the check builders therefore register by calling",
+        "`check(...)(build)` (switchyard/checks/registry.py). The tests run are the domain",
+        "tests named in pyproject.toml, not the real-server and end-to-end ones.",
+        "",
         "| module | mutants | killed | survived | no tests | equivalent | score | raw |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]

@@ -55,6 +55,17 @@ bench: $(STAMP)
 bench-quality: $(STAMP)
 	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m bench.quality
+# Mutation testing (docs/mutation.md): mutmut over the router's planning, execution, breakers,
+# retry and policy parsing and the verifier's checks ([tool.mutmut] in pyproject.toml).
+# CPU-heavy (20-40 minutes with one worker); not part of `make test` or CI.
+MUTATION_CHILDREN ?= 1
+.PHONY: mutation
+mutation: $(STAMP)
+	@$(PY) -c 'import mutmut' 2>/dev/null || $(PY) -m pip install -q -e '.[mutation]'
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN)
+	$(PY) -m switchyard.tools.mutation_report \
+		--command 'mutmut run --max-children $(MUTATION_CHILDREN)'
 
 .PHONY: bench-peers
 bench-peers: $(STAMP)

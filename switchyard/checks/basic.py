@@ -10,11 +10,6 @@ from switchyard.checks.registry import INT, Param, ParamError, check
 from switchyard.tasks import estimate_tokens
 
 
-@check(
-    "non_empty",
-    description="The output holds at least one non-whitespace character.",
-    cost_rank=0,
-)
 def non_empty(params: Mapping[str, Any]) -> CheckFn:
     def run(subject: Subject) -> str | None:
         if subject.output and not subject.output.isspace():
@@ -24,16 +19,13 @@ def non_empty(params: Mapping[str, Any]) -> CheckFn:
     return run
 
 
-@check(
-    "length",
-    description="Output length within bounds, in characters and estimated tokens (~4 chars).",
-    cost_rank=1,
-    params=(
-        Param("min_chars", INT, "Fewest characters allowed.", minimum=0),
-        Param("max_chars", INT, "Most characters allowed.", minimum=0),
-        Param("max_tokens", INT, "Most estimated tokens allowed (ceil(chars / 4)).", minimum=0),
-    ),
-)
+check(
+    "non_empty",
+    description="The output holds at least one non-whitespace character.",
+    cost_rank=0,
+)(non_empty)
+
+
 def length(params: Mapping[str, Any]) -> CheckFn:
     min_chars: int | None = params.get("min_chars")
     max_chars: int | None = params.get("max_chars")
@@ -58,9 +50,23 @@ def length(params: Mapping[str, Any]) -> CheckFn:
     return run
 
 
-@check("json", description="The output is one valid JSON document.", cost_rank=10)
+check(
+    "length",
+    description="Output length within bounds, in characters and estimated tokens (~4 chars).",
+    cost_rank=1,
+    params=(
+        Param("min_chars", INT, "Fewest characters allowed.", minimum=0),
+        Param("max_chars", INT, "Most characters allowed.", minimum=0),
+        Param("max_tokens", INT, "Most estimated tokens allowed (ceil(chars / 4)).", minimum=0),
+    ),
+)(length)
+
+
 def json_document(params: Mapping[str, Any]) -> CheckFn:
     def run(subject: Subject) -> str | None:
         return subject.parsed_json()[1]
 
     return run
+
+
+check("json", description="The output is one valid JSON document.", cost_rank=10)(json_document)

@@ -46,26 +46,6 @@ def _compile_patterns(name: str, patterns: tuple[str, ...], flags: int) -> list[
     return compiled
 
 
-@check(
-    "regex",
-    description=(
-        "Every must_match pattern is found in the output and no must_not_match pattern is. "
-        "Matching is bounded by timeout_ms per check; a timeout fails the check."
-    ),
-    cost_rank=30,
-    params=(
-        Param("must_match", STRING_LIST, "Patterns that must each be found (regex search)."),
-        Param("must_not_match", STRING_LIST, "Patterns that must not be found."),
-        Param("ignore_case", BOOL, "Case-insensitive matching (default false)."),
-        Param(
-            "timeout_ms",
-            INT,
-            f"Matching budget for the whole check, 1..{MAX_REGEX_TIMEOUT_MS} "
-            f"(default {DEFAULT_REGEX_TIMEOUT_MS}).",
-            minimum=1,
-        ),
-    ),
-)
 def regex_check(params: Mapping[str, Any]) -> CheckFn:
     if regex is None:
         raise ParamError("", "this build lacks the 'regex' package the regex check runs on")
@@ -99,12 +79,28 @@ def regex_check(params: Mapping[str, Any]) -> CheckFn:
     return run
 
 
-@check(
-    "blocklist",
-    description="None of the listed words or phrases occurs as a whole word (case-insensitive).",
-    cost_rank=8,
-    params=(Param("words", STRING_LIST, "Words or phrases to refuse, matched whole-word."),),
-)
+check(
+    "regex",
+    description=(
+        "Every must_match pattern is found in the output and no must_not_match pattern is. "
+        "Matching is bounded by timeout_ms per check; a timeout fails the check."
+    ),
+    cost_rank=30,
+    params=(
+        Param("must_match", STRING_LIST, "Patterns that must each be found (regex search)."),
+        Param("must_not_match", STRING_LIST, "Patterns that must not be found."),
+        Param("ignore_case", BOOL, "Case-insensitive matching (default false)."),
+        Param(
+            "timeout_ms",
+            INT,
+            f"Matching budget for the whole check, 1..{MAX_REGEX_TIMEOUT_MS} "
+            f"(default {DEFAULT_REGEX_TIMEOUT_MS}).",
+            minimum=1,
+        ),
+    ),
+)(regex_check)
+
+
 def blocklist(params: Mapping[str, Any]) -> CheckFn:
     words = [w.strip() for w in params.get("words", ()) if w.strip()]
     if not words:
@@ -132,6 +128,14 @@ def blocklist(params: Mapping[str, Any]) -> CheckFn:
         return f"output contains blocked word {word!r} at offset {start}"
 
     return run
+
+
+check(
+    "blocklist",
+    description="None of the listed words or phrases occurs as a whole word (case-insensitive).",
+    cost_rank=8,
+    params=(Param("words", STRING_LIST, "Words or phrases to refuse, matched whole-word."),),
+)(blocklist)
 
 
 # Openers of an answer that declines the task. Matched near the start only: a helpful
@@ -194,7 +198,20 @@ def refusal_cue(text: str, scan_chars: int = DEFAULT_REFUSAL_SCAN_CHARS) -> str 
     return found.group(0) if found else None
 
 
-@check(
+def refusal(params: Mapping[str, Any]) -> CheckFn:
+    extra = tuple(p for p in params.get("extra_phrases", ()) if p.strip())
+    pattern = compile_refusal(extra) if extra else DEFAULT_REFUSAL
+    scan_chars: int = params.get("scan_chars", DEFAULT_REFUSAL_SCAN_CHARS)
+
+    def run(subject: Subject) -> str | None:
+        head = subject.lowered()[:scan_chars].replace("\u2019", "'")
+        found = pattern.search(head)
+        return None if found is None else f"output is a refusal: {found.group(0)!r}"
+
+    return run
+
+
+check(
     "refusal",
     description='The output does not open by declining the task ("I can\'t help with that" ...).',
     cost_rank=6,
@@ -208,15 +225,4 @@ def refusal_cue(text: str, scan_chars: int = DEFAULT_REFUSAL_SCAN_CHARS) -> str 
             minimum=1,
         ),
     ),
-)
-def refusal(params: Mapping[str, Any]) -> CheckFn:
-    extra = tuple(p for p in params.get("extra_phrases", ()) if p.strip())
-    pattern = compile_refusal(extra) if extra else DEFAULT_REFUSAL
-    scan_chars: int = params.get("scan_chars", DEFAULT_REFUSAL_SCAN_CHARS)
-
-    def run(subject: Subject) -> str | None:
-        head = subject.lowered()[:scan_chars].replace("\u2019", "'")
-        found = pattern.search(head)
-        return None if found is None else f"output is a refusal: {found.group(0)!r}"
-
-    return run
+)(refusal)

@@ -64,7 +64,12 @@ CHECKS: dict[str, CheckDefinition] = {}
 def check(
     name: str, *, description: str, cost_rank: int, params: Sequence[Param] = ()
 ) -> Callable[[Callable[[Mapping[str, Any]], CheckFn]], Callable[[Mapping[str, Any]], CheckFn]]:
-    """Register a check builder under `name`."""
+    """Register a check builder under `name`: `check("name", ...)(build)`.
+
+    The check modules call this after each builder instead of using it as a decorator:
+    mutmut (`make mutation`) does not mutate decorated functions, and the builders and
+    their `run` closures are the code the verifier's mutation score must measure.
+    """
 
     def register(build: Callable[[Mapping[str, Any]], CheckFn]) -> Callable[..., CheckFn]:
         if name in CHECKS:

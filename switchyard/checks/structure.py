@@ -13,14 +13,6 @@ from switchyard.checks.model import CheckFn, Subject
 from switchyard.checks.registry import BOOL, OBJECT, STRING, Param, ParamError, check
 
 
-@check(
-    "json_schema",
-    description="The output is JSON that validates against the given JSON Schema.",
-    cost_rank=20,
-    params=(
-        Param("schema", OBJECT, "The JSON Schema (its $schema picks the draft; default 2020-12)."),
-    ),
-)
 def json_schema(params: Mapping[str, Any]) -> CheckFn:
     if "schema" not in params:
         raise ParamError("schema", "required")
@@ -48,6 +40,16 @@ def json_schema(params: Mapping[str, Any]) -> CheckFn:
         return f"JSON does not match the schema at {error.json_path}: {error.message}"
 
     return run
+
+
+check(
+    "json_schema",
+    description="The output is JSON that validates against the given JSON Schema.",
+    cost_rank=20,
+    params=(
+        Param("schema", OBJECT, "The JSON Schema (its $schema picks the draft; default 2020-12)."),
+    ),
+)(json_schema)
 
 
 # A fence line opens or closes a fenced code block (``` or ~~~, any info string).
@@ -78,18 +80,6 @@ def truncation_reason(output: str, finish_reason: str, *, json: bool, code: bool
     return None
 
 
-@check(
-    "truncation",
-    description=(
-        "The output is complete: finish_reason is not 'length', and no code block or "
-        "JSON value is left open."
-    ),
-    cost_rank=2,
-    params=(
-        Param("json", BOOL, "Look for an unclosed JSON object/array (default true)."),
-        Param("code_blocks", BOOL, "Look for an unclosed ``` code block (default true)."),
-    ),
-)
 def truncation(params: Mapping[str, Any]) -> CheckFn:
     check_json: bool = params.get("json", True)
     check_code: bool = params.get("code_blocks", True)
@@ -100,6 +90,20 @@ def truncation(params: Mapping[str, Any]) -> CheckFn:
         )
 
     return run
+
+
+check(
+    "truncation",
+    description=(
+        "The output is complete: finish_reason is not 'length', and no code block or "
+        "JSON value is left open."
+    ),
+    cost_rank=2,
+    params=(
+        Param("json", BOOL, "Look for an unclosed JSON object/array (default true)."),
+        Param("code_blocks", BOOL, "Look for an unclosed ``` code block (default true)."),
+    ),
+)(truncation)
 
 
 NUMBER = r"-?\$?\s?\d[\d,]*(?:\.\d+)?"
@@ -131,19 +135,6 @@ def boxed_answer(text: str) -> str | None:
     return last.group(1).strip() if last else None
 
 
-@check(
-    "final_answer",
-    description=(
-        "The output ends with a final answer in the expected format: GSM8K's "
-        "'#### <number>' line, a LaTeX \\boxed{...}, or either."
-    ),
-    cost_rank=5,
-    params=(
-        Param("style", STRING, "gsm8k, boxed or any (default gsm8k)."),
-        Param("numeric", BOOL, "The answer must be a number (default true)."),
-        Param("strict", BOOL, "gsm8k: nothing but the number on the #### line (default false)."),
-    ),
-)
 def final_answer(params: Mapping[str, Any]) -> CheckFn:
     style: str = params.get("style", "gsm8k")
     if style not in STYLES:
@@ -170,3 +161,18 @@ def final_answer(params: Mapping[str, Any]) -> CheckFn:
         return f"output lacks {wanted}"
 
     return run
+
+
+check(
+    "final_answer",
+    description=(
+        "The output ends with a final answer in the expected format: GSM8K's "
+        "'#### <number>' line, a LaTeX \\boxed{...}, or either."
+    ),
+    cost_rank=5,
+    params=(
+        Param("style", STRING, "gsm8k, boxed or any (default gsm8k)."),
+        Param("numeric", BOOL, "The answer must be a number (default true)."),
+        Param("strict", BOOL, "gsm8k: nothing but the number on the #### line (default false)."),
+    ),
+)(final_answer)

@@ -41,7 +41,7 @@ max_deadline_ms: 5000
 budget_micros: 100000
 retry: {max_retries: 1, base_backoff_ms: 5, max_backoff_ms: 20}
 breaker: {window_size: 4, minimum_calls: 4, open_wait_ms: 60000, max_open_wait_ms: 60000}
-checks: [{name: non_empty}, {name: length, params: {min_chars: 20}}]
+checks: [{name: non_empty}, {name: length, params: {min_chars: 20}}, {name: refusal}]
 default:
   name: cascade
   strategy: {kind: cascade, stages: [{model: small}, {model: large}]}

@@ -1,11 +1,12 @@
 """Shared test doubles for the router's domain tests: a manual clock, model profiles,
-and for ensembles timed models, a scoring verifier and a recording budget."""
+and for ensembles timed models, a scoring verifier and a recording budget; scripted
+providers and a verifier that records what it was asked."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from services.router.breakers import BreakerBoard
@@ -14,7 +15,12 @@ from services.router.execution import AttemptBudget, Reservation, RouteExecutor,
 from services.router.fleet import FleetView, ModelProfile
 from services.router.planning import RouteInput, plan_route
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
-from services.router.verification import AnswerUnderReview, AnswerVerdict, AnswerVerifier
+from services.router.verification import (
+    AnswerUnderReview,
+    AnswerVerdict,
+    AnswerVerifier,
+    EmbeddedVerifier,
+)
 from switchyard.policy import Policy
 
 
@@ -32,7 +38,15 @@ class Clock:
 
 
 def profile(
-    model_id: str, price: int, *, context_window: int = 8000, latency_p50_ms: int = 100
+    model_id: str,
+    price: int,
+    *,
+    context_window: int = 8000,
+    latency_p50_ms: int = 100,
+    max_output_tokens: int = 1000,
+    health: str = "unknown",
+    capabilities: frozenset[str] = frozenset(),
+    quality: Mapping[str, float] | None = None,
 ) -> ModelProfile:
     """A simulated model charging `price` µUSD per Mtok in and out."""
     return ModelProfile(
@@ -44,8 +58,11 @@ def profile(
         input_micros_per_mtok=price,
         output_micros_per_mtok=price,
         context_window=context_window,
-        max_output_tokens=1000,
+        max_output_tokens=max_output_tokens,
+        capabilities=capabilities,
+        quality=dict(quality or {}),
         latency_p50_ms=latency_p50_ms,
+        health=health,
     )
 
 
@@ -86,6 +103,36 @@ class TimedModel:
         if self.outcome not in (Outcome.OK, Outcome.TRUNCATED):
             return Completion(self.outcome, latency_s=self.delay_s, detail="scripted failure")
         return Completion(self.outcome, self.text, "stop", *self.tokens, self.delay_s)
+
+    async def close(self) -> None:
+        pass
+
+
+class ScriptedProvider:
+    """Returns scripted completions in order and advances the fake clock by their latency.
+
+    A completion slower than the call's timeout becomes a TIMEOUT at the timeout, as a
+    real provider's would. Every request is kept in `requests`, in call order.
+    """
+
+    def __init__(
+        self, script: Iterator[Completion], clock: Clock, calls: list[str], name: str
+    ) -> None:
+        self._script = script
+        self._clock = clock
+        self._calls = calls
+        self._name = name
+        self.requests: list[CompletionRequest] = []
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        self._calls.append(self._name)
+        self.requests.append(request)
+        completion = next(self._script)
+        if completion.latency_s > request.timeout_s:
+            self._clock.now += request.timeout_s
+            return Completion(Outcome.TIMEOUT, latency_s=request.timeout_s)
+        self._clock.now += completion.latency_s
+        return completion
 
     async def close(self) -> None:
         pass
@@ -193,3 +240,38 @@ async def route(
     if budget is None:
         return await executor.execute(plan, request, policy, deadline=deadline)
     return await executor.execute(plan, request, policy, deadline=deadline, budget=budget)
+
+
+class RecordingVerifier:
+    """The embedded verifier (the real check library), keeping every answer it judged."""
+
+    def __init__(self) -> None:
+        self._inner = EmbeddedVerifier()
+        self.answers: list[AnswerUnderReview] = []
+        self.timeouts: list[float] = []
+
+    async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
+        self.answers.append(answer)
+        self.timeouts.append(timeout_s)
+        return await self._inner.verify(answer, timeout_s=timeout_s)
+
+
+class ScoringVerifier:
+    """Rejects every answer with the score scripted for its text (0.0 when not listed)."""
+
+    def __init__(self, scores: Mapping[str, float]) -> None:
+        self._scores = scores
+
+    async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict:
+        return AnswerVerdict(False, self._scores.get(answer.output, 0.0), "scripted: rejected")
+
+
+class RecordingReviewQueue:
+    """Files human-review tickets in memory: each ticket's fields, numbered rev-1, rev-2..."""
+
+    def __init__(self) -> None:
+        self.tickets: list[dict[str, object]] = []
+
+    async def file(self, **ticket: object) -> str:
+        self.tickets.append(ticket)
+        return f"rev-{len(self.tickets)}"

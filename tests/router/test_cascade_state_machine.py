@@ -33,7 +33,16 @@ default:
 """
 )
 MAX_CALLS = 3 + 2 + 1  # the sum of each stage's 1 + max_retries
-MODES = ("accept", "reject", "server_error", "slow", "rate_limited", "client_error", "truncated")
+MODES = (
+    "accept",
+    "reject",
+    "server_error",
+    "slow",
+    "rate_limited",
+    "bad_retry_after",
+    "client_error",
+    "truncated",
+)
 
 
 FLEET = FleetView(
@@ -49,6 +58,8 @@ class CascadeMachine(RuleBasedStateMachine):
     def setup(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.now = 0.0
+        self.last_seen_now = 0.0
+        self.backward_sleeps: list[float] = []
         self.modes = dict.fromkeys(MODELS, "accept")
         self.latency = dict.fromkeys(MODELS, 0.05)
         self.calls: list[tuple[str, float, BreakerState]] = []
@@ -76,6 +87,8 @@ class CascadeMachine(RuleBasedStateMachine):
         self.loop.close()
 
     async def sleep(self, seconds: float) -> None:
+        if seconds < 0:
+            self.backward_sleeps.append(seconds)
         self.now += seconds
 
     def provider(self, p: ModelProfile):
@@ -99,6 +112,8 @@ class CascadeMachine(RuleBasedStateMachine):
                     return Completion(Outcome.TRUNCATED, text[:10], "length", 100, 3, latency)
                 if mode == "rate_limited":
                     return Completion(Outcome.RATE_LIMITED, latency_s=latency, retry_after_s=0.2)
+                if mode == "bad_retry_after":  # a nonsense header must not rewind time
+                    return Completion(Outcome.RATE_LIMITED, latency_s=latency, retry_after_s=-1.0)
                 if mode == "client_error":
                     return Completion(Outcome.CLIENT_ERROR, latency_s=latency)
                 return Completion(Outcome.SERVER_ERROR, latency_s=latency)
@@ -172,7 +187,10 @@ class CascadeMachine(RuleBasedStateMachine):
 
     @invariant()
     def clock_moves_forward_only(self) -> None:
-        assert self.now >= 0
+        """The executor never sleeps a negative time, so the clock never runs backwards."""
+        assert self.backward_sleeps == [], f"slept {self.backward_sleeps} s"
+        assert self.now >= self.last_seen_now, (self.now, self.last_seen_now)
+        self.last_seen_now = self.now
 
 
 CascadeMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)

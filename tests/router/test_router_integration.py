@@ -54,11 +54,21 @@ async def test_rate_limit_retry_honours_retry_after(router: RouterHarness) -> No
 
 
 async def test_refusals_are_rejected_and_escalated(router: RouterHarness) -> None:
-    """Short low-quality answers fail the length check; the verifier's rejection escalates."""
+    """A refusal is long enough for the length check; the refusal check rejects it, and that
+    rejection escalates to the large model."""
+    router.sim.model("small").faults = FaultSettings(refusal_rate=1.0)
+    reply = await router.stub.Route(ask(), timeout=5)
+    assert reply.attempts[0].verdict == REJECT
+    assert reply.attempts[0].detail.startswith("refusal: ")
+    assert reply.model_id == "large" and reply.attempts[-1].verdict == ACCEPT
+
+
+async def test_empty_answers_are_rejected_and_escalated(router: RouterHarness) -> None:
+    """An empty answer is rejected by the non_empty check (the first to run) and escalates."""
     router.sim.model("small").faults = FaultSettings(empty_rate=1.0)
     reply = await router.stub.Route(ask(), timeout=5)
     assert reply.attempts[0].verdict == REJECT
-    assert "non_empty" in reply.attempts[0].detail
+    assert reply.attempts[0].detail.startswith("non_empty: ")
     assert reply.model_id == "large"
 
 
@@ -110,9 +120,10 @@ async def test_verifier_outage_falls_back_to_embedded_checks(simulator, tmp_path
             from switchyard.router.v1 import router_pb2_grpc
 
             stub = router_pb2_grpc.RouterServiceStub(channel)
-            simulator.model("small").faults = FaultSettings(empty_rate=1.0)
+            simulator.model("small").faults = FaultSettings(refusal_rate=1.0)
             reply = await stub.Route(ask(), timeout=5)
             assert reply.attempts[0].verdict == REJECT
+            assert reply.attempts[0].detail.startswith("refusal: ")
             assert reply.model_id == "large"
     finally:
         await server.stop(0.5)

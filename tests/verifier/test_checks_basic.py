@@ -104,3 +104,39 @@ def test_json_deeply_nested_does_not_crash() -> None:
     result = run("[" * 100_000 + "]" * 100_000, CheckSpec("json"))
     assert result.verdict == "reject"
     assert result.results[0].reason == "not valid JSON: nested too deeply"
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"), [("", "output is empty"), (" \n\t", "output is only whitespace")]
+)
+def test_non_empty_says_which_kind_of_blank(output: str, reason: str) -> None:
+    """non_empty tells an empty output from a whitespace-only one."""
+    assert run(output, CheckSpec("non_empty")).results[0].reason == reason
+
+
+@pytest.mark.parametrize(
+    ("output", "params", "reason"),
+    [
+        ("abc", {"min_chars": 5}, "output has 3 characters, fewer than min_chars 5"),
+        ("abcdef", {"min_chars": 1, "max_chars": 4}, "output has 6 characters, more than max_chars 4"),  # noqa: E501
+        ("a" * 9, {"max_tokens": 2}, "output has ~3 estimated tokens, more than max_tokens 2"),
+        ("a" * 9, {"max_chars": 9, "max_tokens": 3}, None),
+        ("abc", {"min_chars": 3, "max_chars": 3}, None),
+        ("", {"min_chars": 0}, None),
+    ],
+)  # fmt: skip
+def test_length_reasons_and_inclusive_bounds(output: str, params: dict, reason) -> None:
+    """Each length bound has its own reason; every bound is inclusive, zero included."""
+    result = run(output, CheckSpec("length", params))
+    assert (result.results[0].reason or None) == reason
+
+
+def test_length_parameter_problems_are_described() -> None:
+    """No bound at all, or min_chars above max_chars, say what to fix; equal bounds are fine."""
+    assert violations(CheckSpec("length", {})) == {
+        "checks[0].params": "check 'length': give at least one of min_chars, max_chars, max_tokens"
+    }
+    assert violations(CheckSpec("length", {"min_chars": 5, "max_chars": 4})) == {
+        "checks[0].params.min_chars": "check 'length': min_chars 5 is above max_chars 4"
+    }
+    compile_specs([CheckSpec("length", {"min_chars": 4, "max_chars": 4})])

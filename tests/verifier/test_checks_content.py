@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.checks import CheckSpec, compile_specs, content, verify
+from switchyard.checks.content import refusal_cue
 from switchyard.runtime.errors import InvalidArgument
 
 
@@ -174,3 +175,142 @@ def test_refusal_guard_is_dropped_when_a_phrase_may_start_anywhere() -> None:
     assert _first_char_guard(["a?b"]) == ""
     assert _first_char_guard([r"\#tag"]) == ""
     assert compile_refusal((" #nope",)).search("well, #nope") is not None
+
+
+# --- limits and the scorer's refusal cue ---------------------------------------------------
+
+
+def test_regex_pattern_limits() -> None:
+    """32 patterns and 1000-character patterns are allowed; one more of either is refused
+    with a message naming the limit; an invalid pattern is quoted."""
+    compile_specs([CheckSpec("regex", {"must_match": ["a"] * 32})])
+    compile_specs([CheckSpec("regex", {"must_match": ["a" * 1000]})])
+    assert violations("regex", {"must_match": ["a"] * 33}) == {
+        "checks[0].params.must_match": "check 'regex': at most 32 patterns, got 33"
+    }
+    assert violations("regex", {"must_not_match": ["b", "a" * 1001]}) == {
+        "checks[0].params.must_not_match[1]": "check 'regex': pattern longer than 1000 characters"
+    }
+    (description,) = violations("regex", {"must_match": ["(a"]}).values()
+    assert description.startswith("check 'regex': invalid regex '(a': ")
+
+
+def test_extra_refusal_phrases_add_to_the_built_in_ones() -> None:
+    """With extra phrases, the built-in refusal openers are still recognised."""
+    params = {"extra_phrases": ["no can do"]}
+    assert run("I'm sorry, but I can't help with that.", "refusal", params).verdict == "reject"
+    assert run("No can do, friend.", "refusal", params).verdict == "reject"
+    assert run("Here is the answer you asked for.", "refusal", params).verdict == "accept"
+
+
+def test_refusal_cue_reads_the_start_of_the_text() -> None:
+    """refusal_cue (shared with the scorer) returns the whole matched phrase, lower-cased,
+    with typographic apostrophes read as plain ones, within the scan window only."""
+    assert refusal_cue("I\u2019m sorry, but I can\u2019t do this.") == "i'm sorry, but i can't"
+    assert refusal_cue("Sure. Here it is.") is None
+    assert refusal_cue("x" * 400 + " I must decline") is None
+    assert refusal_cue("Well, I must decline.", scan_chars=20) == "i must decline"
+    assert refusal_cue("Well, I must decline.", scan_chars=19) is None
+
+
+def test_regex_parameter_problems_are_described() -> None:
+    """No pattern at all and a timeout over the cap say what to fix; 200 ms is allowed."""
+    assert violations("regex", {}) == {
+        "checks[0].params": "check 'regex': give at least one pattern in must_match or"
+        " must_not_match"
+    }
+    assert violations("regex", {"must_match": ["a"], "timeout_ms": 201}) == {
+        "checks[0].params.timeout_ms": "check 'regex': must be <= 200"
+    }
+    compile_specs([CheckSpec("regex", {"must_match": ["a"], "timeout_ms": 200})])
+
+
+def test_regex_without_the_regex_package_is_refused(monkeypatch) -> None:
+    """A build lacking the regex package refuses regex checks at compile time, saying why."""
+    monkeypatch.setattr(content, "regex", None)
+    assert violations("regex", {"must_match": ["a"]}) == {
+        "checks[0].params": "check 'regex': this build lacks the 'regex' package the regex"
+        " check runs on"
+    }
+
+
+class SteppedClock:
+    """time.monotonic stand-in returning the given readings in turn."""
+
+    def __init__(self, *readings: float) -> None:
+        self._readings = iter(readings)
+
+    def monotonic(self) -> float:
+        return next(self._readings)
+
+
+@pytest.mark.parametrize(
+    ("second_reading", "verdict"),
+    [(0.01, "accept"), (0.02, "reject")],
+)
+def test_regex_budget_is_timeout_ms_from_the_start(monkeypatch, second_reading, verdict) -> None:
+    """The whole check has timeout_ms: a pattern starting with budget left runs; one
+    starting with none left times out (fail-closed)."""
+    monkeypatch.setattr(content, "time", SteppedClock(0.0, second_reading))
+    result = run("abc", "regex", {"must_match": ["b"], "timeout_ms": 20})
+    assert result.verdict == verdict
+    if verdict == "reject":
+        assert result.results[0].reason == "regex 'b' timed out after 20 ms"
+
+
+def test_blocklist_parameter_problems_are_described() -> None:
+    """No words (or only blanks, or none given) and too many words say what to fix; the
+    10,000-word limit itself is allowed."""
+    for params in ({}, {"words": [" "]}):
+        assert violations("blocklist", params) == {
+            "checks[0].params.words": "check 'blocklist': give at least one non-blank word"
+        }
+    many = [f"w{i}" for i in range(10_001)]
+    assert violations("blocklist", {"words": many}) == {
+        "checks[0].params.words": "check 'blocklist': at most 10000 words, got 10001"
+    }
+    compile_specs([CheckSpec("blocklist", {"words": many[:10_000]})])
+
+
+def test_blocklist_prefers_the_longest_phrase() -> None:
+    """When a word and a longer phrase both match at one place, the phrase is named."""
+    result = run("a bad word here", "blocklist", {"words": ["bad", "bad word"]})
+    assert result.results[0].reason == "output contains blocked word 'bad word' at offset 2"
+
+
+def test_blocklist_reason_when_lower_casing_changes_lengths() -> None:
+    """If lower-casing changes the text's length (İ), the matched word is quoted from the
+    lower-cased text, not cut from the wrong place of the original."""
+    result = run("İstanbul darn", "blocklist", {"words": ["darn"]})
+    assert result.results[0].reason == "output contains blocked word 'darn' at offset 10"
+
+
+class RecordingRegex:
+    """Stands in for the regex module: patterns that always match and record the
+    timeout each search was given."""
+
+    IGNORECASE = 2
+    error = ValueError
+
+    def __init__(self) -> None:
+        self.timeouts: list[float] = []
+
+    def compile(self, pattern: str, flags: int = 0):
+        module = self
+
+        class Pattern:
+            def search(self, text: str, timeout: float):
+                module.timeouts.append(timeout)
+                return object()
+
+        Pattern.pattern = pattern  # type: ignore[attr-defined]
+        return Pattern()
+
+
+def test_each_regex_search_gets_the_rest_of_the_budget(monkeypatch) -> None:
+    """The first search gets the whole timeout_ms; each later one what is left of it."""
+    fake = RecordingRegex()
+    monkeypatch.setattr(content, "regex", fake)
+    monkeypatch.setattr(content, "time", SteppedClock(10.0, 10.0, 10.005))
+    assert run("abc", "regex", {"must_match": ["a", "b"], "timeout_ms": 20}).verdict == "accept"
+    assert fake.timeouts == pytest.approx([0.02, 0.015], abs=1e-12)

@@ -5,6 +5,12 @@ from __future__ import annotations
 import pytest
 
 from switchyard.checks import CheckSpec, compile_specs, verify
+from switchyard.checks.structure import (
+    boxed_answer,
+    gsm8k_answer,
+    truncation_reason,
+    unclosed_json,
+)
 from switchyard.runtime.errors import InvalidArgument
 
 SCHEMA = {
@@ -157,3 +163,116 @@ def test_final_answer_bad_style() -> None:
     with pytest.raises(InvalidArgument) as info:
         compile_specs([CheckSpec("final_answer", {"style": "latex"})])
     assert info.value.violations[0].field == "checks[0].params.style"
+
+
+# --- the helpers the checks and the scorer's features share --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "unclosed"),
+    [
+        ('{"a": 1', True),
+        ("[1, 2", True),
+        ('{"a": "x}', True),  # the string never closes, though the braces balance
+        ('{"a": "}"}', False),  # braces inside strings do not count
+        ('{"a": [1, 2]}', False),
+        ("XYZ {", False),  # not a JSON value at all
+        ("", False),
+    ],
+)
+def test_unclosed_json(text: str, unclosed: bool) -> None:
+    """An object or array that never closes, or a string that never ends, is unclosed."""
+    assert unclosed_json(text) is unclosed
+
+
+OPEN_BLOCK = "output ends inside an unclosed code block"
+
+
+@pytest.mark.parametrize(
+    ("fences", "reason"), [(1, OPEN_BLOCK), (2, None), (3, OPEN_BLOCK), (4, None)]
+)
+def test_code_blocks_are_closed_by_pairs_of_fences(fences: int, reason: str | None) -> None:
+    """An odd number of fence lines leaves a code block open."""
+    output = "\n".join(["```python", "x = 1"] * fences)
+    assert truncation_reason(output, "stop", json=True, code=True) == reason
+
+
+def test_truncation_reasons_say_what_is_cut() -> None:
+    """Each kind of truncation has its own reason."""
+    assert truncation_reason("ok", "length", json=True, code=True) == (
+        "finish_reason is 'length': the model stopped at its token limit"
+    )
+    assert truncation_reason('{"a": 1', "stop", json=True, code=True) == (
+        "output ends inside an unclosed JSON value"
+    )
+
+
+def test_gsm8k_answer_reads_the_last_line_loosely_by_default() -> None:
+    """The number on the last '####' line, after any number of lines; units are tolerated
+    unless strict."""
+    assert gsm8k_answer("step 1\nstep 2\n#### 18\n\n") == "18"
+    assert gsm8k_answer("#### 18 dollars") == "18"
+    assert gsm8k_answer("#### 18 dollars", strict=True) is None
+    assert gsm8k_answer("#### 18\nthanks") is None
+
+
+def test_boxed_answer_is_the_last_box() -> None:
+    """With several \\boxed{...}, the last one is the answer; none gives None."""
+    assert boxed_answer(r"first \boxed{1}, finally \boxed{ 2 }") == "2"
+    assert boxed_answer("no box") is None
+
+
+def test_truncation_parts_are_disabled_one_at_a_time() -> None:
+    """json=false leaves code blocks checked, code_blocks=false leaves JSON checked."""
+    assert run('{"a": [', "truncation", {"json": False}).verdict == "accept"
+    assert run("```\nx", "truncation", {"json": False}).verdict == "reject"
+    assert run("```\nx", "truncation", {"code_blocks": False}).verdict == "accept"
+    assert run('{"a": [', "truncation", {"code_blocks": False}).verdict == "reject"
+
+
+def test_final_answer_unknown_style_lists_the_styles() -> None:
+    """An unknown style is refused with the styles there are."""
+    with pytest.raises(InvalidArgument) as info:
+        compile_specs([CheckSpec("final_answer", {"style": "roman"})])
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        (
+            "checks[0].params.style",
+            "check 'final_answer': must be one of gsm8k, boxed, any; got 'roman'",
+        )
+    ]
+
+
+def test_json_schema_parameter_problems_are_described() -> None:
+    """A missing schema and an invalid one (with where it is invalid) say what to fix."""
+    for params, description in (
+        ({}, "check 'json_schema': required"),
+        (
+            {"schema": {"type": "object", "properties": {"a": {"type": "strng"}}}},
+            "check 'json_schema': invalid JSON Schema at 'properties/a/type': 'strng' is not"
+            " valid under any of the given schemas",
+        ),
+    ):
+        with pytest.raises(InvalidArgument) as info:
+            compile_specs([CheckSpec("json_schema", params)])
+        assert [(v.field, v.description) for v in info.value.violations] == [
+            ("checks[0].params.schema", description)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("style", "reason"),
+    [
+        ("boxed", "output lacks a \\boxed{...} answer"),
+        ("any", "output lacks a final '#### <number>' line or a \\boxed{...} answer"),
+    ],
+)
+def test_final_answer_reason_per_style(style: str, reason: str) -> None:
+    """Each style's reason names the format it expected."""
+    assert run("The answer is 7.", "final_answer", {"style": style}).results[0].reason == reason
+
+
+def test_non_numeric_boxed_answer_is_quoted_up_to_40_characters() -> None:
+    """A boxed answer that is not a number is quoted in the reason, cut at 40 characters."""
+    text = "so \\boxed{" + "abcdefghij" * 5 + "}"
+    reason = run(text, "final_answer", {"style": "boxed"}).results[0].reason
+    assert reason == f"boxed answer {'abcdefghij' * 4!r} is not a number"

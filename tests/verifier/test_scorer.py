@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from switchyard.checks import CheckSpec, compile_specs
+from switchyard.checks import CheckSpec, compile_specs, training
 from switchyard.checks.arithmetic import equation_errors, evaluate
 from switchyard.checks.features import FEATURE_NAMES, extract
 from switchyard.checks.scorer import (
@@ -18,6 +18,8 @@ from switchyard.checks.scorer import (
     parse_artifact,
     save_scorer,
 )
+from switchyard.cli.verifier import default_data_dir
+from tests.verifier import heldout
 
 PROMPT = (
     "Janet's ducks lay 16 eggs per day. She eats three for breakfast and bakes muffins "
@@ -114,12 +116,37 @@ def test_model_chosen_by_task_type() -> None:
     assert scorer.model_for("chat").name == scorer.default_model == "general"
 
 
-def test_artifact_records_heldout_calibration() -> None:
-    """The artefact carries its training provenance and held-out Brier score."""
-    document = json.loads(DEFAULT_ARTIFACT.read_text())
-    held = document["models"]["math"]["training"]["heldout"]
-    assert held["brier"] < held["brier_base_rate"]
-    assert held["reliability"]
+DATA_DIR = default_data_dir()
+needs_data = pytest.mark.skipif(
+    not (DATA_DIR / training.GSM8K_FILE).is_file(),
+    reason=f"the shared datasets are not under {DATA_DIR} (set SWITCHYARD_DATA_DIR)",
+)
+
+
+@needs_data
+def test_packaged_math_model_heldout_figures_match_the_data() -> None:
+    """The packaged math model's held-out figures (n, base rate, Brier, base-rate Brier,
+    AUC, reliability) are what its weights give on the GSM8K held-out half, recomputed here;
+    the model beats the base rate, and its train half has the recorded size."""
+    model = default_scorer().models["math"]
+    info = model.training
+    train, held = training.gsm8k_split(training.read_gsm8k(DATA_DIR), info["seed"])
+    assert info["n_train"] == len(train)
+    recomputed = heldout.recompute(model, training.gsm8k_answers(held))
+    heldout.assert_matches(info["heldout"], recomputed)
+    assert recomputed["brier"] < recomputed["brier_base_rate"]
+
+
+@needs_data
+def test_packaged_general_model_heldout_figures_match_the_data() -> None:
+    """The same for the general model on the RouterArena held-out half."""
+    model = default_scorer().models["general"]
+    info = model.training
+    train, held = training.arena_split(training.read_routerarena(DATA_DIR), info["seed"])
+    assert info["n_train"] == len(train)
+    recomputed = heldout.recompute(model, training.arena_answers(held))
+    heldout.assert_matches(info["heldout"], recomputed)
+    assert recomputed["brier"] < recomputed["brier_base_rate"]
 
 
 def test_save_and_load_roundtrip(tmp_path: Path) -> None:

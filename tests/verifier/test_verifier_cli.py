@@ -6,8 +6,10 @@ import argparse
 import io
 from pathlib import Path
 
+from switchyard.checks import training
 from switchyard.checks.scorer import load_scorer
 from switchyard.cli import verifier as cli
+from tests.verifier import heldout
 
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
 
@@ -43,6 +45,25 @@ def test_train_then_eval(tmp_path: Path) -> None:
     assert cli.run_eval(args, out) == 0
     text = out.getvalue()
     assert "n=24" in text and "APGR      =" in text and "CPT(50%)  =" in text
+
+
+def test_trained_artifact_heldout_figures_match_the_fixture(tmp_path: Path) -> None:
+    """The held-out figures `verifier train` stores for each model are what the fitted
+    weights give on the fixture's held-out half, recomputed here from the data."""
+    artefact = tmp_path / "scorer.json"
+    args = parse(["verifier", "train", "--data-dir", str(FIXTURE_DATA), "--out", str(artefact)])
+    assert cli.run_train(args, io.StringIO()) == 0
+    scorer = load_scorer(artefact)
+    seed = training.DEFAULT_SEED
+    gsm_train, gsm_held = training.gsm8k_split(training.read_gsm8k(FIXTURE_DATA), seed)
+    arena_train, arena_held = training.arena_split(training.read_routerarena(FIXTURE_DATA), seed)
+    for name, train, answers in (
+        ("math", gsm_train, training.gsm8k_answers(gsm_held)),
+        ("general", arena_train, training.arena_answers(arena_held)),
+    ):
+        model = scorer.models[name]
+        assert model.training["n_train"] == len(train) and model.training["seed"] == seed
+        heldout.assert_matches(model.training["heldout"], heldout.recompute(model, answers))
 
 
 def test_train_is_deterministic(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from google.protobuf import struct_pb2
@@ -37,7 +39,33 @@ async def test_verify_min_score_runs_scorer_last(scored_verifier_stub) -> None:
     assert [r.name for r in response.results] == ["non_empty", "final_answer", "quality"]
     assert response.verdict == pb.VERDICT_ACCEPT
     assert 0.5 <= response.score < 1.0
-    assert response.server_time_us >= 0
+
+
+async def test_server_time_is_the_time_spent_serving_in_microseconds(scored_verifier_stub) -> None:
+    """server_time_us is the server's own time for the call, in µs: more than zero (the
+    scorer alone takes longer than a microsecond) and less than the client's round trip."""
+    request = pb.VerifyRequest(
+        prompt=PROMPT,
+        task_type="math",
+        candidate=pb.Candidate(output=GOOD, finish_reason="stop"),
+        checks=[spec("final_answer"), spec("non_empty")],
+        min_score=0.5,
+    )
+    rank = pb.RankRequest(
+        prompt=PROMPT, task_type="math", candidates=[pb.Candidate(id="a", output=GOOD)]
+    )
+    for call, message in (
+        (scored_verifier_stub.Verify, request),
+        (scored_verifier_stub.Rank, rank),
+    ):
+        started = time.perf_counter_ns()
+        response = await call(message)
+        round_trip_us = (time.perf_counter_ns() - started) // 1000
+        assert 0 < response.server_time_us < round_trip_us, (
+            call,
+            response.server_time_us,
+            round_trip_us,
+        )
 
 
 async def test_verify_low_score_rejects(scored_verifier_stub) -> None:

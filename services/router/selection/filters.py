@@ -1,6 +1,7 @@
 """The hard filters every selector applies first: a model that is unknown, DOWN, too
-small for the prompt, lacking JSON mode, behind an open breaker, dearer in the worst
-case than the budget, or slower at p50 than the time left is dropped with its reason."""
+small for the prompt, lacking JSON mode, dearer in the worst case than the budget,
+slower at p50 than the time left, or behind an open breaker is dropped with the first
+reason that applies, in that order."""
 
 from __future__ import annotations
 
@@ -92,9 +93,6 @@ def candidate_for(
         )
     if request.json_mode and "json_mode" not in profile.capabilities:
         return candidate(False, "no JSON mode", DropReason.CAPABILITY)
-    state = breaker_state(stage.model)
-    if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN):
-        return candidate(False, f"breaker {state.value}", DropReason.BREAKER)
     if max_cost > budget_micros:
         return candidate(
             False,
@@ -107,6 +105,11 @@ def candidate_for(
             f"p50 latency {latency} ms exceeds the remaining {int(remaining_ms)} ms",
             DropReason.DEADLINE,
         )
+    # Last, so a BREAKER drop means every other filter passed: panic mode may then admit
+    # it without breaking the budget, the deadline or a capability.
+    state = breaker_state(stage.model)
+    if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN):
+        return candidate(False, f"breaker {state.value}", DropReason.BREAKER)
     return candidate(True, "eligible")
 
 

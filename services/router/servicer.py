@@ -12,8 +12,10 @@ from services.router.estimates import OutcomeEstimates
 from services.router.execution import AttemptRecord, RouteExecutor, RouteResult, Verdict
 from services.router.planning import RouteInput, RoutePlan, plan_route
 from services.router.state import ActivePolicy, RouterState
+from services.router.tenants import TenantTokens
 from services.router.validation import route_input
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime.tokens import bearer_token
 
 log = structlog.get_logger(__name__)
 
@@ -73,12 +75,23 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         breakers: BreakerBoard,
         log_prompts: bool = False,
         estimates: OutcomeEstimates | None = None,
+        tenants: TenantTokens | None = None,
     ) -> None:
+        self._tenants = tenants
         self._estimates = estimates
         self._state = state
         self._executor = executor
         self._breakers = breakers
         self._log_prompts = log_prompts
+
+    def _admit(self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext) -> None:
+        """With tenant tokens, the tenant and tier are the token's (tenants.py), set on the
+        request before anything reads them; without, the request's are believed."""
+        if self._tenants is not None:
+            token = bearer_token(context.invocation_metadata())
+            caller = self._tenants.admit(token, tenant=request.tenant, tier=request.tier)
+            request.tenant = caller.tenant
+            request.tier = caller.tier
 
     def _deadline(
         self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int
@@ -105,6 +118,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.RouteResponse:
         started = time.monotonic()
+        self._admit(request, context)
         route_in = route_input(request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
@@ -134,6 +148,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     async def Plan(
         self, request: router_pb2.PlanRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.PlanResponse:
+        self._admit(request.request, context)
         route_in = route_input(request.request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
@@ -206,6 +221,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             degraded=result.degraded,
             panic=result.panic,
             task_type=request.task_type,
+            tenant=request.tenant,
             tier=request.tier,
             **extra,
         )

@@ -92,6 +92,14 @@ def example_calls(router: str, tls: SuiteTls | None = None) -> str:
     return "\n".join(lines)
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def security_summary(settings: SuiteSettings) -> str:
     """What a caller needs to know: transport and the router's tokens."""
     tls = settings.tls
@@ -103,7 +111,7 @@ def security_summary(settings: SuiteSettings) -> str:
         auth = "router authentication OFF (--no-auth): any tenant and tier is believed"
     else:
         auth = (
-            f"router callers need a token from {settings.tenant_tokens_file}; "
+            f"router callers need a token from {_shown(settings.tenant_tokens_file)}; "
             f"switchyard route/plan/demo send the dev token {DEV_TENANT_TOKEN!r} (tenant demo)"
         )
     return f"Transport: {transport}\nAuth: {auth}"

@@ -28,6 +28,9 @@ from switchyard.runtime.errors import PermissionDenied, StartupError, Unauthenti
 from switchyard.runtime.tokens import fingerprint, token_digest
 
 HASHED_PREFIX = "sha256:"
+# Request values are echoed in errors only this far: a status message travels in the
+# trailers, whose size gRPC limits (an oversized one reaches the client as another code).
+ECHO_CHARS = 64
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _GRANT_KEYS = frozenset({"tenant", "tiers", "default_tier"})
 
@@ -126,16 +129,23 @@ class TenantTokens:
         if tenant and tenant != grant.tenant:
             raise TenantMismatch(
                 f"the token belongs to tenant {grant.tenant!r} but the request names tenant "
-                f"{tenant!r}: leave tenant empty or use that tenant's token"
+                f"{_echo(tenant)}: leave tenant empty or use that tenant's token"
             )
         if not tier:
             tier = grant.default_tier
         elif tier not in grant.tiers:
             raise TierNotAllowed(
-                f"tier {tier!r} is not allowed for tenant {grant.tenant!r}; "
+                f"tier {_echo(tier)} is not allowed for tenant {grant.tenant!r}; "
                 f"its token allows {sorted(grant.tiers)}"
             )
         return Caller(tenant=grant.tenant, tier=tier, token_id=fingerprint(token))
+
+
+def _echo(value: str) -> str:
+    """A request value as an error message quotes it: repr, cut to ECHO_CHARS."""
+    if len(value) <= ECHO_CHARS:
+        return repr(value)
+    return f"{value[:ECHO_CHARS]!r}... ({len(value)} characters)"
 
 
 def _digest_of(key: Any) -> str:

@@ -14,7 +14,7 @@ from services.router.tenants import (
     TenantTokens,
     TierNotAllowed,
 )
-from switchyard.runtime.errors import StartupError, Unauthenticated
+from switchyard.runtime.errors import PermissionDenied, StartupError, Unauthenticated
 from switchyard.suite import EXAMPLES
 
 ACME = TenantGrant(tenant="acme", tiers=frozenset({"free", "pro"}), default_tier="free")
@@ -62,6 +62,16 @@ def test_a_tier_the_token_does_not_allow_is_permission_denied() -> None:
     with pytest.raises(TierNotAllowed, match=r"'enterprise'.*\['free', 'pro'\]") as info:
         table().admit("acme-token", tenant="", tier="enterprise")
     assert info.value.code.name == "PERMISSION_DENIED"
+
+
+def test_errors_quote_only_the_start_of_a_long_value() -> None:
+    """A 100 000-character tenant or tier is quoted to 64 characters: the message goes
+    back in the trailers, which gRPC caps (seen as RESOURCE_EXHAUSTED in the fuzz)."""
+    for field in ("tenant", "tier"):
+        with pytest.raises(PermissionDenied) as info:
+            table().admit("acme-token", **{"tenant": "", "tier": "", field: "x" * 100_000})
+        assert len(info.value.message) < 250
+        assert "'" + "x" * 64 + "'... (100000 characters)" in info.value.message
 
 
 def test_tokens_file_with_clear_and_hashed_tokens(tmp_path: Path) -> None:

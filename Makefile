@@ -124,3 +124,10 @@ cpp-toolchain:
 client-cpp: cpp-toolchain
 	@test -f $(CPP_BUILD)/CMakeCache.txt || cmake -S $(CPP_DIR) -B $(CPP_BUILD) >/dev/null
 	cmake --build $(CPP_BUILD) --target switchyard_route_example -j2
+
+# Chaos under load (docs/chaos.md): the real suite at a steady 100 req/s through model
+# faults (a 10-minute soak), kill -9 of each service, a model-server outage, bad policy
+# pushes and client cancellations; ~14 min. CHAOS_ARGS="--soak-s 120" for a shorter soak.
+.PHONY: chaos
+chaos: $(STAMP)
+	$(PY) -m bench.chaos $(CHAOS_ARGS)

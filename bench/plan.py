@@ -103,10 +103,17 @@ def routed(scenarios: Iterable[Scenario]) -> list[Throughput | Faults]:
     ]
 
 
+def _task_type(scenario: Throughput | Faults) -> str:
+    return scenario.task_type if isinstance(scenario, Throughput) else ""
+
+
 def _rule(scenario: Throughput | Faults) -> dict[str, Any]:
+    when: dict[str, Any] = {"metadata": {SCENARIO_METADATA_KEY: scenario.name}}
+    if _task_type(scenario):
+        when["task_types"] = [_task_type(scenario)]
     return {
         "name": f"bench-{scenario.name}",
-        "when": {"metadata": {SCENARIO_METADATA_KEY: scenario.name}},
+        "when": when,
         "strategy": dict(scenario.strategy or {}),
     }
 
@@ -140,4 +147,5 @@ def request_for(scenario: Throughput | Faults) -> router_pb2.RouteRequest:
     return router_pb2.RouteRequest(
         messages=[router_pb2.ChatMessage(role="user", content=scenario.prompt)],
         metadata={SCENARIO_METADATA_KEY: scenario.name},
+        task_type=_task_type(scenario),
     )

@@ -9,16 +9,21 @@ train half only.
 from __future__ import annotations
 
 import string
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from switchyard.checks.scorer import default_scorer
 from switchyard.learning import metrics, report
+from switchyard.learning.artefact import write_artefact
 from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResult
+from switchyard.learning.predictor import load_predictor
+from switchyard.learning.predictor_training import train_router_predictor
 from switchyard.learning.sweep import parse_sweep
 
 CASCADE_POLICY = Path(__file__).resolve().parent / "quality" / "cascade.yaml"
+LEARNED_POLICY = Path(__file__).resolve().parent / "quality" / "learned.yaml"
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,79 @@ class RouterCascade:
         )
 
 
+class LearnedScore:
+    """The router's `score` selector with a learned predictor: `switchyard train router`'s
+    code fits P(acceptable | prompt) per model on the train half only, and the selector
+    takes the strong model when its predicted gain beats the cost weight (see
+    bench/quality/learned.yaml). The swept weights are quantiles of the predicted gain
+    q_strong − q_weak on the train half, so nothing about the held-out half (labels or
+    predictions) picks them. Works from prompts alone, so MMLU (no answer texts) gets a
+    row too."""
+
+    name = "score selector + learned predictor, cost weight swept"
+
+    def __init__(self, points: int) -> None:
+        self.points = points
+        self._dir: Path | None = None
+        self._train_predictions: dict[str, list[float]] = {}
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
+        return None if roles is not None else "needs two models with a quality gap"
+
+    def fit(self, train: EvalSetup) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="bench-quality-predictor-"))
+        trained = train_router_predictor(list(train.records), [])
+        write_artefact(self._dir / "router.zip", trained.manifest, trained.arrays)
+        predictor = load_predictor(self._dir / "router.zip")
+        by_dataset_model: dict[str, list[float]] = {m: [] for m in train.model_map.values()}
+        for record in train.records:
+            got = predictor.predict(record.prompt, record.task_type, list(by_dataset_model))
+            for model, values in by_dataset_model.items():
+                values.append(got.get(model, float("nan")))
+        self._train_predictions = {
+            fleet: by_dataset_model[dataset] for fleet, dataset in train.model_map.items()
+        }
+
+    def _weights(self, roles: Roles) -> list[float]:
+        gains = sorted(
+            s - w
+            for s, w in zip(
+                self._train_predictions[roles.strong],
+                self._train_predictions[roles.weak],
+                strict=True,
+            )
+            if s == s and w == w  # both predicted (not NaN)
+        )
+        count = max(2, self.points)
+        picks = {
+            max(0.0, gains[min(len(gains) - 1, i * len(gains) // count)]) for i in range(count)
+        }
+        # 0: always the better predicted model; 2: never pays for the strong one.
+        return sorted({round(v, 6) for v in picks} | {0.0, 2.0})
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None and self._dir is not None
+        source = string.Template(LEARNED_POLICY.read_text()).substitute(
+            artefact=str(self._dir / "router.zip"),
+            weak=roles.weak,
+            strong=roles.strong,
+            weak_model=held.model_map[roles.weak],
+            strong_model=held.model_map[roles.strong],
+        )
+        values = ",".join(f"{v:.6f}" for v in self._weights(roles))
+        row = await report.sweep_result(
+            held,
+            source,
+            parse_sweep(f"default.strategy.weights.cost={values}"),
+            name="learned score",
+            strong=roles.strong,
+            points=self.points,
+        )
+        return StrategyResult(
+            name=self.name, kind=row.kind, point=None, curve=row.curve, requests=row.requests
+        )
+
+
 def strategies(points: int) -> list[Strategy]:
     """Every strategy that exists today; learned selectors are added here as rows."""
-    return [ScorerCascade(), RouterCascade(points)]
+    return [ScorerCascade(), RouterCascade(points), LearnedScore(points)]

@@ -34,6 +34,9 @@ class Throughput:
     strategy: Mapping[str, Any] | None = None
     target: Literal["router", "echo"] = "router"
     prompt: str = PROMPT
+    # The requests' task type; when set, the scenario's rule also matches on it (a vote
+    # rule must be limited to task types whose answers can be compared).
+    task_type: str = ""
     # Extra router flags (they override the run's): the scenario then runs on a suite
     # of its own, started after the main one, e.g. ("--verifier-mode", "remote").
     router_args: tuple[str, ...] = ()
@@ -110,6 +113,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         "cascade",
         "small -> large; the verifier rejects ~20 % of small's answers",
         strategy={"kind": "cascade", "stages": [{"model": "small"}, {"model": "large"}]},
+    ),
+    Throughput(
+        "parallel",
+        "parallel(3): instant, backup and large at once, every answer scored, the best returned",
+        strategy={"kind": "parallel", "models": ["instant", "backup", "large"]},
+    ),
+    Throughput(
+        "vote",
+        "vote(3) on classification requests: instant, backup and large; simulated answers"
+        " rarely agree, so the vote usually waits for all three and the tie-break decides",
+        strategy={"kind": "vote", "models": ["instant", "backup", "large"]},
+        task_type="classification",
+    ),
+    Throughput(
+        "hedge",
+        "sluggish (2 ms) hedged by instant after 1 ms, capped at 10 % of requests",
+        strategy={
+            "kind": "hedge",
+            "models": ["sluggish", "instant"],
+            "delay_ms": 1,
+            "cap": {"share": 0.1, "micros": 5_000_000, "window_ms": 10_000},
+        },
     ),
     Throughput(
         "score",

@@ -119,6 +119,9 @@ class ServiceProcess:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    # How it was started, so `Suite.restart` can start it again the same way.
+    module: str = ""
+    args: tuple[str, ...] = ()
 
 
 class SuiteError(RuntimeError):
@@ -193,7 +196,7 @@ class Suite:
                 # which then stops the services in order.
                 start_new_session=True,
             )
-        self.services[name] = ServiceProcess(name, process, 0, log_path)
+        self.services[name] = ServiceProcess(name, process, 0, log_path, module, args)
 
     async def _await_port(self, name: str, deadline: float) -> int:
         port_file = self.settings.state_dir / f"{name}.port"
@@ -371,6 +374,30 @@ class Suite:
                 f"the registry refused the fleet {self.settings.fleet_file}: "
                 f"conflicts={result.conflicts} rejected={result.rejected}"
             )
+
+    async def kill_service(self, name: str) -> None:
+        """SIGKILL one service (a crash: no drain, no cleanup) and reap it."""
+        process = self.services[name].process
+        if process.poll() is None:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+    async def restart(self, name: str, *, timeout_s: float | None = None) -> None:
+        """Start a stopped service again as it was first started: same module, flags and
+        state (database, state dir), on the port it had bound, and wait until it serves."""
+        service = self.services[name]
+        if service.process.poll() is None:
+            raise SuiteError(f"{name} is still running; stop or kill it first")
+        deadline = time.monotonic() + (timeout_s or self.settings.startup_timeout_s)
+        log_offset = service.log_path.stat().st_size if service.log_path.exists() else 0
+        self._spawn(name, service.module, service.port, *service.args)
+        await self._await_port(name, deadline)
+        if name == "simulator":
+            await self._await_http(name, deadline)
+        elif name.startswith("router-"):
+            await self._await_log_event(name, "service.ready", log_offset, deadline)
+        else:
+            await self._await_serving(name, deadline)
 
     def dead_services(self) -> list[str]:
         return [n for n, svc in self.services.items() if svc.process.poll() is not None]

@@ -74,6 +74,11 @@ class OutcomeEstimates:
         key.latencies_ms.append(latency_ms)
         key._stale = True
 
+    def latency_percentile(self, model_id: str, task_type: str, p: float) -> float:
+        """The measured latency at quantile p (0..1), ms; 0 before any answer."""
+        key = self._keys.get((model_id, task_type))
+        return key.percentile(p) if key is not None else 0.0
+
     def acceptance(self, model_id: str, task_type: str, prior: float) -> float:
         """Posterior mean of P(stage accepted) with `prior` worth prior_weight outcomes."""
         key = self._keys.get((model_id, task_type))

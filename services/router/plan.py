@@ -45,6 +45,7 @@ class RouteInput:
             prompt_tokens=self.prompt_tokens,
             metadata=self.metadata,
             feature_flags=self.feature_flags,
+            json_mode=self.json_mode,
         )
 
     @property

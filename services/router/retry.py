@@ -1,10 +1,40 @@
-"""Retry pacing: exponential backoff with full jitter, and gRFC A6 retry throttling."""
+"""Retry pacing (exponential backoff with full jitter), gRFC A6 retry throttling, and
+what a retry changes in the call (temperature, max tokens, stop sequences)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from switchyard.policy import RetrySettings
+from switchyard.policy import RetryAdjustments, RetrySettings
+
+# The first attempt's sampling temperature; retries lower it (RetryAdjustments).
+FIRST_TEMPERATURE = 0.7
+
+
+@dataclass(frozen=True)
+class CallParams:
+    """How one attempt asks the model: what a retry may adjust."""
+
+    temperature: float
+    max_tokens: int
+    stop: tuple[str, ...] = ()
+
+
+def adjusted(first: CallParams, retry: int, adjust: RetryAdjustments) -> CallParams:
+    """The call for retry number `retry` (0: the first attempt, as sent): temperature
+    and max tokens multiplied by their factors once per retry, the policy's stop
+    sequences added (after the request's own, without duplicates)."""
+    if retry <= 0:
+        return first
+    stop = first.stop + tuple(s for s in adjust.stop if s not in first.stop)
+    return dataclasses.replace(
+        first,
+        temperature=max(0.0, first.temperature * adjust.temperature_factor**retry),
+        max_tokens=max(1, int(first.max_tokens * adjust.max_tokens_factor**retry)),
+        stop=stop,
+    )
 
 
 def backoff_s(
@@ -51,3 +81,18 @@ class RetryThrottle:
 
     def allows_retry(self) -> bool:
         return self._tokens > self._max / 2
+
+
+class RetryThrottles:
+    """One RetryThrottle per model, following the policy version in force."""
+
+    def __init__(self) -> None:
+        self._throttles: dict[str, RetryThrottle] = {}
+
+    def get(self, model_id: str, settings: RetrySettings) -> RetryThrottle:
+        throttle = self._throttles.get(model_id)
+        if throttle is None:
+            throttle = self._throttles[model_id] = RetryThrottle(settings)
+        elif throttle.settings != settings:
+            throttle.reconfigure(settings)  # a new policy version takes effect
+        return throttle

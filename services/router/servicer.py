@@ -9,7 +9,13 @@ import structlog
 
 from services.router.breakers import BreakerBoard, BreakerState
 from services.router.estimates import OutcomeEstimates
-from services.router.execution import AttemptRecord, RouteExecutor, RouteResult, Verdict
+from services.router.execution import (
+    AttemptOutcome,
+    AttemptRecord,
+    RouteExecutor,
+    RouteResult,
+    Verdict,
+)
 from services.router.planning import RouteInput, RoutePlan, plan_route
 from services.router.state import ActivePolicy, RouterState
 from services.router.tenants import TenantTokens
@@ -20,15 +26,16 @@ from switchyard.runtime.tokens import bearer_token
 log = structlog.get_logger(__name__)
 
 _OUTCOMES = {
-    "ok": router_pb2.ATTEMPT_OUTCOME_OK,
-    "timeout": router_pb2.ATTEMPT_OUTCOME_TIMEOUT,
-    "rate_limited": router_pb2.ATTEMPT_OUTCOME_RATE_LIMITED,
-    "server_error": router_pb2.ATTEMPT_OUTCOME_SERVER_ERROR,
-    "client_error": router_pb2.ATTEMPT_OUTCOME_CLIENT_ERROR,
-    "connection_error": router_pb2.ATTEMPT_OUTCOME_CONNECTION_ERROR,
-    "malformed": router_pb2.ATTEMPT_OUTCOME_MALFORMED,
-    "truncated": router_pb2.ATTEMPT_OUTCOME_TRUNCATED,
-    "skipped": router_pb2.ATTEMPT_OUTCOME_SKIPPED,
+    AttemptOutcome.OK: router_pb2.ATTEMPT_OUTCOME_OK,
+    AttemptOutcome.TIMEOUT: router_pb2.ATTEMPT_OUTCOME_TIMEOUT,
+    AttemptOutcome.RATE_LIMITED: router_pb2.ATTEMPT_OUTCOME_RATE_LIMITED,
+    AttemptOutcome.SERVER_ERROR: router_pb2.ATTEMPT_OUTCOME_SERVER_ERROR,
+    AttemptOutcome.CLIENT_ERROR: router_pb2.ATTEMPT_OUTCOME_CLIENT_ERROR,
+    AttemptOutcome.CONNECTION_ERROR: router_pb2.ATTEMPT_OUTCOME_CONNECTION_ERROR,
+    AttemptOutcome.MALFORMED: router_pb2.ATTEMPT_OUTCOME_MALFORMED,
+    AttemptOutcome.TRUNCATED: router_pb2.ATTEMPT_OUTCOME_TRUNCATED,
+    AttemptOutcome.SKIPPED: router_pb2.ATTEMPT_OUTCOME_SKIPPED,
+    AttemptOutcome.CANCELLED: router_pb2.ATTEMPT_OUTCOME_CANCELLED,
 }
 _VERDICTS = {
     Verdict.ACCEPT: router_pb2.ATTEMPT_VERDICT_ACCEPT,
@@ -49,7 +56,7 @@ def attempt_proto(a: AttemptRecord) -> router_pb2.Attempt:
         model_id=a.model_id,
         stage=a.stage,
         retry=a.retry,
-        outcome=_OUTCOMES.get(a.outcome, router_pb2.ATTEMPT_OUTCOME_UNSPECIFIED),
+        outcome=_OUTCOMES[a.outcome],
         latency_ms=round(a.latency_ms),
         input_tokens=a.input_tokens,
         output_tokens=a.output_tokens,
@@ -143,6 +150,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             finish_reason=result.finish_reason,
             review_ticket_id=result.review_ticket_id,
             panic=result.panic,
+            agreement=result.agreement,
+            hedged=result.hedged,
         )
 
     async def Plan(
@@ -220,6 +229,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             slo_met=latency_ms <= plan.slo_ms,
             degraded=result.degraded,
             panic=result.panic,
+            hedged=result.hedged,
+            agreement=round(result.agreement, 3),
             task_type=request.task_type,
             tenant=request.tenant,
             tier=request.tier,

@@ -81,13 +81,25 @@ def _reply(
         state.apply_snapshot(snapshot)
     except InvalidArgument as exc:
         log.warning("policy.nack", snapshot=snapshot.version, error=exc.message)
-        return controlplane_pb2.SubscribeRouterConfigRequest(
-            router_id=router_id,
-            nack=controlplane_pb2.ConfigNack(
-                version=snapshot.version, nonce=snapshot.nonce, error_detail=exc.message
-            ),
-        )
+        return _nack(snapshot, router_id, exc.message)
+    except Exception as exc:
+        # A fault of ours, not of the snapshot's (e.g. a module that fails to import):
+        # escaping here would end this task, and the router would never hear from the
+        # control plane again, rollbacks included.
+        log.exception("policy.apply_failed", snapshot=snapshot.version)
+        return _nack(snapshot, router_id, f"the router failed to apply it: {exc!r}"[:500])
     return controlplane_pb2.SubscribeRouterConfigRequest(
         router_id=router_id,
         ack=controlplane_pb2.ConfigAck(version=snapshot.version, nonce=snapshot.nonce),
+    )
+
+
+def _nack(
+    snapshot: controlplane_pb2.RouterConfigSnapshot, router_id: str, error: str
+) -> controlplane_pb2.SubscribeRouterConfigRequest:
+    return controlplane_pb2.SubscribeRouterConfigRequest(
+        router_id=router_id,
+        nack=controlplane_pb2.ConfigNack(
+            version=snapshot.version, nonce=snapshot.nonce, error_detail=error
+        ),
     )

@@ -4,6 +4,10 @@
 service cannot answer in time it falls back to `EmbeddedVerifier`, the same check code
 run in-process, so a verifier outage neither fails requests nor lets answers through
 unchecked.
+
+`verify` judges one answer (cascades); `rank` also asks for the quality scorer's score
+even when no `min_score` gates the verdict, so ensembles can order their members'
+answers (the verifier service's `Rank`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from google.protobuf import struct_pb2
 
 from switchyard.checks import CheckResult, CheckSpec, CompiledChecks, compile_specs
 from switchyard.policy import CheckRef
+from switchyard.runtime.errors import FailedPrecondition
 from switchyard.verifier.v1 import verifier_pb2, verifier_pb2_grpc
 
 log = structlog.get_logger(__name__)
@@ -44,6 +49,13 @@ class AnswerVerdict:
 
 class AnswerVerifier(Protocol):
     async def verify(self, answer: AnswerUnderReview, *, timeout_s: float) -> AnswerVerdict: ...
+
+    async def rank(
+        self, answers: Sequence[AnswerUnderReview], *, timeout_s: float
+    ) -> list[AnswerVerdict]:
+        """Verdicts with scores, in the order given. The answers share the prompt,
+        task type, checks and min_score (they answer one request)."""
+        ...
 
 
 def _first_failure(results: Sequence[CheckResult | verifier_pb2.CheckResult]) -> str:
@@ -74,6 +86,30 @@ class EmbeddedVerifier:
             finish_reason=answer.finish_reason,
             min_score=answer.min_score,
         )
+        accepted = result.verdict == "accept"
+        return AnswerVerdict(
+            accepted, result.score, "" if accepted else _first_failure(result.results)
+        )
+
+    async def rank(
+        self, answers: Sequence[AnswerUnderReview], *, timeout_s: float
+    ) -> list[AnswerVerdict]:
+        return [self._scored(answer) for answer in answers]
+
+    def _scored(self, answer: AnswerUnderReview) -> AnswerVerdict:
+        compiled = self._compile(answer.checks)
+        kwargs = {
+            "prompt": answer.prompt,
+            "task_type": answer.task_type,
+            "output": answer.output,
+            "finish_reason": answer.finish_reason,
+            "min_score": answer.min_score,
+        }
+        try:
+            result = compiled.verify(**kwargs, always_score=True)
+        except FailedPrecondition:
+            # No scorer could be loaded: the verdict alone (score 1 or 0) ranks.
+            result = compiled.verify(**kwargs)
         accepted = result.verdict == "accept"
         return AnswerVerdict(
             accepted, result.score, "" if accepted else _first_failure(result.results)
@@ -118,3 +154,38 @@ class RemoteVerifier:
         return AnswerVerdict(
             accepted, response.score, "" if accepted else _first_failure(response.results)
         )
+
+    async def rank(
+        self, answers: Sequence[AnswerUnderReview], *, timeout_s: float
+    ) -> list[AnswerVerdict]:
+        if not answers:
+            return []
+        first = answers[0]
+        request = verifier_pb2.RankRequest(
+            prompt=first.prompt,
+            task_type=first.task_type,
+            candidates=[
+                verifier_pb2.Candidate(id=str(i), output=a.output, finish_reason=a.finish_reason)
+                for i, a in enumerate(answers)
+            ],
+            checks=self._proto_specs(first.checks),
+            min_score=first.min_score,
+        )
+        try:
+            response = await self._stub.Rank(request, timeout=max(timeout_s, 0.001))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            log.warning("verifier.fallback_embedded", code=exc.code().name, rpc="Rank")
+            return await self._fallback.rank(answers, timeout_s=timeout_s)
+        by_id = {c.id: c for c in response.candidates}
+        verdicts = []
+        for i in range(len(answers)):
+            ranked = by_id[str(i)]
+            accepted = ranked.verdict == verifier_pb2.VERDICT_ACCEPT
+            verdicts.append(
+                AnswerVerdict(
+                    accepted, ranked.score, "" if accepted else _first_failure(ranked.results)
+                )
+            )
+        return verdicts

@@ -49,7 +49,17 @@ async def _simulate(
         raise wire.WireError(404, f"The model `{call.model}` does not exist", "model")
     reply = model.respond(call)
     if reply.delay_s > 0:
-        await asyncio.sleep(reply.delay_s)
+        model.counters["in_flight"] += 1
+        try:
+            await asyncio.sleep(reply.delay_s)
+        except asyncio.CancelledError:
+            # The client hung up mid-call (aiohttp cancels the handler, see
+            # start_simulator): a real server stops generating, and tests check that
+            # a router's cancelled calls really end here.
+            model.counters["cancelled"] += 1
+            raise
+        finally:
+            model.counters["in_flight"] -= 1
     return call, reply
 
 
@@ -133,7 +143,11 @@ async def start_simulator(
 
     StartupError when the address cannot be bound.
     """
-    runner = web.AppRunner(create_app(fleet), access_log=None, shutdown_timeout=grace_s)
+    # handler_cancellation: a client that disconnects cancels its handler's wait, as a
+    # model server aborts generation (the counters' `cancelled`).
+    runner = web.AppRunner(
+        create_app(fleet), access_log=None, shutdown_timeout=grace_s, handler_cancellation=True
+    )
     await runner.setup()
     # reuse_port lets several simulator processes share one port (bench at scale).
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)

@@ -209,7 +209,11 @@ class SimulatedModel:
             seconds += output_tokens / profile.tokens_per_second
         if profile.jitter and seconds:
             seconds *= rng.uniform(1.0 - profile.jitter, 1.0 + profile.jitter)
-        return seconds * faults.latency_multiplier + faults.added_latency_ms / 1000.0
+        seconds = seconds * faults.latency_multiplier + faults.added_latency_ms / 1000.0
+        # Drawn only when the fault is set, so fault-free sequences stay as they were.
+        if faults.delay_rate and rng.random() < faults.delay_rate:
+            seconds += faults.delay_ms / 1000.0
+        return seconds
 
 
 def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, str | None]:

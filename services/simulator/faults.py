@@ -36,6 +36,10 @@ class FaultSettings:
     refusal_rate: float = 0.0
     # 200 replies with empty content.
     empty_rate: float = 0.0
+    # A share of replies (answers and errors alike) held back `delay_ms` longer: a
+    # stalling upstream, drawn independently of the outcome.
+    delay_rate: float = 0.0
+    delay_ms: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -54,6 +58,8 @@ _BOUNDS: dict[str, dict[str, Any]] = {
     "added_latency_ms": {"lo": 0, "hi": 600_000},
     "latency_multiplier": {"lo": 0, "hi": 1_000},
     **{name: {"lo": 0, "hi": 1} for name in _RATE_FIELDS},
+    "delay_rate": {"lo": 0, "hi": 1},
+    "delay_ms": {"lo": 0, "hi": 600_000},
 }
 
 

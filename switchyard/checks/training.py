@@ -6,9 +6,9 @@ acceptable) train the "general" model. Each dataset is split in halves by a fixe
 seed BEFORE anything is fitted; only the train half is fitted, and every figure we
 report comes from the held-out half.
 
-The fit is L2-regularised logistic regression by Newton's method (IRLS) in pure
-Python: ~30 features and ~1k rows converge in a few iterations, deterministically,
-without numpy.
+The fit is L2-regularised logistic regression by scikit-learn (the library the
+router's predictors are fitted with too); inference stays a pure-Python dot product
+in `scorer.py`, so the runtime artefact format is unchanged.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
 from switchyard.checks.features import extract
 from switchyard.checks.scorer import (
     LogisticModel,
     LogisticQualityScorer,
     content_version,
-    sigmoid,
 )
 from switchyard.learning.importers.routerarena import arena_task_type
 
@@ -147,54 +149,21 @@ def arena_answers(rows: Sequence[ArenaRow]) -> list[LabelledAnswer]:
     ]
 
 
-def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
-    """Gauss-Jordan with partial pivoting; the regularised Hessian is positive definite."""
-    n = len(vector)
-    a = [[*row, v] for row, v in zip(matrix, vector, strict=True)]
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
-        a[col], a[pivot] = a[pivot], a[col]
-        lead = a[col][col]
-        a[col] = [x / lead for x in a[col]]
-        for r in range(n):
-            if r != col and a[r][col] != 0.0:
-                factor = a[r][col]
-                a[r] = [x - factor * y for x, y in zip(a[r], a[col], strict=True)]
-    return [row[n] for row in a]
-
-
 def fit_logistic(
-    rows: Sequence[Sequence[float]], labels: Sequence[bool], *, l2: float, iterations: int = 25
+    rows: Sequence[Sequence[float]], labels: Sequence[bool], *, l2: float
 ) -> tuple[float, list[float]]:
-    """(bias, weights) minimising log-loss + l2/2 * |w|^2 (bias unpenalised)."""
-    d = len(rows[0]) + 1
-    design = [[*r, 1.0] for r in rows]
-    beta = [0.0] * d
-    for _ in range(iterations):
-        gradient = [l2 * b for b in beta[:-1]] + [0.0]
-        hessian = [[0.0] * d for _ in range(d)]
-        for i in range(d - 1):
-            hessian[i][i] = l2
-        for x, y in zip(design, labels, strict=True):
-            p = sigmoid(sum(b * v for b, v in zip(beta, x, strict=True)))
-            residual = p - (1.0 if y else 0.0)
-            weight = p * (1.0 - p)
-            for i, xi in enumerate(x):
-                if xi == 0.0:
-                    continue
-                gradient[i] += residual * xi
-                wxi = weight * xi
-                row = hessian[i]
-                for j in range(i, d):
-                    row[j] += wxi * x[j]
-        for i in range(d):
-            for j in range(i):
-                hessian[i][j] = hessian[j][i]
-        step = _solve(hessian, gradient)
-        beta = [b - s for b, s in zip(beta, step, strict=True)]
-        if max(abs(s) for s in step) < 1e-8:
-            break
-    return beta[-1], beta[:-1]
+    """(bias, weights) minimising log-loss + l2/2 * |w|^2 (bias unpenalised).
+
+    scikit-learn's LogisticRegression minimises C * sum(log-loss) + |w|^2 / 2 with an
+    unpenalised intercept: the same objective at C = 1/l2, solved to a tight tolerance
+    so the optimum (and the artefact) match the previous hand-rolled Newton solver."""
+    y = np.asarray(labels, bool)
+    if y.all() or not y.any():  # one class: the best model is its rate, no weights
+        rate = min(max(float(y.mean()), 1e-4), 1 - 1e-4)
+        return math.log(rate / (1 - rate)), [0.0] * len(rows[0])
+    estimator = LogisticRegression(C=1.0 / l2, tol=1e-10, max_iter=2000)
+    estimator.fit(np.asarray(rows, np.float64), y)
+    return float(estimator.intercept_[0]), [float(w) for w in estimator.coef_[0]]
 
 
 def train_model(

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "switchyard.cli.policy",
     "switchyard.cli.verifier",
     "switchyard.cli.datasets",
+    "switchyard.cli.train",
     "switchyard.cli.profile",
     "switchyard.cli.evaluate",
     "switchyard.cli.route",

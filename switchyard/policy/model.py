@@ -11,8 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-StrategyKind = Literal["single", "cascade"]
-STRATEGY_KINDS: tuple[str, ...] = ("single", "cascade")
+StrategyKind = Literal["single", "cascade", "parallel", "vote", "hedge"]
+STRATEGY_KINDS: tuple[str, ...] = ("single", "cascade", "parallel", "vote", "hedge")
+# Strategies that call several models for one request (switchyard/policy/ensembles.py).
+ENSEMBLE_KINDS: tuple[str, ...] = ("parallel", "vote", "hedge")
+# Task types whose answers can be compared for a vote (a label, or a JSON value); free
+# text (chat, summarization, code, reasoning, maths working) has no canonical form.
+VOTING_TASK_TYPES: frozenset[str] = frozenset({"classification", "extraction"})
+ResponseFormat = Literal["text", "json_object"]
+VoteWeighting = Literal["majority", "confidence"]
+VoteTieBreak = Literal["order", "score", "none"]
+HedgePercentile = Literal["p50", "p90", "p95", "p99"]
 SelectorKind = Literal["static", "score", "auto"]
 SELECTOR_KINDS: tuple[str, ...] = ("static", "score", "auto")
 LatencyPercentile = Literal["p50", "p95"]
@@ -27,6 +36,7 @@ class RequestFacts:
     prompt_tokens: int
     metadata: Mapping[str, str] = field(default_factory=dict)
     feature_flags: frozenset[str] = frozenset()
+    json_mode: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,17 @@ class CheckRef:
 
 
 @dataclass(frozen=True)
+class RetryAdjustments:
+    """How a retry's call differs from the attempt before it: the temperature and the
+    output-token limit are multiplied by their factors (per retry), and `stop` sequences
+    are added from the first retry on. The first attempt uses the request as sent."""
+
+    temperature_factor: float = 0.5
+    max_tokens_factor: float = 1.0
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RetrySettings:
     max_retries: int = 1
     base_backoff_ms: int = 25
@@ -58,6 +79,7 @@ class RetrySettings:
     # each success refunds `token_ratio`; retries stop while the bucket is at half or less.
     throttle_max_tokens: float = 10.0
     throttle_token_ratio: float = 0.1
+    adjust: RetryAdjustments = RetryAdjustments()
 
 
 @dataclass(frozen=True)
@@ -101,11 +123,61 @@ class Selector:
 
 
 @dataclass(frozen=True)
+class ParallelSettings:
+    """Fan out to the first `fan_out` kept members at once; the verifier scores each
+    answer and the best accepted one wins. An accepted answer scoring at least
+    `accept_score` ends the fan-out at once (the rest are cancelled); None waits for
+    every member unless an answer already has the top score (1.0)."""
+
+    fan_out: int
+    accept_score: float | None = None
+
+
+@dataclass(frozen=True)
+class VoteSettings:
+    """Fan out to `fan_out` members; accepted answers are normalised into ballots and the
+    heaviest group wins (`majority`: one vote each; `confidence`: each weighs its
+    verifier score). Ties: `order` (the group holding the earliest-listed member),
+    `score` (the higher mean score, then order) or `none` (a tie has no winner). A
+    winner needs at least `min_agreement` of the weight cast."""
+
+    fan_out: int
+    weighting: VoteWeighting = "majority"
+    tie_break: VoteTieBreak = "order"
+    min_agreement: float = 0.0
+
+
+@dataclass(frozen=True)
+class HedgeCap:
+    """Per rule and router, per window of `window_ms`: at most `share` of the window's
+    requests hedged, and at most `micros` of hedge spend (reserved at worst case)."""
+
+    share: float
+    micros: int
+    window_ms: int = 60_000
+
+
+@dataclass(frozen=True)
+class HedgeSettings:
+    """Send to the next member when the first has not answered after `delay_ms` (or,
+    with `delay_percentile`, the first model's measured latency at that percentile,
+    `delay_ms` until it has been measured). One hedge per request at most."""
+
+    delay_ms: int
+    cap: HedgeCap
+    delay_percentile: HedgePercentile | None = None
+
+
+@dataclass(frozen=True)
 class Strategy:
     kind: StrategyKind
-    # static: the chain as written; score/auto: the models they may choose from.
+    # static: the chain as written; score/auto: the models they may choose from;
+    # parallel/vote/hedge: the members, in preference order.
     stages: tuple[Stage, ...]
     selector: Selector = Selector()
+    parallel: ParallelSettings | None = None
+    vote: VoteSettings | None = None
+    hedge: HedgeSettings | None = None
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -122,6 +194,7 @@ class Conditions:
     max_prompt_tokens: int | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     feature_flags: frozenset[str] = frozenset()
+    response_format: ResponseFormat | None = None
 
     def matches(self, facts: RequestFacts) -> bool:
         if self.task_types and facts.task_type not in self.task_types:
@@ -133,6 +206,10 @@ class Conditions:
         if self.max_prompt_tokens is not None and facts.prompt_tokens > self.max_prompt_tokens:
             return False
         if any(facts.metadata.get(k) != v for k, v in self.metadata.items()):
+            return False
+        if self.response_format is not None and facts.json_mode != (
+            self.response_format == "json_object"
+        ):
             return False
         return self.feature_flags <= facts.feature_flags
 

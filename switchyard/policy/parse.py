@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from switchyard.checks import CheckSpec, validate_specs
+from switchyard.policy.ensembles import ENSEMBLE_FIELDS, check_ensemble_rule, read_ensemble
 from switchyard.policy.model import (
     STRATEGY_KINDS,
     BreakerPolicy,
@@ -19,6 +20,7 @@ from switchyard.policy.model import (
     Conditions,
     Degrade,
     Policy,
+    RetryAdjustments,
     RetrySettings,
     Rule,
     Stage,
@@ -59,7 +61,9 @@ def _stage(r: FieldReader, node: Any, path: str) -> Stage:
 
 
 def _strategy(r: FieldReader, node: Any, path: str) -> Strategy:
-    m = r.mapping(node, path, ("kind", "model", "models", "stages", *SELECTOR_FIELDS))
+    m = r.mapping(
+        node, path, ("kind", "model", "models", "stages", *SELECTOR_FIELDS, *ENSEMBLE_FIELDS)
+    )
     if not m:
         r.fail(path, "is required")
         return Strategy(kind="single", stages=())
@@ -85,6 +89,7 @@ def _strategy(r: FieldReader, node: Any, path: str) -> Strategy:
             r.fail(f"{path}.models", f"at most {MAX_STAGES} entries")
         stages = [Stage(model=name) for name in names[:MAX_STAGES]]
     selector = read_selector(r, m, path, len(stages))
+    ensemble = read_ensemble(r, m, path, kind, len(stages))
     if not chooses and kind == "single" and len(stages) != 1:
         r.fail(path, "a single strategy names exactly one model")
     if not chooses and kind == "cascade" and len(stages) < 2:
@@ -96,6 +101,7 @@ def _strategy(r: FieldReader, node: Any, path: str) -> Strategy:
         kind=kind if kind in STRATEGY_KINDS else "single",  # type: ignore[arg-type]
         stages=tuple(stages),
         selector=selector,
+        **ensemble,
     )
 
 
@@ -110,8 +116,13 @@ def _conditions(r: FieldReader, node: Any, path: str) -> Conditions:
             "max_prompt_tokens",
             "metadata",
             "feature_flags",
+            "response_format",
         ),
     )
+    response_format = m.get("response_format")
+    if response_format is not None and response_format not in ("text", "json_object"):
+        r.fail(f"{path}.response_format", "must be text or json_object")
+        response_format = None
     task_types = r.strings(m, "task_types", path)
     for task in sorted(task_types - TASK_TYPES):
         r.fail(f"{path}.task_types", f"unknown task type {task!r}; known: {sorted(TASK_TYPES)}")
@@ -132,18 +143,42 @@ def _conditions(r: FieldReader, node: Any, path: str) -> Conditions:
         max_prompt_tokens=high,
         metadata=dict(metadata),
         feature_flags=r.strings(m, "feature_flags", path),
+        response_format=response_format,
     )
 
 
 def _rule(r: FieldReader, node: Any, path: str, default_checks: tuple[CheckRef, ...]) -> Rule:
     m = r.mapping(node, path, ("name", "when", "strategy", "checks", "min_score"))
     checks = r.each(m, "checks", path, lambda n, p: _check(r, n, p), limit=32)
-    return Rule(
+    rule = Rule(
         name=r.string(m, "name", path, required=True),
         when=_conditions(r, m.get("when"), f"{path}.when"),
         strategy=_strategy(r, m.get("strategy"), f"{path}.strategy"),
         checks=tuple(checks) if "checks" in m else default_checks,
         min_score=r.number(m, "min_score", path, 0.0, low=0.0, high=1.0),
+    )
+    check_ensemble_rule(r, rule, path)
+    return rule
+
+
+def _adjust(r: FieldReader, node: Any, path: str) -> RetryAdjustments:
+    m = r.mapping(node, path, ("temperature_factor", "max_tokens_factor", "stop"))
+    base = RetryAdjustments()
+    stop = m.get("stop") or []
+    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
+        r.fail(f"{path}.stop", "must be a list of non-empty strings")
+        stop = []
+    if len(stop) > 4:  # the OpenAI API's limit
+        r.fail(f"{path}.stop", "at most 4 stop sequences")
+        stop = stop[:4]
+    return RetryAdjustments(
+        temperature_factor=r.number(
+            m, "temperature_factor", path, base.temperature_factor, low=0.0, high=1.0
+        ),
+        max_tokens_factor=r.number(
+            m, "max_tokens_factor", path, base.max_tokens_factor, low=0.1, high=1.0
+        ),
+        stop=tuple(stop),
     )
 
 
@@ -157,6 +192,7 @@ def _retry(r: FieldReader, node: Any, path: str) -> RetrySettings:
             "max_backoff_ms",
             "throttle_max_tokens",
             "throttle_token_ratio",
+            "adjust",
         ),
     )
     base = RetrySettings()
@@ -174,6 +210,7 @@ def _retry(r: FieldReader, node: Any, path: str) -> RetrySettings:
         throttle_token_ratio=r.number(
             m, "throttle_token_ratio", path, base.throttle_token_ratio, low=0.0, high=1.0
         ),
+        adjust=_adjust(r, m.get("adjust"), f"{path}.adjust"),
     )
 
 

@@ -96,3 +96,29 @@ async def test_all_breakers_open_serves_real_answers_flagged_panic(
     assert reply.panic and not reply.degraded
     assert reply.model_id == "small"
     assert reply.attempts[-1].verdict == router_pb2.ATTEMPT_VERDICT_ACCEPT
+
+
+async def test_panic_route_calls_one_refused_model_not_every_stage(
+    router: RouterHarness,
+) -> None:
+    """With every breaker open and the models still failing, a panic route makes one
+    model call, not one per stage (and none of its retries): panic mode must not
+    multiply the load on a fleet that is refusing it (`make chaos` measured 1.5
+    attempts per request through a model-server outage before this)."""
+    for name in ("small", "large"):
+        router.sim.model(name).faults = FaultSettings(error_rate=1.0, error_status=500)
+    for _ in range(4):
+        with pytest.raises(grpc.aio.AioRpcError):
+            await router.stub.Route(ask(), timeout=5)
+    plan = await router.stub.Plan(router_pb2.PlanRequest(request=ask()), timeout=5)
+    assert plan.panic
+
+    def calls() -> int:
+        return sum(router.sim.model(n).counters["requests"] for n in ("small", "large"))
+
+    before = calls()
+    for _ in range(5):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await router.stub.Route(ask(), timeout=5)
+        assert error.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert calls() - before == 5

@@ -157,6 +157,18 @@ def test_fault_latency_multiplier_and_added_latency() -> None:
     assert m.respond(call()).delay_s == pytest.approx(0.1)
 
 
+def test_delay_fault_holds_back_its_share_of_replies() -> None:
+    """delay_rate is the share of replies, errors included, that come delay_ms late;
+    the others keep the profile latency."""
+    m = model(seed=3, ttft_ms=10, quality=1.0)
+    m.faults = FaultSettings(delay_rate=0.2, delay_ms=2000, error_rate=0.1)
+    replies = [m.respond(call()) for _ in range(2000)]
+    late = [r for r in replies if r.delay_s == pytest.approx(2.01)]
+    assert sorted({round(r.delay_s, 6) for r in replies}) == [0.01, 2.01]
+    assert len(late) == pytest.approx(400, abs=60)
+    assert any(r.kind is ReplyKind.ERROR for r in late)
+
+
 @pytest.mark.parametrize(
     ("faults", "check"),
     [

@@ -36,3 +36,15 @@ def chain_figures(
         quality += reach * min(q, a)
         reach *= 1.0 - a
     return ChainFigures(cost, latency, quality)
+
+
+def fan_out_figures(
+    costs: Sequence[float], latencies: Sequence[float], qualities: Sequence[float]
+) -> ChainFigures:
+    """parallel and vote call every member at once: the cost is every member's, the
+    latency the slowest one's (an early stop can only shorten both), and the answer is
+    good when any member's is (the ranking or the vote picks a good one)."""
+    miss = 1.0
+    for q in qualities:
+        miss *= 1.0 - q
+    return ChainFigures(float(sum(costs)), float(max(latencies, default=0.0)), 1.0 - miss)

@@ -1,4 +1,7 @@
-"""`static`: the rule's stages as written, minus the ones the hard filters drop."""
+"""`static`: the rule's stages as written, minus the ones the hard filters drop.
+
+For parallel and vote the chain is the member list (the first `fan_out` kept run), and
+the expected figures are those of calling them all at once."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from services.router.breakers import BreakerState
 from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView
 from services.router.plan import RouteInput, RoutePlan
-from services.router.selection.expectation import chain_figures
+from services.router.selection.expectation import chain_figures, fan_out_figures
 from services.router.selection.filters import candidate_for, panic_admits
 from switchyard.policy import Rule
 
@@ -42,12 +45,21 @@ def static_plan(
         admitted = {c.model_id: c for c in panicked}
         candidates = tuple(admitted.get(c.model_id, c) for c in candidates)
     chain = [c for c in candidates if c.kept]
-    figures = chain_figures(
-        [c.max_cost_micros for c in chain],
-        [c.expected_latency_ms for c in chain],
-        [c.accept_probability for c in chain],
-        [c.stage_acceptance for c in chain],
-    )
+    fan_out = rule.strategy.parallel or rule.strategy.vote
+    if fan_out is not None:
+        members = chain[: fan_out.fan_out]
+        figures = fan_out_figures(
+            [c.max_cost_micros for c in members],
+            [c.expected_latency_ms for c in members],
+            [c.accept_probability for c in members],
+        )
+    else:
+        figures = chain_figures(
+            [c.max_cost_micros for c in chain],
+            [c.expected_latency_ms for c in chain],
+            [c.accept_probability for c in chain],
+            [c.stage_acceptance for c in chain],
+        )
     return RoutePlan(
         rule=rule,
         candidates=candidates,

@@ -25,6 +25,7 @@ class AttemptOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTEMPT_OUTCOME_MALFORMED: _ClassVar[AttemptOutcome]
     ATTEMPT_OUTCOME_TRUNCATED: _ClassVar[AttemptOutcome]
     ATTEMPT_OUTCOME_SKIPPED: _ClassVar[AttemptOutcome]
+    ATTEMPT_OUTCOME_CANCELLED: _ClassVar[AttemptOutcome]
 
 class AttemptVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -54,6 +55,7 @@ ATTEMPT_OUTCOME_CONNECTION_ERROR: AttemptOutcome
 ATTEMPT_OUTCOME_MALFORMED: AttemptOutcome
 ATTEMPT_OUTCOME_TRUNCATED: AttemptOutcome
 ATTEMPT_OUTCOME_SKIPPED: AttemptOutcome
+ATTEMPT_OUTCOME_CANCELLED: AttemptOutcome
 ATTEMPT_VERDICT_UNSPECIFIED: AttemptVerdict
 ATTEMPT_VERDICT_ACCEPT: AttemptVerdict
 ATTEMPT_VERDICT_REJECT: AttemptVerdict
@@ -135,7 +137,7 @@ class Attempt(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., retry: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., verdict: _Optional[_Union[AttemptVerdict, str]] = ..., detail: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., verifier_score: _Optional[float] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason", "review_ticket_id", "panic")
+    __slots__ = ("answer", "model_id", "rule", "strategy", "policy_version", "attempts", "total_cost_micros", "total_latency_ms", "input_tokens", "output_tokens", "degraded", "cache_hit", "escalations", "request_id", "finish_reason", "review_ticket_id", "panic", "agreement", "hedged")
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +155,8 @@ class RouteResponse(_message.Message):
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     REVIEW_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
     PANIC_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    HEDGED_FIELD_NUMBER: _ClassVar[int]
     answer: str
     model_id: str
     rule: str
@@ -170,7 +174,9 @@ class RouteResponse(_message.Message):
     finish_reason: str
     review_ticket_id: str
     panic: bool
-    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ..., review_ticket_id: _Optional[str] = ..., panic: _Optional[bool] = ...) -> None: ...
+    agreement: float
+    hedged: bool
+    def __init__(self, answer: _Optional[str] = ..., model_id: _Optional[str] = ..., rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., total_cost_micros: _Optional[int] = ..., total_latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., degraded: _Optional[bool] = ..., cache_hit: _Optional[bool] = ..., escalations: _Optional[int] = ..., request_id: _Optional[str] = ..., finish_reason: _Optional[str] = ..., review_ticket_id: _Optional[str] = ..., panic: _Optional[bool] = ..., agreement: _Optional[float] = ..., hedged: _Optional[bool] = ...) -> None: ...
 
 class PlanRequest(_message.Message):
     __slots__ = ("request",)

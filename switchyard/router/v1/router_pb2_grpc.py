@@ -28,9 +28,10 @@ if _version_not_supported:
 class RouterServiceStub:
     """RouterService answers a request with the cheapest route that meets its SLO and budget.
     The router matches the active policy's first rule whose conditions hold, selects a chain
-    of models (static, score or auto selector), runs it (single or cascade) with retries,
-    breakers and verification, and degrades or fails with a typed error when nothing is
-    acceptable. It never calls the registry or the control plane per request.
+    of models (static, score or auto selector), runs it (single, cascade, parallel, vote or
+    hedge) with retries, breakers and verification, and degrades or fails with a typed
+    error when nothing is acceptable. It never calls the registry or the control plane
+    per request.
     """
 
     def __init__(self, channel):
@@ -54,9 +55,10 @@ class RouterServiceStub:
 class RouterServiceServicer:
     """RouterService answers a request with the cheapest route that meets its SLO and budget.
     The router matches the active policy's first rule whose conditions hold, selects a chain
-    of models (static, score or auto selector), runs it (single or cascade) with retries,
-    breakers and verification, and degrades or fails with a typed error when nothing is
-    acceptable. It never calls the registry or the control plane per request.
+    of models (static, score or auto selector), runs it (single, cascade, parallel, vote or
+    hedge) with retries, breakers and verification, and degrades or fails with a typed
+    error when nothing is acceptable. It never calls the registry or the control plane
+    per request.
     """
 
     def Route(self, request, context):
@@ -106,9 +108,10 @@ def add_RouterServiceServicer_to_server(servicer, server):
 class RouterService:
     """RouterService answers a request with the cheapest route that meets its SLO and budget.
     The router matches the active policy's first rule whose conditions hold, selects a chain
-    of models (static, score or auto selector), runs it (single or cascade) with retries,
-    breakers and verification, and degrades or fails with a typed error when nothing is
-    acceptable. It never calls the registry or the control plane per request.
+    of models (static, score or auto selector), runs it (single, cascade, parallel, vote or
+    hedge) with retries, breakers and verification, and degrades or fails with a typed
+    error when nothing is acceptable. It never calls the registry or the control plane
+    per request.
     """
 
     @staticmethod

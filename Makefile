@@ -21,11 +21,18 @@ $(BUF): package.json
 
 venv: $(STAMP)
 
+# TLS=1: TLS on every gRPC service and channel, certificates under var/certs (written
+# when missing); MTLS=1: mutual TLS as well (docs/security.md). `make demo` takes the same.
+on = $(filter 1 yes true,$(1))
+RUN_TLS := $(if $(call on,$(MTLS)),--mtls,$(if $(call on,$(TLS)),--tls))
+DEMO_TLS := $(if $(RUN_TLS),--tls-ca var/certs/ca.pem) \
+	$(if $(call on,$(MTLS)),--tls-cert var/certs/client.pem --tls-key var/certs/client-key.pem)
+
 run: $(STAMP)
-	$(PY) -m switchyard.cli.main run
+	$(PY) -m switchyard.cli.main run $(RUN_TLS)
 
 demo: $(STAMP)
-	$(PY) -m switchyard.cli.main demo
+	$(PY) -m switchyard.cli.main demo $(DEMO_TLS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -26,7 +26,12 @@ async def _main(argv: Sequence[str] | None) -> None:
         description="Switchyard control plane: versioned routing policies pushed to routers.",
     )
     registry = (
-        RegistryModels(config.registry_address, timeout_s=config.registry_timeout_s)
+        RegistryModels(
+            config.registry_address,
+            timeout_s=config.registry_timeout_s,
+            tls=config.registry_tls,
+            token=config.registry_token,
+        )
         if config.registry_address
         else None
     )

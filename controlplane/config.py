@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
+from switchyard.runtime.tls import (
+    PlaintextTokenError,
+    TlsConfig,
+    check_token_transport,
+    upstream_tls,
+)
 
 ENV_PREFIX = "SWITCHYARD_CONTROLPLANE_"
 DEFAULT_PORT = 50054
@@ -21,6 +27,13 @@ class ControlPlaneConfig(ServerConfig):
     registry_address: str = ""
     # Bound on the registry lookup made at publish time.
     registry_timeout_s: float = 3.0
+    # Bearer token for that lookup (read scope), when the registry checks tokens.
+    registry_token: str = ""
+    # TLS towards the registry: its CA (TLS on when set); for mutual TLS, this control
+    # plane's client certificate and key.
+    registry_tls_ca_file: str = ""
+    registry_tls_cert_file: str = ""
+    registry_tls_key_file: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -30,3 +43,20 @@ class ControlPlaneConfig(ServerConfig):
             raise StartupError(f"registry_timeout_s must be > 0, got {self.registry_timeout_s}")
         if self.registry_address and ":" not in self.registry_address:
             raise StartupError(f"registry_address must be host:port, got {self.registry_address!r}")
+        try:
+            check_token_transport(
+                self.registry_address,
+                secure=self.registry_tls is not None,
+                sends_token=bool(self.registry_token),
+            )
+        except PlaintextTokenError as exc:
+            raise StartupError(f"registry_token: {exc} (registry_tls_ca_file)") from exc
+
+    @property
+    def registry_tls(self) -> TlsConfig | None:
+        return upstream_tls(
+            "registry",
+            ca_file=self.registry_tls_ca_file,
+            cert_file=self.registry_tls_cert_file,
+            key_file=self.registry_tls_key_file,
+        )

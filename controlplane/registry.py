@@ -10,6 +10,7 @@ import grpc
 
 from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
 from switchyard.runtime.errors import Unavailable
+from switchyard.runtime.tls import TlsConfig, open_upstream_channel
 
 PAGE_SIZE = 500
 # A guard against a registry that keeps returning tokens: 1000 pages of 500 is plenty.
@@ -18,14 +19,24 @@ MODEL_PREFIX = "models/"
 
 
 class RegistryModels:
-    def __init__(self, address: str, *, timeout_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout_s: float = 3.0,
+        tls: TlsConfig | None = None,
+        token: str = "",
+    ) -> None:
         self.address = address
         self._timeout_s = timeout_s
+        self._tls = tls
+        self._token = token
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel: grpc.aio.Channel | None = None
 
     def _stub(self) -> registry_pb2_grpc.RegistryServiceStub:
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(self.address)
+            self._channel = open_upstream_channel(self.address, self._tls, token=self._token)
         return registry_pb2_grpc.RegistryServiceStub(self._channel)
 
     async def model_ids(self) -> frozenset[str]:
@@ -38,6 +49,7 @@ class RegistryModels:
                 response = await stub.ListModels(
                     registry_pb2.ListModelsRequest(page_size=PAGE_SIZE, page_token=token),
                     timeout=self._timeout_s,
+                    metadata=self._metadata,
                 )
                 ids.update(m.name.removeprefix(MODEL_PREFIX) for m in response.models)
                 token = response.next_page_token

@@ -22,9 +22,11 @@ import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from switchyard.certs import DevCerts
 from switchyard.fleet import apply_fleet, load_fleet
 from switchyard.registry.v1 import registry_pb2_grpc
 from switchyard.runtime.parent_death import tethered
+from switchyard.runtime.tls import TlsConfig, open_upstream_channel
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
@@ -41,6 +43,45 @@ class SuitePorts:
     @classmethod
     def ephemeral(cls) -> SuitePorts:
         return cls(0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class SuiteTls:
+    """TLS on every gRPC service and channel of the suite, with the certificates
+    `switchyard certs dev` wrote to `certs_dir`; `mutual` also requires client certs."""
+
+    certs_dir: Path
+    mutual: bool = False
+
+    @property
+    def certs(self) -> DevCerts:
+        return DevCerts(self.certs_dir)
+
+    def server_args(self, service: str) -> list[str]:
+        pair = self.certs.service(service)
+        args = ["--tls-cert-file", str(pair.cert), "--tls-key-file", str(pair.key)]
+        if self.mutual:
+            args += ["--tls-client-ca-file", str(self.certs.ca)]
+        return args
+
+    def upstream_args(self, upstream: str, *, caller: str) -> list[str]:
+        """`caller`'s flags for its channel to `upstream` (the caller's cert as client cert)."""
+        args = [f"--{upstream}-tls-ca-file", str(self.certs.ca)]
+        if self.mutual:
+            pair = self.certs.service(caller)
+            args += [f"--{upstream}-tls-cert-file", str(pair.cert)]
+            args += [f"--{upstream}-tls-key-file", str(pair.key)]
+        return args
+
+    @property
+    def client(self) -> TlsConfig:
+        """What a client of the suite (the launcher, tests, the CLI) connects with."""
+        pair = self.certs.client
+        return TlsConfig(
+            root_certificates=self.certs.ca,
+            client_certificate=pair.cert if self.mutual else None,
+            client_key=pair.key if self.mutual else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,12 @@ class SuiteSettings:
     router_args: tuple[str, ...] = ()
     # Prometheus port per router process (index i for router i); empty: no metrics.
     router_metrics_ports: tuple[int, ...] = ()
+    # Callers' tokens for the routers (examples/tenants.yaml for `make run`); None runs
+    # the routers without authentication, as tests that are not about it do.
+    tenant_tokens_file: Path | None = None
+    # TLS (and optionally mutual TLS) on every gRPC service and channel; None: plaintext.
+    # The simulator stays plain HTTP on loopback either way.
+    tls: SuiteTls | None = None
 
 
 @dataclass
@@ -95,6 +142,20 @@ class Suite:
 
     def address(self, name: str) -> str:
         return f"{self.settings.host}:{self.services[name].port}"
+
+    @property
+    def client_tls(self) -> TlsConfig | None:
+        """The TLS a client of this suite needs (None when the suite is plaintext)."""
+        return self.settings.tls.client if self.settings.tls is not None else None
+
+    def channel(self, name: str, *, token: str = "") -> grpc.aio.Channel:
+        """A channel to one service, TLS when the suite is; `token` is checked against
+        the plaintext rule (the caller attaches it to its calls)."""
+        return open_upstream_channel(self.address(name), self.client_tls, token=token)
+
+    def _server_args(self, service: str) -> list[str]:
+        tls = self.settings.tls
+        return tls.server_args(service) if tls is not None else []
 
     @property
     def simulator_url(self) -> str:
@@ -160,7 +221,7 @@ class Suite:
         return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
 
     async def _await_serving(self, name: str, deadline: float) -> None:
-        async with grpc.aio.insecure_channel(self.address(name)) as channel:
+        async with self.channel(name) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
                 if self.services[name].process.poll() is not None:
@@ -191,6 +252,11 @@ class Suite:
         s = self.settings
         ports = s.ports
         s.state_dir.mkdir(parents=True, exist_ok=True)
+        if s.tls is not None and not s.tls.certs.complete():
+            raise SuiteError(
+                f"TLS certificates missing in {s.tls.certs_dir}: "
+                f"switchyard certs dev --out {s.tls.certs_dir}"
+            )
         deadline = time.monotonic() + s.startup_timeout_s
         try:
             self._spawn(
@@ -210,8 +276,11 @@ class Suite:
                 s.admin_token,
                 "--read-tokens",
                 s.read_token,
+                *self._server_args("registry"),
             )
-            self._spawn("verifier", "services.verifier", ports.verifier)
+            self._spawn(
+                "verifier", "services.verifier", ports.verifier, *self._server_args("verifier")
+            )
             for name in ("simulator", "registry", "verifier"):
                 await self._await_port(name, deadline)
             await self._await_http("simulator", deadline)
@@ -225,6 +294,7 @@ class Suite:
                 str(s.state_dir / "controlplane.db"),
                 "--seed-policy",
                 str(s.policy_file),
+                *self._server_args("controlplane"),
             )
             await self._await_port("controlplane", deadline)
             await self._await_serving("controlplane", deadline)
@@ -257,6 +327,12 @@ class Suite:
             "--state-dir",
             str(s.state_dir / name),
         ]
+        if s.tenant_tokens_file is not None:
+            args += ["--tenant-tokens-file", str(s.tenant_tokens_file)]
+        if s.tls is not None:
+            args += s.tls.server_args("router")
+            for upstream in ("registry", "verifier", "controlplane"):
+                args += s.tls.upstream_args(upstream, caller="router")
         if shared:
             # One port, one host: one tenant ledger and one set of idempotency keys.
             args += ["--reuse-port", "true", "--ledger-path", str(s.state_dir / "ledger.db")]
@@ -289,7 +365,7 @@ class Suite:
     async def _seed_fleet(self) -> None:
         environ = {**os.environ, "SWITCHYARD_SIMULATOR_URL": self.simulator_url}
         models = load_fleet(self.settings.fleet_file, environ)
-        async with grpc.aio.insecure_channel(self.address("registry")) as channel:
+        async with self.channel("registry", token=self.settings.admin_token) as channel:
             stub = registry_pb2_grpc.RegistryServiceStub(channel)
             result = await apply_fleet(
                 stub, models, metadata=(("authorization", f"Bearer {self.settings.admin_token}"),)

@@ -9,7 +9,6 @@ method needs is PERMISSION_DENIED. With no tokens configured at all, checks are 
 from __future__ import annotations
 
 import enum
-import hashlib
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -19,6 +18,9 @@ import grpc
 from services.registry.config import RegistryConfig
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import PermissionDenied, SwitchyardError, Unauthenticated
+from switchyard.runtime.tokens import bearer_token, fingerprint
+
+__all__ = ["AuthInterceptor", "Scope", "TokenTable", "actor_of", "bearer_token", "fingerprint"]
 
 SERVICE = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
 ACTOR_HEADER = "x-switchyard-actor"
@@ -42,21 +44,6 @@ _METHOD_SCOPES = {
 def required_scope(method: str) -> Scope:
     """The scope a full method name needs; anything not known to read is a write."""
     return _METHOD_SCOPES.get(method.rsplit("/", 1)[-1], Scope.ADMIN)
-
-
-def bearer_token(metadata: Sequence[tuple[str, Any]] | None) -> str:
-    for key, value in metadata or ():
-        if key == "authorization":
-            text = value.decode() if isinstance(value, bytes) else str(value)
-            scheme, _, token = text.partition(" ")
-            if scheme.lower() == "bearer":
-                return token.strip()
-    return ""
-
-
-def fingerprint(token: str) -> str:
-    """A short, non-reversible token id for logs and the change history."""
-    return hashlib.sha256(token.encode()).hexdigest()[:8]
 
 
 class TokenTable:

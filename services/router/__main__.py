@@ -7,11 +7,30 @@ import socket
 import sys
 from collections.abc import Sequence
 
+import structlog
+
 from services.router.app import build_router
 from services.router.config import RouterConfig
 from services.router.state import RouterState
+from services.router.tenants import TenantTokens
 from switchyard.runtime.config import load_config
 from switchyard.runtime.server import run_service, serve
+
+log = structlog.get_logger("services.router")
+
+
+def load_tenants(config: RouterConfig) -> TenantTokens | None:
+    """The callers' token table; None (logged as a warning) runs without authentication."""
+    if not config.tenant_tokens_file:
+        log.warning(
+            "auth.disabled",
+            detail="no tenant_tokens_file: every caller may name any tenant and tier; "
+            "for development only (docs/security.md)",
+        )
+        return None
+    tenants = TenantTokens.from_file(config.tenant_tokens_file)
+    log.info("auth.tenant_tokens", path=config.tenant_tokens_file, tokens=len(tenants))
+    return tenants
 
 
 async def amain(argv: Sequence[str] | None) -> None:
@@ -20,25 +39,29 @@ async def amain(argv: Sequence[str] | None) -> None:
     )
     state = RouterState(config.state_dir or None, artefacts_dir=config.artefacts_dir)
     state.restore()
+    tenants = load_tenants(config)
     app = build_router(
         state=state,
         environ=os.environ,
         verifier_address=config.verifier_address if config.verifier_mode == "remote" else "",
+        verifier_tls=config.verifier_tls,
         log_prompts=config.log_prompts,
         review_dir=config.state_dir,
         ledger_path=config.ledger_path,
         idempotency_ttl_s=config.idempotency_ttl_s,
+        tenants=tenants,
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()
 
     async def on_start() -> None:
-        token = config.registry_token
         app.follow(
             registry_address=config.registry_address,
             controlplane_address=config.controlplane_address,
             router_id=config.router_id or f"{socket.gethostname()}-{os.getpid()}",
-            registry_metadata=(("authorization", f"Bearer {token}"),) if token else (),
+            registry_token=config.registry_token,
+            registry_tls=config.registry_tls,
+            controlplane_tls=config.controlplane_tls,
         )
         if config.health_probe_interval_ms:
             app.start_health_probes(interval_s=config.health_probe_interval_ms / 1000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +25,11 @@ from services.router.servicer import RouterServicer
 from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
 from services.router.tenant_budget import TenantBudgets
+from services.router.tenants import TenantTokens
 from services.router.verification import AnswerVerifier, EmbeddedVerifier, RemoteVerifier
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime.tls import TlsConfig, open_upstream_channel
 
 log = structlog.get_logger("services.router")
 
@@ -71,15 +73,16 @@ class RouterApp:
         registry_address: str,
         controlplane_address: str,
         router_id: str,
-        registry_metadata: Sequence[tuple[str, str]] = (),
+        registry_token: str = "",
+        registry_tls: TlsConfig | None = None,
+        controlplane_tls: TlsConfig | None = None,
     ) -> None:
         """Start the watch streams that keep the fleet and the policy current."""
-        registry = grpc.aio.insecure_channel(registry_address)
-        controlplane = grpc.aio.insecure_channel(controlplane_address)
+        registry = open_upstream_channel(registry_address, registry_tls, token=registry_token)
+        controlplane = open_upstream_channel(controlplane_address, controlplane_tls)
         self.channels.extend([registry, controlplane])
-        self.tasks.append(
-            asyncio.create_task(watch_fleet(registry, self.state, metadata=registry_metadata))
-        )
+        metadata = (("authorization", f"Bearer {registry_token}"),) if registry_token else ()
+        self.tasks.append(asyncio.create_task(watch_fleet(registry, self.state, metadata=metadata)))
         self.tasks.append(
             asyncio.create_task(subscribe_config(controlplane, self.state, router_id=router_id))
         )
@@ -109,11 +112,13 @@ def build_router(
     state: RouterState,
     environ: Mapping[str, str],
     verifier_address: str = "",
+    verifier_tls: TlsConfig | None = None,
     log_prompts: bool = False,
     breakers: BreakerBoard | None = None,
     review_dir: str = "",
     ledger_path: str = "",
     idempotency_ttl_s: float = DEFAULT_TTL_S,
+    tenants: TenantTokens | None = None,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
@@ -127,7 +132,7 @@ def build_router(
     channels: list[grpc.aio.Channel] = []
     verifier: AnswerVerifier = embedded
     if verifier_address:
-        channel = grpc.aio.insecure_channel(verifier_address)
+        channel = open_upstream_channel(verifier_address, verifier_tls)
         channels.append(channel)
         verifier = RemoteVerifier(channel, embedded)
     review = ReviewQueue(Path(review_dir) / "review-tickets.jsonl") if review_dir else None
@@ -152,5 +157,6 @@ def build_router(
         budgets=TenantBudgets(SqliteLedger(host_store)),
         idempotency=IdempotencyStore(host_store, ttl_s=idempotency_ttl_s),
         cache=ResponseCache(),
+        tenants=tenants,
     )
     return RouterApp(state, board, pool, servicer, host_store, channels)

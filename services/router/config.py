@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
+from switchyard.runtime.tls import (
+    PlaintextTokenError,
+    TlsConfig,
+    check_token_transport,
+    upstream_tls,
+)
 
 VERIFIER_MODES = ("remote", "embedded")
 
@@ -37,6 +43,20 @@ class RouterConfig(ServerConfig):
     ledger_path: str = ""
     # How long a stored response answers repeats of its idempotency key, seconds.
     idempotency_ttl_s: int = 86_400
+    # Callers' bearer tokens -> tenant and allowed tiers (YAML, docs/security.md). Empty:
+    # no authentication, the request's tenant and tier are believed (development only).
+    tenant_tokens_file: str = ""
+    # TLS towards each upstream: the CA that signed its certificate (TLS on when set)
+    # and, for mutual TLS, this router's client certificate and key.
+    registry_tls_ca_file: str = ""
+    registry_tls_cert_file: str = ""
+    registry_tls_key_file: str = ""
+    verifier_tls_ca_file: str = ""
+    verifier_tls_cert_file: str = ""
+    verifier_tls_key_file: str = ""
+    controlplane_tls_ca_file: str = ""
+    controlplane_tls_cert_file: str = ""
+    controlplane_tls_key_file: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -46,3 +66,40 @@ class RouterConfig(ServerConfig):
             raise StartupError("idempotency_ttl_s must be >= 1 second")
         if self.verifier_mode not in VERIFIER_MODES:
             raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")
+        # Each property checks its settings; the registry token never goes out in plaintext.
+        _ = (self.verifier_tls, self.controlplane_tls)
+        try:
+            check_token_transport(
+                self.registry_address,
+                secure=self.registry_tls is not None,
+                sends_token=bool(self.registry_token),
+            )
+        except PlaintextTokenError as exc:
+            raise StartupError(f"registry_token: {exc} (registry_tls_ca_file)") from exc
+
+    @property
+    def registry_tls(self) -> TlsConfig | None:
+        return upstream_tls(
+            "registry",
+            ca_file=self.registry_tls_ca_file,
+            cert_file=self.registry_tls_cert_file,
+            key_file=self.registry_tls_key_file,
+        )
+
+    @property
+    def verifier_tls(self) -> TlsConfig | None:
+        return upstream_tls(
+            "verifier",
+            ca_file=self.verifier_tls_ca_file,
+            cert_file=self.verifier_tls_cert_file,
+            key_file=self.verifier_tls_key_file,
+        )
+
+    @property
+    def controlplane_tls(self) -> TlsConfig | None:
+        return upstream_tls(
+            "controlplane",
+            ca_file=self.controlplane_tls_ca_file,
+            cert_file=self.controlplane_tls_cert_file,
+            key_file=self.controlplane_tls_key_file,
+        )

@@ -28,6 +28,7 @@ from services.router.tenant_budget import (
     TenantBudgets,
     quota_error,
 )
+from services.router.tenants import TenantTokens
 from services.router.validation import route_input
 from switchyard.policy import Policy, Rule
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
@@ -37,6 +38,7 @@ from switchyard.runtime.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from switchyard.runtime.tokens import bearer_token
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +102,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         budgets: TenantBudgets | None = None,
         idempotency: IdempotencyStore | None = None,
         cache: ResponseCache | None = None,
+        tenants: TenantTokens | None = None,
     ) -> None:
+        self._tenants = tenants
         self._estimates = estimates
         self._state = state
         self._executor = executor
@@ -109,6 +113,15 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self._budgets = budgets
         self._idempotency = idempotency
         self._cache = cache or ResponseCache()
+
+    def _admit(self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext) -> None:
+        """With tenant tokens, the tenant and tier are the token's (tenants.py), set on the
+        request before anything reads them; without, the request's are believed."""
+        if self._tenants is not None:
+            token = bearer_token(context.invocation_metadata())
+            caller = self._tenants.admit(token, tenant=request.tenant, tier=request.tier)
+            request.tenant = caller.tenant
+            request.tier = caller.tier
 
     def _deadline(
         self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int
@@ -147,6 +160,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.RouteResponse:
         started = time.monotonic()
+        self._admit(request, context)
         route_in = route_input(request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
@@ -316,6 +330,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     async def Plan(
         self, request: router_pb2.PlanRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.PlanResponse:
+        self._admit(request.request, context)
         route_in = route_input(request.request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
@@ -391,6 +406,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             hedged=result.hedged,
             agreement=round(result.agreement, 3),
             task_type=request.task_type,
+            tenant=request.tenant,
             tier=request.tier,
             **extra,
         )

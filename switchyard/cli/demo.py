@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import time
 from collections import Counter, defaultdict
@@ -11,7 +12,14 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from switchyard.client import DEFAULT_ROUTER, AsyncRouterClient, CallError, ClientConfig
+from switchyard.cli.connection import add_tls_flags, client_config, router_token, tls_from_args
+from switchyard.client import (
+    DEFAULT_ROUTER,
+    DEV_TENANT_TOKEN,
+    AsyncRouterClient,
+    CallError,
+    ClientConfig,
+)
 from switchyard.router.v1 import router_pb2
 
 TOPICS = (
@@ -31,6 +39,8 @@ CONTEXT = (
     "It covers background, constraints, open questions, risks and a timeline, and "
     "several people have added comments that partly contradict each other. "
 )
+
+REFUSED_CALLER = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ def make_requests(n: int, seed: int) -> list[DemoRequest]:
                     messages=[router_pb2.ChatMessage(role="user", content=text)],
                     task_type=task,
                     tier=tier,
-                    tenant=f"tenant-{rng.randint(1, 5)}",
+                    # No tenant: the router takes it from the token (make run: demo).
                     max_output_tokens=256,
                 ),
             )
@@ -96,14 +106,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def drive(
-    address: str, requests: list[DemoRequest], concurrency: int
+    config: ClientConfig, requests: list[DemoRequest], concurrency: int
 ) -> dict[str, RuleStats]:
     stats: dict[str, RuleStats] = defaultdict(RuleStats)
     queue: asyncio.Queue[DemoRequest] = asyncio.Queue()
     for r in requests:
         queue.put_nowait(r)
-    # No client-side retries: the demo shows what the router itself answers.
-    async with AsyncRouterClient(ClientConfig(address=address, timeout_s=30, retry=None)) as router:
+    async with AsyncRouterClient(config) as router:
 
         async def worker() -> None:
             while not queue.empty():
@@ -114,6 +123,8 @@ async def drive(
                 except CallError as exc:
                     if exc.unreachable and exc.code == grpc.StatusCode.UNAVAILABLE:
                         raise  # nobody listens: one message, not 300 errors
+                    if exc.code in REFUSED_CALLER:
+                        raise  # the same for every request: one message
                     row = stats["(error)"]
                     row.requests += 1
                     row.errors[exc.code.name] += 1
@@ -171,7 +182,13 @@ def render(stats: dict[str, RuleStats], wall_s: float) -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("demo", help="send varied requests to a running suite")
-    parser.add_argument("--router", default=DEFAULT_ROUTER)
+    parser.add_argument("--router", default=os.environ.get("SWITCHYARD_ROUTER", DEFAULT_ROUTER))
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("SWITCHYARD_TOKEN"),
+        help=f"bearer token ($SWITCHYARD_TOKEN; default: the dev token {DEV_TENANT_TOKEN!r})",
+    )
+    add_tls_flags(parser)
     parser.add_argument("-n", "--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
@@ -180,11 +197,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def demo(args: argparse.Namespace) -> int:
     requests = make_requests(args.requests, args.seed)
+    tls = tls_from_args(args)
+    # No client-side retries: the demo shows what the router itself answers.
+    config = client_config(
+        address=args.router,
+        token=router_token(args.token, address=args.router, tls=tls),
+        tls=tls,
+        timeout_s=30,
+        retry=None,
+    )
     started = time.perf_counter()
     try:
-        stats = asyncio.run(drive(args.router, requests, args.concurrency))
+        stats = asyncio.run(drive(config, requests, args.concurrency))
     except CallError as exc:
-        print(f"switchyard demo: cannot reach the router at {args.router}: {exc.code.name}")
+        if exc.code in REFUSED_CALLER:
+            print(
+                f"switchyard demo: the router refused the caller: {exc}"
+                " (--token or $SWITCHYARD_TOKEN)"
+            )
+        else:
+            print(f"switchyard demo: cannot reach the router at {args.router}: {exc.code.name}")
         return 1
     print(render(stats, time.perf_counter() - started))
     return 0

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
+
+from switchyard.cli.connection import add_tls_flags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FLEET = REPO_ROOT / "examples" / "fleet.yaml"
@@ -71,6 +74,13 @@ def register(subparsers: Any) -> None:
         "and check its decisions match the in-process run",
     )
     parser.add_argument("--sample", type=int, default=50, help="requests for --through-suite")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("SWITCHYARD_TOKEN"),
+        help="router token for --through-suite ($SWITCHYARD_TOKEN; default: make run's "
+        "dev token for a router on this machine)",
+    )
+    add_tls_flags(parser)
     parser.set_defaults(func=run)
 
 

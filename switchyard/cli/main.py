@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # Each module exposes register(subparsers) and sets `func` on its parsers.
 COMMAND_MODULES = (
     "switchyard.cli.run",
+    "switchyard.cli.certs",
     "switchyard.cli.demo",
     "switchyard.cli.models",
     "switchyard.cli.policy",

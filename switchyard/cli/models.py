@@ -7,7 +7,8 @@
     switchyard models history [small] [--limit 20]
     switchyard models health [small --set DOWN --reason "..."]
 
-Global flags: --registry host:port (127.0.0.1:50052), --token (or SWITCHYARD_TOKEN).
+Global flags: --registry host:port (127.0.0.1:50052), --token (or SWITCHYARD_TOKEN),
+--tls-ca / --tls-cert / --tls-key (or SWITCHYARD_TLS_CA, ...) for a TLS registry.
 Exit status: 0 done, 1 refused (validation, conflict, auth, not found), 2 bad usage
 or an unreadable file, 3 registry unreachable.
 """
@@ -27,6 +28,7 @@ import grpc
 import yaml
 from google.protobuf import json_format
 
+from switchyard.cli.connection import add_tls_flags, client_config, tls_from_args
 from switchyard.cli.output import report_call_error
 from switchyard.cli.tables import format_table
 from switchyard.client import ClientConfig, error_from_rpc, open_aio_channel
@@ -93,14 +95,16 @@ def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     token_default = argparse.SUPPRESS if suppress else os.environ.get("SWITCHYARD_TOKEN", "")
     parser.add_argument("--registry", default=registry_default, help="host:port of the registry")
     parser.add_argument("--token", default=token_default, help="bearer token ($SWITCHYARD_TOKEN)")
+    add_tls_flags(parser, suppress=suppress)
 
 
 def registry_client_config(args: argparse.Namespace) -> ClientConfig:
     """The registry client settings from the global flags (also used by `profile`)."""
     # The client adds the token, the actor and the deadline to every call.
-    return ClientConfig(
+    return client_config(
         address=args.registry,
         token=args.token,
+        tls=tls_from_args(args),
         timeout_s=TIMEOUT_S,
         metadata=(("x-switchyard-actor", _whoami()),),
     )

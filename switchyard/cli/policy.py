@@ -23,9 +23,10 @@ from pathlib import Path
 import grpc
 from google.protobuf import timestamp_pb2
 
+from switchyard.cli.connection import add_tls_flags, client_config, tls_from_args
 from switchyard.cli.output import report_call_error
 from switchyard.cli.tables import format_table
-from switchyard.client import ClientConfig, error_from_rpc, open_channel
+from switchyard.client import error_from_rpc, open_channel
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as pb_grpc
 
@@ -72,7 +73,9 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
     """Open a channel to --controlplane, run the command, turn RPC errors into messages."""
 
     def run(args: argparse.Namespace) -> int:
-        config = ClientConfig(address=args.controlplane, timeout_s=TIMEOUT_S)
+        config = client_config(
+            address=args.controlplane, tls=tls_from_args(args), timeout_s=TIMEOUT_S
+        )
         with open_channel(config) as channel:
             try:
                 return command(pb_grpc.ControlPlaneServiceStub(channel), args)
@@ -269,9 +272,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="HOST:PORT",
         help=f"control plane address (default {DEFAULT_CONTROLPLANE})",
     )
+    add_tls_flags(policy)
     # Accepted after the subcommand too; SUPPRESS keeps the value given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--controlplane", default=argparse.SUPPRESS, metavar="HOST:PORT")
+    add_tls_flags(common, suppress=True)
     common.add_argument("--author", default=_author(), help="recorded with the change")
     commands = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
 

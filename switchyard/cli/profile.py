@@ -24,6 +24,7 @@ import grpc
 
 from services.router.fleet import ModelProfile, profile_from_proto
 from services.router.providers import PROVIDER_KINDS
+from switchyard.cli.connection import add_tls_flags
 from switchyard.cli.models import DEFAULT_REGISTRY, registry_client_config
 from switchyard.cli.profile_output import ProgressDisplay, format_report, report_json
 from switchyard.fleet import list_all_models
@@ -46,6 +47,7 @@ from switchyard.learning.profiling import (
 from switchyard.policy import Policy, parse_policy
 from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
 from switchyard.runtime.errors import InvalidArgument
+from switchyard.runtime.tls import open_upstream_channel
 
 TIMEOUT_S = 10.0
 ADMIN_SCOPE_HINT = (
@@ -97,6 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--token", default=os.environ.get("SWITCHYARD_TOKEN", ""), help="($SWITCHYARD_TOKEN)"
     )
+    add_tls_flags(parser)
     parser.set_defaults(func=run)
 
 
@@ -238,10 +241,11 @@ async def _profile(args: argparse.Namespace) -> int:
         offline=args.offline,
     )
     judge = AnswerJudge(policy=load_policy(args.policy))
-    async with grpc.aio.insecure_channel(args.registry) as channel:
+    config = registry_client_config(args)
+    async with open_upstream_channel(config.address, config.tls, token=config.token) as channel:
         registry = _Registry(
             registry_pb2_grpc.RegistryServiceStub(channel),
-            registry_client_config(args).call_metadata(),
+            config.call_metadata(),
             args.registry,
         )
         try:

@@ -4,8 +4,11 @@
     switchyard plan  "What is a B-tree?" --task math            # the decision, no model call
     echo "long text" | switchyard route - --task summarization
 
-Exit status: 0 answered, 1 refused (invalid request, budget, no route), 2 bad usage,
-3 router unreachable.
+Without --token or $SWITCHYARD_TOKEN it sends `make run`'s dev token (tenant demo) to a
+router on this machine; --tls-ca (and --tls-cert/--tls-key) for a TLS router.
+
+Exit status: 0 answered, 1 refused (invalid request, unauthenticated, budget, no route),
+2 bad usage, 3 router unreachable.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ from collections.abc import Callable, Sequence
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from switchyard.cli.output import report_call_error
+from switchyard.cli.connection import add_tls_flags, client_config, router_token, tls_from_args
+from switchyard.cli.output import ROUTER_HINTS, report_call_error
 from switchyard.cli.tables import format_table
-from switchyard.client import DEFAULT_ROUTER, CallError, ClientConfig, RouterClient, route_request
+from switchyard.client import (
+    DEFAULT_ROUTER,
+    DEV_TENANT_TOKEN,
+    CallError,
+    RouterClient,
+    route_request,
+)
 from switchyard.router.v1 import router_pb2
 from switchyard.tasks import TASK_TYPES
 
@@ -79,8 +89,14 @@ def _request_flags(parser: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help=f"router address ($SWITCHYARD_ROUTER, default {DEFAULT_ROUTER})",
     )
-    parser.add_argument("--token", default=os.environ.get("SWITCHYARD_TOKEN", ""))
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("SWITCHYARD_TOKEN"),
+        help="bearer token ($SWITCHYARD_TOKEN; default: make run's dev token "
+        f"{DEV_TENANT_TOKEN!r} for a router on this machine or over TLS)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="deadline, seconds")
+    add_tls_flags(parser)
 
 
 def _request(args: argparse.Namespace) -> router_pb2.RouteRequest:
@@ -105,12 +121,18 @@ def _call(
     send: Callable[[RouterClient, router_pb2.RouteRequest], Message],
     render: Callable[[Message], str],
 ) -> int:
-    config = ClientConfig(address=args.router, token=args.token, timeout_s=args.timeout)
+    tls = tls_from_args(args)
+    config = client_config(
+        address=args.router,
+        token=router_token(args.token, address=args.router, tls=tls),
+        tls=tls,
+        timeout_s=args.timeout,
+    )
     try:
         with RouterClient(config) as router:
             response = send(router, _request(args))
     except CallError as error:
-        return report_call_error(error, service="router", address=args.router)
+        return report_call_error(error, service="router", address=args.router, hints=ROUTER_HINTS)
     if args.json:
         print(
             json_format.MessageToJson(

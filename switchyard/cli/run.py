@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from switchyard.client import DEFAULT_ROUTER
-from switchyard.suite import Suite, SuiteError, SuitePorts, SuiteSettings
+from switchyard.certs import DevCerts, write_dev_certs
+from switchyard.client import DEFAULT_ROUTER, DEV_TENANT_TOKEN
+from switchyard.suite import EXAMPLES, Suite, SuiteError, SuitePorts, SuiteSettings, SuiteTls
 
 # Ctrl-C, `kill`, and the terminal closing: each stops the suite the same way.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -32,6 +33,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="default: 50051-50054 and 8090; ephemeral: ports the OS picks (printed)",
     )
     parser.add_argument("--router-port", type=int, help="overrides the router's port")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="TLS on every gRPC service and channel, with certificates under "
+        "STATE_DIR/certs (written by `switchyard certs dev` when missing)",
+    )
+    parser.add_argument(
+        "--mtls", action="store_true", help="as --tls, and every client must present a certificate"
+    )
+    parser.add_argument(
+        "--tenant-tokens-file",
+        type=Path,
+        default=EXAMPLES / "tenants.yaml",
+        help="the router's caller tokens (default: examples/tenants.yaml, dev token "
+        f"{DEV_TENANT_TOKEN!r} for tenant demo)",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="run the router without caller tokens (any tenant and tier is believed)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -50,17 +72,49 @@ def _say(text: str, *, file: TextIO | None = None) -> None:
         os.close(devnull)
 
 
-def example_calls(router: str) -> str:
+def example_calls(router: str, tls: SuiteTls | None = None) -> str:
     """The commands a newcomer can paste to send the first requests."""
     flag = "" if router == DEFAULT_ROUTER else f" --router {router}"
     cli = ".venv/bin/switchyard"
-    return "\n".join(
-        (
-            f'  {cli} route "What is a B-tree?" --task chat --tier pro --budget 5000{flag}',
-            f"  {cli} plan - --task math{flag} < docs/routing.md",
-            f"  {cli} demo{flag}" if flag else "  make demo",
+    lines = []
+    if tls is not None:
+        client = tls.client
+        lines.append(f"  export SWITCHYARD_TLS_CA={client.root_certificates}")
+        if client.mutual:
+            lines.append(f"  export SWITCHYARD_TLS_CERT={client.client_certificate}")
+            lines.append(f"  export SWITCHYARD_TLS_KEY={client.client_key}")
+    demo = f"  {cli} demo{flag}" if flag or tls is not None else "  make demo"
+    lines += [
+        f'  {cli} route "What is a B-tree?" --task chat --tier pro --budget 5000{flag}',
+        f"  {cli} plan - --task math{flag} < docs/routing.md",
+        demo,
+    ]
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def security_summary(settings: SuiteSettings) -> str:
+    """What a caller needs to know: transport and the router's tokens."""
+    tls = settings.tls
+    if tls is None:
+        transport = "plaintext on 127.0.0.1 (make run TLS=1 for TLS)"
+    else:
+        transport = f"{'mutual TLS' if tls.mutual else 'TLS'}, certificates in {tls.certs_dir}"
+    if settings.tenant_tokens_file is None:
+        auth = "router authentication OFF (--no-auth): any tenant and tier is believed"
+    else:
+        auth = (
+            f"router callers need a token from {_shown(settings.tenant_tokens_file)}; "
+            f"switchyard route/plan/demo send the dev token {DEV_TENANT_TOKEN!r} (tenant demo)"
         )
-    )
+    return f"Transport: {transport}\nAuth: {auth}"
 
 
 async def _start(suite: Suite, stop: asyncio.Event) -> bool:
@@ -109,7 +163,8 @@ async def _run(settings: SuiteSettings) -> int:
             f" log: {service.log_path}"
         )
     _say(
-        f"\nRouter: {router}\nTry, in another terminal:\n{example_calls(router)}\n"
+        f"\nRouter: {router}\n{security_summary(settings)}\n"
+        f"Try, in another terminal:\n{example_calls(router, settings.tls)}\n"
         "Ctrl-C stops everything."
     )
     while not stop.is_set():
@@ -125,8 +180,25 @@ async def _run(settings: SuiteSettings) -> int:
     return 0 if stop.is_set() else 1
 
 
+def suite_tls(args: argparse.Namespace) -> SuiteTls | None:
+    """--tls/--mtls: the certificates under STATE_DIR/certs, written there when missing."""
+    if not (args.tls or args.mtls):
+        return None
+    folder = args.state_dir / "certs"
+    if not DevCerts(folder).complete():
+        write_dev_certs(folder)
+        _say(f"Wrote development certificates to {folder} (switchyard certs dev).")
+    return SuiteTls(certs_dir=folder, mutual=args.mtls)
+
+
 def run(args: argparse.Namespace) -> int:
     ports = PORT_SETS[args.ports]
     if args.router_port is not None:
         ports = dataclasses.replace(ports, router=args.router_port)
-    return asyncio.run(_run(SuiteSettings(state_dir=args.state_dir, ports=ports)))
+    settings = SuiteSettings(
+        state_dir=args.state_dir,
+        ports=ports,
+        tenant_tokens_file=None if args.no_auth else args.tenant_tokens_file,
+        tls=suite_tls(args),
+    )
+    return asyncio.run(_run(settings))

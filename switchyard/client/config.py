@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -14,9 +13,13 @@ import grpc
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.registry.v1 import registry_pb2
 from switchyard.router.v1 import router_pb2
+from switchyard.runtime.tls import TlsConfig, check_token_transport
 from switchyard.verifier.v1 import verifier_pb2
 
 DEFAULT_ROUTER = "127.0.0.1:50051"
+# The development token `make run` gives tenant `demo` (examples/tenants.yaml; tiers free,
+# pro, enterprise). Public: never configure it on a router anyone else can reach.
+DEV_TENANT_TOKEN = "dev-tenant-token"
 # Every service the retry policy applies to, named by its descriptor.
 SERVICE_NAMES = tuple(
     service.full_name
@@ -78,37 +81,13 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class TlsConfig:
-    """Server verification (a CA bundle, else the system roots) and optional mutual TLS."""
-
-    root_certificates: Path | None = None
-    client_certificate: Path | None = None
-    client_key: Path | None = None
-    # Expected name in the server's certificate when it differs from the address's host.
-    server_name: str = ""
-
-    def __post_init__(self) -> None:
-        if (self.client_certificate is None) != (self.client_key is None):
-            raise ValueError("mutual TLS needs both client_certificate and client_key")
-
-    def credentials(self) -> grpc.ChannelCredentials:
-        def read(path: Path | None) -> bytes | None:
-            return path.read_bytes() if path is not None else None
-
-        return grpc.ssl_channel_credentials(
-            root_certificates=read(self.root_certificates),
-            private_key=read(self.client_key),
-            certificate_chain=read(self.client_certificate),
-        )
-
-
-@dataclass(frozen=True)
 class ClientConfig:
     address: str = DEFAULT_ROUTER
     # Deadline for every unary call that does not set its own, seconds.
     timeout_s: float = 10.0
-    # Sent as `authorization: Bearer <token>` on every call; empty sends none.
-    token: str = ""
+    # Sent as `authorization: Bearer <token>` on every call; empty sends none. Refused
+    # (PlaintextTokenError) without `tls` unless the address is loopback.
+    token: str = field(default="", repr=False)
     tls: TlsConfig | None = None
     # None turns retries off.
     retry: RetryPolicy | None = field(default_factory=RetryPolicy)
@@ -120,6 +99,13 @@ class ClientConfig:
             raise ValueError("address is required (host:port)")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive: every call needs a deadline")
+        # Raises PlaintextTokenError (a ValueError) for a token over plaintext to another host.
+        check_token_transport(
+            self.address,
+            secure=self.tls is not None,
+            sends_token=bool(self.token)
+            or any(key.lower() == "authorization" for key, _ in self.metadata),
+        )
 
     def call_metadata(self) -> tuple[tuple[str, str], ...]:
         auth = (("authorization", f"Bearer {self.token}"),) if self.token else ()
@@ -134,6 +120,6 @@ class ClientConfig:
             ]
         else:
             options.append(("grpc.enable_retries", 0))
-        if self.tls is not None and self.tls.server_name:
-            options.append(("grpc.ssl_target_name_override", self.tls.server_name))
+        if self.tls is not None:
+            options += self.tls.channel_options()
         return options

@@ -24,6 +24,7 @@ from switchyard.learning.evaluate import EvalSetup, route_policy
 from switchyard.learning.inprocess_router import RoutedRequest, route_request
 from switchyard.policy import parse_policy
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime.tls import TlsConfig, open_upstream_channel
 
 SKIPPED = router_pb2.ATTEMPT_OUTCOME_SKIPPED
 
@@ -61,10 +62,13 @@ def _decision(routed: RoutedRequest) -> Decision:
 
 
 async def _live(
-    stub: router_pb2_grpc.RouterServiceStub, request: router_pb2.RouteRequest, timeout_s: float
+    stub: router_pb2_grpc.RouterServiceStub,
+    request: router_pb2.RouteRequest,
+    timeout_s: float,
+    metadata: tuple[tuple[str, str], ...] = (),
 ) -> tuple[Decision, str]:
     try:
-        reply = await stub.Route(request, timeout=timeout_s)
+        reply = await stub.Route(request, timeout=timeout_s, metadata=metadata)
     except grpc.aio.AioRpcError as exc:
         return Decision("", (), exc.code().name), ""
     called = tuple(a.model_id for a in reply.attempts if a.outcome != SKIPPED)
@@ -78,6 +82,8 @@ async def compare(
     *,
     size: int,
     timeout_s: float = 60.0,
+    token: str = "",
+    tls: TlsConfig | None = None,
 ) -> list[Comparison]:
     policy = parse_policy(policy_source, known_models=list(setup.profiles))
     indexes = sample(setup.records, size)
@@ -90,11 +96,12 @@ async def compare(
     )
     in_process = await route_policy(chosen, policy)
     out = []
-    async with grpc.aio.insecure_channel(address) as channel:
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    async with open_upstream_channel(address, tls, token=token) as channel:
         stub = router_pb2_grpc.RouterServiceStub(channel)
         for record, routed in zip(chosen.records, in_process, strict=True):
             request = route_request(record, max_output_tokens=chosen.max_output_tokens)
-            live, answer = await _live(stub, request, timeout_s)
+            live, answer = await _live(stub, request, timeout_s, metadata)
             served = live.served_model
             recorded = chosen.answer(record, served).answer if served in chosen.model_map else None
             out.append(
@@ -129,6 +136,12 @@ def compare_with_suite(
     """CLI step: 0 when every sampled decision matches, 1 otherwise."""
     import asyncio
 
-    comparisons = asyncio.run(compare(args.through_suite, setup, policy_source, size=args.sample))
+    from switchyard.cli.connection import router_token, tls_from_args
+
+    tls = tls_from_args(args)
+    token = router_token(getattr(args, "token", None), address=args.through_suite, tls=tls)
+    comparisons = asyncio.run(
+        compare(args.through_suite, setup, policy_source, size=args.sample, token=token, tls=tls)
+    )
     print(format_comparison(comparisons, args.through_suite), file=out)
     return 0 if all(c.matches for c in comparisons) else 1

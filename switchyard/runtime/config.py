@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from switchyard.runtime.errors import StartupError
+from switchyard.runtime.tls import check_server_tls_files
 
 C = TypeVar("C")
 
@@ -40,8 +41,18 @@ class ServerConfig:
     # Largest request or response message; a bigger request is RESOURCE_EXHAUSTED with
     # both sizes in the message ("Received message larger than max (N vs. LIMIT)").
     max_message_bytes: int = 4 * 1024 * 1024
+    # TLS: the server's certificate chain and key (PEM files); empty serves plaintext.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # Mutual TLS: every client must present a certificate signed by this CA (PEM).
+    tls_client_ca_file: str = ""
 
     def __post_init__(self) -> None:
+        check_server_tls_files(
+            cert_file=self.tls_cert_file,
+            key_file=self.tls_key_file,
+            client_ca_file=self.tls_client_ca_file,
+        )
         if not 0 <= self.port <= 65535:
             raise StartupError(f"port must be 0..65535, got {self.port}")
         if not 1024 <= self.max_message_bytes <= 1024**3:
@@ -50,6 +61,13 @@ class ServerConfig:
             )
         if self.grace_s < 0:
             raise StartupError(f"grace_s must be >= 0, got {self.grace_s}")
+
+    @property
+    def transport(self) -> str:
+        """What clients must speak: plaintext, tls or mtls (logged at start)."""
+        if not self.tls_cert_file:
+            return "plaintext"
+        return "mtls" if self.tls_client_ca_file else "tls"
 
 
 def _field_type(tp: Any) -> Any:

@@ -1,8 +1,9 @@
 """`serve()`: the one way every Switchyard gRPC service starts and stops.
 
-Health (`grpc.health.v1`), server reflection, the service interceptor, metrics and
-two-stage shutdown: the first SIGTERM/SIGINT marks every service NOT_SERVING and
-drains in-flight calls for up to `grace_s`; a second signal exits at once.
+Health (`grpc.health.v1`), server reflection, the service interceptor, metrics, TLS or
+mutual TLS when the config names certificate files, and two-stage shutdown: the first
+SIGTERM/SIGINT marks every service NOT_SERVING and drains in-flight calls for up to
+`grace_s`; a second signal exits at once.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from switchyard.runtime.interceptors import Instrumentation, InstrumentedServer
 from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.metrics import observe_gc_pauses, start_metrics_endpoint
 from switchyard.runtime.shutdown import wait_for_stop_signal
+from switchyard.runtime.tls import server_credentials
 from switchyard.runtime.workers import (
     WorkerExited,
     WorkerGroup,
@@ -145,7 +147,15 @@ async def start_server(
     address = f"{config.host}:{config.port}"
     check_bindable(config.host, config.port, reuse_port=config.reuse_port)
     try:
-        port = server.add_insecure_port(address)
+        if config.tls_cert_file:
+            credentials = server_credentials(
+                cert_file=config.tls_cert_file,
+                key_file=config.tls_key_file,
+                client_ca_file=config.tls_client_ca_file,
+            )
+            port = server.add_secure_port(address, credentials)
+        else:
+            port = server.add_insecure_port(address)
     except RuntimeError as exc:
         raise StartupError(f"cannot bind {address}: {exc}") from exc
     if port == 0:
@@ -219,7 +229,7 @@ async def serve(
         tmp = Path(config.port_file + ".tmp")
         tmp.write_text(str(running.port))
         tmp.replace(config.port_file)  # atomic: readers never see a partial port
-    log.info("service.listening", port=running.port, host=config.host)
+    log.info("service.listening", port=running.port, host=config.host, transport=config.transport)
 
     async def report_ready() -> None:
         # Health turns SERVING only once the service can do its job (e.g. the router

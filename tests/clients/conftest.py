@@ -1,5 +1,8 @@
 """One real suite (simulator, registry, verifier, control plane, router) shared by the
-client tests in this folder: the Python CLI, the TypeScript and the C++ clients."""
+client tests in this folder: the Python CLI, the TypeScript and the C++ clients.
+
+Its router checks callers' tokens with examples/tenants.yaml, as under `make run`, so
+these tests show that each client sends the dev token by default."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from switchyard.suite import Suite, SuitePorts, SuiteSettings
+from switchyard.suite import EXAMPLES, Suite, SuitePorts, SuiteSettings
 
 
 @pytest.fixture(scope="package")
@@ -18,7 +21,9 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     # processes are plain subprocesses, so no event loop has to outlive the fixture.
     running = Suite(
         SuiteSettings(
-            state_dir=Path(tmp_path_factory.mktemp("suite")), ports=SuitePorts.ephemeral()
+            state_dir=Path(tmp_path_factory.mktemp("suite")),
+            ports=SuitePorts.ephemeral(),
+            tenant_tokens_file=EXAMPLES / "tenants.yaml",
         )
     )
     asyncio.run(running.start())

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from switchyard.cli.connection import router_token
 from switchyard.cli.run import example_calls
-from switchyard.client import DEFAULT_ROUTER
+from switchyard.client import DEFAULT_ROUTER, DEV_TENANT_TOKEN, TlsConfig
 from switchyard.tools.genproto import REPO_ROOT
 
 LONG_PROMPT = "Please consider the following planning notes carefully. " * 20 + "Summarise them."
@@ -92,3 +93,27 @@ def test_unreachable_router_exits_3() -> None:
     done = switchyard("route", "hi", "--router", "127.0.0.1:1", "--timeout", "5")
     assert done.returncode == 3
     assert "cannot reach the router at 127.0.0.1:1" in done.stderr
+
+
+def test_route_sends_the_dev_token_unless_told_otherwise(router_address: str) -> None:
+    """The suite checks callers' tokens as `make run` does: the CLI's default (the dev
+    token) is accepted and runs as tenant demo; a wrong --token is UNAUTHENTICATED with
+    a hint naming the dev token; another tenant is PERMISSION_DENIED. Exit 1 for both."""
+    assert switchyard("plan", "hi", "--tenant", "demo", "--router", router_address).returncode == 0
+    wrong = switchyard("route", "hi", "--token", "wrong", "--router", router_address)
+    assert wrong.returncode == 1
+    assert "UNAUTHENTICATED" in wrong.stderr and "dev-tenant-token" in wrong.stderr
+    other = switchyard("route", "hi", "--tenant", "someone-else", "--router", router_address)
+    assert other.returncode == 1 and "PERMISSION_DENIED" in other.stderr
+
+
+def test_route_refuses_to_send_a_token_in_plaintext_to_another_host() -> None:
+    """--token to a router that is not on this machine, without --tls-ca: exit 2 before
+    any connection, saying why; the default dev token is simply not sent there."""
+    done = switchyard("route", "hi", "--router", "192.0.2.1:50051", "--token", "secret")
+    assert done.returncode == 2
+    assert "refusing to send a bearer token in plaintext to 192.0.2.1:50051" in done.stderr
+    assert router_token(None, address="192.0.2.1:50051", tls=None) == ""
+    assert router_token(None, address="127.0.0.1:50051", tls=None) == DEV_TENANT_TOKEN
+    assert router_token(None, address="192.0.2.1:50051", tls=TlsConfig()) == DEV_TENANT_TOKEN
+    assert router_token("", address="127.0.0.1:50051", tls=None) == ""  # --token '' sends none

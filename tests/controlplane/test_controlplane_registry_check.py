@@ -9,8 +9,11 @@ import grpc
 import pytest
 
 from controlplane.registry import RegistryModels
+from switchyard.certs import write_dev_certs
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
-from switchyard.runtime.errors import field_violations
+from switchyard.runtime.config import ServerConfig
+from switchyard.runtime.errors import Unavailable, field_violations
+from switchyard.runtime.tls import TlsConfig
 from tests.controlplane.cp_harness import (
     EXAMPLE_POLICY,
     start_control_plane,
@@ -36,6 +39,35 @@ async def test_known_models_are_read_across_every_page(tmp_path: Path) -> None:
         assert registry.list_calls == 3
     finally:
         await models.close()
+        await server.stop(0)
+
+
+async def test_registry_lookup_over_mutual_tls_with_a_token(tmp_path: Path) -> None:
+    """With registry TLS settings and a token, the control plane reads the model ids
+    over mutual TLS and sends the token on every page; without its client certificate
+    the registry cannot be read (UNAVAILABLE, nothing stored)."""
+    certs = write_dev_certs(tmp_path / "certs", days=1)
+    pair = certs.service("registry")
+    config = ServerConfig(
+        port=0,
+        tls_cert_file=str(pair.cert),
+        tls_key_file=str(pair.key),
+        tls_client_ca_file=str(certs.ca),
+    )
+    server, registry = await start_fake_registry(DEMO_MODELS, config)
+    own = certs.service("controlplane")
+    address = f"localhost:{server.port}"
+    mutual = TlsConfig(root_certificates=certs.ca, client_certificate=own.cert, client_key=own.key)
+    models = RegistryModels(address, tls=mutual, token="cp-read-token")
+    no_cert = RegistryModels(address, tls=TlsConfig(root_certificates=certs.ca), timeout_s=2)
+    try:
+        assert await models.model_ids() == frozenset(DEMO_MODELS)
+        assert registry.tokens == ["cp-read-token"] * 3
+        with pytest.raises(Unavailable, match="UNAVAILABLE"):
+            await no_cert.model_ids()
+    finally:
+        await models.close()
+        await no_cert.close()
         await server.stop(0)
 
 

@@ -22,6 +22,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from switchyard.client import DEV_TENANT_TOKEN
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.tasks import TASK_TYPES
 
@@ -34,7 +35,22 @@ DOCUMENTED = {
     grpc.StatusCode.DEADLINE_EXCEEDED,
     # An idempotency key already used with another request body.
     grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.PERMISSION_DENIED,
 }
+# The launcher's router checks callers' tokens (examples/tenants.yaml): the fuzz calls as
+# the dev token's holder, tenant demo with tiers free, pro and enterprise.
+AUTH = (("authorization", f"Bearer {DEV_TENANT_TOKEN}"),)
+DEV_TENANTS = ("", "demo")
+DEV_TIERS = ("", "free", "pro", "enterprise")
+
+
+def expected_refusal(request: router_pb2.RouteRequest) -> str | None:
+    """The PERMISSION_DENIED reason the dev token's checks give, before validation."""
+    if request.tenant not in DEV_TENANTS:
+        return "TENANT_MISMATCH"
+    if request.tier not in DEV_TIERS:
+        return "TIER_NOT_ALLOWED"
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -128,21 +144,29 @@ requests = st.one_of(
 @given(request=requests)
 def test_random_requests_get_documented_answers(router_address: str, request) -> None:
     """Every generated request is answered or refused with a documented code; a refusal
-    for bad input carries BadRequest field violations."""
+    for bad input carries BadRequest field violations; a tenant or tier the dev token
+    does not allow is PERMISSION_DENIED with its reason, and only those are."""
+    refusal = expected_refusal(request)
     with grpc.insecure_channel(router_address) as channel:
         stub = router_pb2_grpc.RouterServiceStub(channel)
         try:
-            stub.Route(request, timeout=10)
+            stub.Route(request, timeout=10, metadata=AUTH)
             code = grpc.StatusCode.OK
         except grpc.RpcError as exc:
             code = exc.code()
             assert code in DOCUMENTED, f"{code}: {exc.details()}"
+            status = rpc_status.from_call(exc)
             if code is grpc.StatusCode.INVALID_ARGUMENT:
-                status = rpc_status.from_call(exc)
                 assert status is not None, "INVALID_ARGUMENT without details"
                 bad = [d for d in status.details if d.Is(error_details_pb2.BadRequest.DESCRIPTOR)]
                 assert bad, "INVALID_ARGUMENT without BadRequest"
+            if code is grpc.StatusCode.PERMISSION_DENIED:
+                assert status is not None, "PERMISSION_DENIED without details"
+                info = error_details_pb2.ErrorInfo()
+                assert any(d.Unpack(info) for d in status.details), "no ErrorInfo"
+                assert info.reason == refusal, f"{info.reason}: {exc.details()}"
         assert code in DOCUMENTED
+        assert (code is grpc.StatusCode.PERMISSION_DENIED) == (refusal is not None)
 
 
 def test_router_still_serving_after_the_fuzz(router_address: str) -> None:

@@ -1,4 +1,5 @@
-"""End to end: the five real processes, started by the same launcher as `make run`."""
+"""End to end: the five real processes, started by the same launcher as `make run`,
+with its caller tokens (examples/tenants.yaml): every call sends the dev token."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import grpc
 import pytest
 import pytest_asyncio
 
+from switchyard.client import DEV_TENANT_TOKEN, ClientConfig, open_aio_channel
 from switchyard.policy import parse_policy
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import field_violations
@@ -21,7 +23,13 @@ LONG_PROMPT = "Please consider the following planning notes carefully. " * 20 + 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite]:
     state = Path(tmp_path_factory.mktemp("suite"))
-    running = Suite(SuiteSettings(state_dir=state, ports=SuitePorts.ephemeral()))
+    running = Suite(
+        SuiteSettings(
+            state_dir=state,
+            ports=SuitePorts.ephemeral(),
+            tenant_tokens_file=EXAMPLES / "tenants.yaml",
+        )
+    )
     await running.start()
     try:
         yield running
@@ -31,7 +39,8 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def router(suite: Suite) -> AsyncIterator[router_pb2_grpc.RouterServiceStub]:
-    async with grpc.aio.insecure_channel(suite.address("router")) as channel:
+    config = ClientConfig(address=suite.address("router"), token=DEV_TENANT_TOKEN, retry=None)
+    async with open_aio_channel(config) as channel:
         yield router_pb2_grpc.RouterServiceStub(channel)
 
 

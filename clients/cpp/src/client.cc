@@ -1,5 +1,7 @@
 #include "switchyard/client.h"
 
+#include <algorithm>
+#include <cstring>
 #include <sstream>
 
 #include "google/rpc/error_details.pb.h"
@@ -120,7 +122,29 @@ void ThrowIfFailed(const grpc::Status& status) {
   }
 }
 
+bool IsLoopback(const std::string& address) {
+  std::string host = address;
+  for (const char* scheme : {"dns:///", "dns:", "ipv4:", "ipv6:"}) {
+    if (host.rfind(scheme, 0) == 0) {
+      host = host.substr(std::strlen(scheme));
+      break;
+    }
+  }
+  if (host.rfind("unix:", 0) == 0 || host.rfind("unix-abstract:", 0) == 0) return true;
+  if (!host.empty() && host[0] == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    host = host.substr(0, host.find(':'));
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 std::shared_ptr<grpc::Channel> OpenChannel(const ClientOptions& options) {
+  if (!options.token.empty() && !options.tls && !IsLoopback(options.address)) {
+    throw std::invalid_argument("refusing to send a bearer token in plaintext to " +
+                                options.address +
+                                ": it is not a loopback address; set options.tls");
+  }
   grpc::ChannelArguments args;
   if (options.retry) {
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);

@@ -1,12 +1,15 @@
 // Example: one Route(), one Plan() and one invalid request against a running router.
 //
-//   clients/cpp/build/switchyard_route_example [--router HOST:PORT] [--json]
+//   clients/cpp/build/switchyard_route_example [--router HOST:PORT] [--token T] [--json]
 //
+// The token: --token, else $SWITCHYARD_TOKEN, else `make run`'s dev token
+// (examples/tenants.yaml) when the router is on this machine.
 // --json prints what it saw as one JSON document (tests/clients/test_cpp.py reads it);
 // without it, a short readable summary. Exit status: 0 done, 1 failed, 3 unreachable.
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <google/protobuf/struct.pb.h>
@@ -54,21 +57,32 @@ Struct Describe(const switchyard::CallError& error, bool is_invalid_argument) {
   return out;
 }
 
+constexpr const char* kDevTenantToken = "dev-tenant-token";
+
 }  // namespace
 
 int main(int argc, char** argv) {
   switchyard::ClientOptions options;
   if (const char* env = std::getenv("SWITCHYARD_ROUTER")) options.address = env;
+  std::optional<std::string> token;
+  if (const char* env = std::getenv("SWITCHYARD_TOKEN")) token = env;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--router") == 0 && i + 1 < argc) {
       options.address = argv[++i];
+    } else if (std::strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
+      token = argv[++i];
     } else if (std::strcmp(argv[i], "--json") == 0) {
       json = true;
     } else {
-      std::cerr << "usage: " << argv[0] << " [--router HOST:PORT] [--json]\n";
+      std::cerr << "usage: " << argv[0] << " [--router HOST:PORT] [--token T] [--json]\n";
       return 2;
     }
+  }
+  if (token) {
+    options.token = *token;
+  } else if (switchyard::IsLoopback(options.address)) {
+    options.token = kDevTenantToken;
   }
   options.timeout = std::chrono::milliseconds(20000);
   switchyard::RouterClient router(options);

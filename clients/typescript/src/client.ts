@@ -58,7 +58,7 @@ export interface ClientOptions {
   address?: string;
   /** Deadline for every call that sets none, ms. Default 10000. */
   timeoutMs?: number;
-  /** Sent as `authorization: Bearer <token>` on every call. */
+  /** Sent as `authorization: Bearer <token>` on every call; needs TLS unless loopback. */
   token?: string;
   tls?: TlsOptions;
   /** false turns retries off. */
@@ -130,12 +130,29 @@ function retrying(policy: RetryPolicy): Interceptor {
   };
 }
 
-/** A gRPC transport with the options' TLS, token, default deadline and retries. */
+/** Whether a URL's host stays on this machine: 127.x, ::1 or localhost. */
+export function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * A gRPC transport with the options' TLS, token, default deadline and retries. Throws
+ * for a token without TLS to an address that is not loopback: a bearer token never
+ * travels in plaintext across the network.
+ */
 export function createTransport(options: ClientOptions = {}): {
   transport: Transport;
   close: () => void;
 } {
   const url = baseUrl(options.address ?? DEFAULT_ROUTER, options.tls !== undefined);
+  if (options.token && url.startsWith("http://") && !isLoopback(url)) {
+    throw new Error(
+      `refusing to send a bearer token in plaintext to ${url}: it is not a loopback ` +
+        "address; set tls (or an https:// address)",
+    );
+  }
   const session = new Http2SessionManager(url, {}, options.tls ?? {});
   const interceptors: Interceptor[] = [];
   if (options.retry !== false) {

@@ -1,7 +1,9 @@
 // Example: one Route(), one Plan() and one invalid request against a running router.
 //
-//   npm run example -- [--router HOST:PORT] [--json]
+//   npm run example -- [--router HOST:PORT] [--token T] [--json]
 //
+// The token: --token, else $SWITCHYARD_TOKEN, else `make run`'s dev token
+// (examples/tenants.yaml) when the router is on this machine.
 // --json prints what it saw as one JSON document (tests/clients/test_typescript.py
 // reads it); without it, a short readable summary.
 
@@ -15,8 +17,11 @@ import {
   PlanResponseSchema,
   RouteResponseSchema,
   RouterClient,
+  isLoopback,
   routeRequest,
 } from "./index.js";
+
+const DEV_TENANT_TOKEN = "dev-tenant-token";
 
 const LONG_PROMPT =
   "Please consider the following planning notes carefully. ".repeat(20) + "Summarise them.";
@@ -29,7 +34,11 @@ function flag(name: string): string | undefined {
 async function main(): Promise<number> {
   const address = flag("--router") ?? process.env.SWITCHYARD_ROUTER ?? DEFAULT_ROUTER;
   const json = process.argv.includes("--json");
-  const router = new RouterClient({ address, timeoutMs: 20_000 });
+  const token =
+    flag("--token") ??
+    process.env.SWITCHYARD_TOKEN ??
+    (isLoopback(`http://${address.replace(/^https?:\/\//, "")}`) ? DEV_TENANT_TOKEN : "");
+  const router = new RouterClient({ address, timeoutMs: 20_000, token });
   try {
     const reply = await router.route(
       routeRequest("What is a B-tree?", { taskType: "chat", tier: "pro", budgetMicros: 5000n }),

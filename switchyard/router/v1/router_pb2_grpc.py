@@ -66,7 +66,11 @@ class RouterServiceServicer:
         bounds every attempt. Errors: INVALID_ARGUMENT with google.rpc.BadRequest field
         violations for bad input; RESOURCE_EXHAUSTED when the budget cannot pay for any
         stage; DEADLINE_EXCEEDED; UNAVAILABLE with google.rpc.RetryInfo when no route could
-        answer (unless the policy degrades to a static answer or a review ticket).
+        answer (unless the policy degrades to a static answer or a review ticket). When the
+        router checks callers' tokens (`authorization: Bearer <token>`), before anything
+        else: UNAUTHENTICATED for a missing or unknown token, PERMISSION_DENIED (with
+        google.rpc.ErrorInfo reason TENANT_MISMATCH or TIER_NOT_ALLOWED) for a tenant or
+        tier the token does not allow.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -74,7 +78,7 @@ class RouterServiceServicer:
 
     def Plan(self, request, context):
         """Plan returns the decision Route would take, without calling any model.
-        It validates the request exactly as Route does (same INVALID_ARGUMENT violations).
+        It checks the token and validates the request exactly as Route does.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -44,7 +44,8 @@ struct ClientOptions {
   std::string address = kDefaultRouter;
   // Deadline for every call that sets none.
   std::chrono::milliseconds timeout{10000};
-  // Sent as `authorization: Bearer <token>`; empty sends none.
+  // Sent as `authorization: Bearer <token>`; empty sends none. Needs `tls` unless the
+  // address is loopback.
   std::string token;
   std::optional<TlsOptions> tls;
   // std::nullopt turns retries off.
@@ -120,7 +121,12 @@ class UnauthenticatedError : public CallError {
 // Throws the CallError subclass for a failed status; returns for OK.
 void ThrowIfFailed(const grpc::Status& status);
 
+// Whether a gRPC target stays on this machine (127.x, ::1, localhost, unix:).
+bool IsLoopback(const std::string& address);
+
 // A channel with the options' TLS and retry service config (for any service's stub).
+// Throws std::invalid_argument for a token without TLS to an address not loopback:
+// a bearer token never travels in plaintext across the network.
 std::shared_ptr<grpc::Channel> OpenChannel(const ClientOptions& options);
 
 // A ClientContext with the options' deadline and token.

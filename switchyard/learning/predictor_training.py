@@ -36,6 +36,8 @@ VALIDATION_FRACTION = 0.2
 CV_BELOW = 3000
 CV_FOLDS = 5
 LOGISTIC_C = (0.03, 0.1, 0.3, 1.0, 3.0)
+# Below this many examples of the rarer label, boosting fits without early stopping.
+MIN_MINORITY_FOR_EARLY_STOPPING = 10
 BOOSTING_PARAMS: Mapping[str, Any] = {
     "learning_rate": 0.05,
     "max_iter": 300,
@@ -213,7 +215,15 @@ def fit_candidate(
             dense_only=bool(candidate.params.get("dense_only")),
         )
         return FittedModel(candidate, logistic=fitted)
-    boosted = HistGradientBoostingClassifier(**candidate.params, random_state=seed)
+    params = dict(candidate.params)
+    minority = int(min(y.sum(), len(y) - y.sum()))
+    if params.get("early_stopping") and minority < MIN_MINORITY_FOR_EARLY_STOPPING:
+        # Early stopping holds out a stratified slice, which needs the rarer label on
+        # both sides: a small team dataset (MT Bench's 40 prompts has one bad answer)
+        # would make sklearn raise. Fit the fixed number of rounds instead.
+        params["early_stopping"] = False
+        params["max_iter"] = min(int(params.get("max_iter", 100)), 100)
+    boosted = HistGradientBoostingClassifier(**params, random_state=seed)
     boosted.fit(x.dense, y)
     return FittedModel(candidate, boosted=boosted)
 

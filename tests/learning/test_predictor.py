@@ -4,6 +4,7 @@ is deterministic and omits models it lacks; the CLI refuses data with one model.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
@@ -258,3 +259,22 @@ def test_cli_trains_and_reports(tmp_path: Path, capsys) -> None:
     assert predictor.manifest["training"]["held_out_sha256"].startswith("sha256:")
     missing = tmp_path / "nope.jsonl"
     assert main(["train", "router", "--dataset", str(missing), "--out", str(out)]) == 2
+
+
+def test_a_tiny_dataset_with_one_bad_answer_trains() -> None:
+    """40 prompts where one model has a single unacceptable answer (MT Bench's shape):
+    every candidate, boosting included, fits; boosting's early stopping would need the
+    rarer label on both sides of its hold-out and made sklearn raise before."""
+    records = synthetic_records(40)
+    records = [
+        dataclasses.replace(
+            r,
+            answers={
+                **r.answers,
+                "large": dataclasses.replace(r.answers["large"], quality=0.0 if i == 0 else 1.0),
+            },
+        )
+        for i, r in enumerate(records)
+    ]
+    result = train_router_predictor(records, [])
+    assert set(result.manifest["models"]) == {"small", "large"}

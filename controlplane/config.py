@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.tls import (
-    PlaintextTokenError,
     TlsConfig,
-    check_token_transport,
-    upstream_tls,
+    check_registry_token_transport,
+    configured_upstream_tls,
 )
 
 ENV_PREFIX = "SWITCHYARD_CONTROLPLANE_"
@@ -43,20 +42,8 @@ class ControlPlaneConfig(ServerConfig):
             raise StartupError(f"registry_timeout_s must be > 0, got {self.registry_timeout_s}")
         if self.registry_address and ":" not in self.registry_address:
             raise StartupError(f"registry_address must be host:port, got {self.registry_address!r}")
-        try:
-            check_token_transport(
-                self.registry_address,
-                secure=self.registry_tls is not None,
-                sends_token=bool(self.registry_token),
-            )
-        except PlaintextTokenError as exc:
-            raise StartupError(f"registry_token: {exc} (registry_tls_ca_file)") from exc
+        check_registry_token_transport(self)
 
     @property
     def registry_tls(self) -> TlsConfig | None:
-        return upstream_tls(
-            "registry",
-            ca_file=self.registry_tls_ca_file,
-            cert_file=self.registry_tls_cert_file,
-            key_file=self.registry_tls_key_file,
-        )
+        return configured_upstream_tls(self, "registry")

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.tls import (
-    PlaintextTokenError,
     TlsConfig,
-    check_token_transport,
-    upstream_tls,
+    check_registry_token_transport,
+    configured_upstream_tls,
 )
 
 VERIFIER_MODES = ("remote", "embedded")
@@ -68,38 +67,16 @@ class RouterConfig(ServerConfig):
             raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")
         # Each property checks its settings; the registry token never goes out in plaintext.
         _ = (self.verifier_tls, self.controlplane_tls)
-        try:
-            check_token_transport(
-                self.registry_address,
-                secure=self.registry_tls is not None,
-                sends_token=bool(self.registry_token),
-            )
-        except PlaintextTokenError as exc:
-            raise StartupError(f"registry_token: {exc} (registry_tls_ca_file)") from exc
+        check_registry_token_transport(self)
 
     @property
     def registry_tls(self) -> TlsConfig | None:
-        return upstream_tls(
-            "registry",
-            ca_file=self.registry_tls_ca_file,
-            cert_file=self.registry_tls_cert_file,
-            key_file=self.registry_tls_key_file,
-        )
+        return configured_upstream_tls(self, "registry")
 
     @property
     def verifier_tls(self) -> TlsConfig | None:
-        return upstream_tls(
-            "verifier",
-            ca_file=self.verifier_tls_ca_file,
-            cert_file=self.verifier_tls_cert_file,
-            key_file=self.verifier_tls_key_file,
-        )
+        return configured_upstream_tls(self, "verifier")
 
     @property
     def controlplane_tls(self) -> TlsConfig | None:
-        return upstream_tls(
-            "controlplane",
-            ca_file=self.controlplane_tls_ca_file,
-            cert_file=self.controlplane_tls_cert_file,
-            key_file=self.controlplane_tls_key_file,
-        )
+        return configured_upstream_tls(self, "controlplane")

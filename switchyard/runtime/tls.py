@@ -110,6 +110,28 @@ def upstream_tls(name: str, *, ca_file: str, cert_file: str, key_file: str) -> T
     return TlsConfig.from_files(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
 
 
+def configured_upstream_tls(config: object, name: str) -> TlsConfig | None:
+    """`upstream_tls` from a service config's `<name>_tls_ca_file/_cert_file/_key_file`."""
+    return upstream_tls(
+        name,
+        ca_file=getattr(config, f"{name}_tls_ca_file"),
+        cert_file=getattr(config, f"{name}_tls_cert_file"),
+        key_file=getattr(config, f"{name}_tls_key_file"),
+    )
+
+
+def check_registry_token_transport(config: object) -> None:
+    """A service's registry_token never goes to a remote registry in plaintext."""
+    try:
+        check_token_transport(
+            config.registry_address,
+            secure=configured_upstream_tls(config, "registry") is not None,
+            sends_token=bool(config.registry_token),
+        )
+    except PlaintextTokenError as exc:
+        raise StartupError(f"registry_token: {exc} (registry_tls_ca_file)") from exc
+
+
 def server_credentials(
     *, cert_file: str, key_file: str, client_ca_file: str = ""
 ) -> grpc.ServerCredentials:

@@ -8,6 +8,7 @@ import grpc
 import structlog
 
 from services.router.breakers import BreakerBoard, BreakerState
+from services.router.canary_key import current_request_id, sticky_key
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import (
     AttemptOutcome,
@@ -85,11 +86,6 @@ def attempt_proto(a: AttemptRecord) -> router_pb2.Attempt:
     )
 
 
-def sticky_key(request: RouteInput) -> str:
-    """Who a canary split keeps together: the tenant, else the conversation's first turn."""
-    return request.tenant or request.messages[0].content[:256]
-
-
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(
         self,
@@ -122,6 +118,11 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             caller = self._tenants.admit(token, tenant=request.tenant, tier=request.tier)
             request.tenant = caller.tenant
             request.tier = caller.tier
+
+    def _policy_for(self, request: RouteInput) -> ActivePolicy:
+        """The active version, or the canary for this request's sticky bucket."""
+        key = sticky_key(request, request_id=current_request_id())
+        return self._state.policies.for_key(key)
 
     def _deadline(
         self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int
@@ -162,7 +163,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         started = time.monotonic()
         self._admit(request, context)
         route_in = route_input(request)
-        active = self._state.policies.for_key(sticky_key(route_in))
+        active = self._policy_for(route_in)
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
         if route_in.idempotency_key and self._idempotency is not None:
             return await self._route_once(request, route_in, active, deadline, started)
@@ -332,7 +333,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     ) -> router_pb2.PlanResponse:
         self._admit(request.request, context)
         route_in = route_input(request.request)
-        active = self._state.policies.for_key(sticky_key(route_in))
+        active = self._policy_for(route_in)
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
         allowance = await self._allowance(route_in, active.policy)
         plan = self._plan(route_in, active, deadline, allowance)

@@ -66,6 +66,8 @@ _BREAKERS = {
     BreakerState.HALF_OPEN: router_pb2.BREAKER_STATE_HALF_OPEN,
     BreakerState.FORCED_OPEN: router_pb2.BREAKER_STATE_FORCED_OPEN,
     BreakerState.FORCED_CLOSED: router_pb2.BREAKER_STATE_FORCED_CLOSED,
+    # The router API has no drain state: to a caller a drained model is forced open.
+    BreakerState.DRAINING: router_pb2.BREAKER_STATE_FORCED_OPEN,
 }
 
 

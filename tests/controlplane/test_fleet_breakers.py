@@ -27,7 +27,7 @@ def fleet(clock: Clock, lease_s: float = 2.0) -> FleetBreakers:
     return breakers
 
 
-def opened(router_id: str = "r1") -> ModelReport:
+def opened() -> ModelReport:
     return ModelReport("small", "open", transitions=(("closed", "open"),), failures=5)
 
 

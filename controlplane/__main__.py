@@ -36,7 +36,9 @@ async def _main(argv: Sequence[str] | None) -> None:
         else None
     )
     plane = await ControlPlane.open(
-        config.db_path, known_models=registry.model_ids if registry else None
+        config.db_path,
+        known_models=registry.model_ids if registry else None,
+        lease_s=config.breaker_lease_s,
     )
 
     async def on_start() -> None:

@@ -239,7 +239,13 @@ class Breaker:
 
     def force(self, state: BreakerState | None) -> None:
         """Operator override: FORCED_OPEN, FORCED_CLOSED, DRAINING, or None to release."""
-        if state is None:
+        if state is None and self._fleet_held:
+            # Back to what the fleet holds (a lease it held meanwhile lapses at the
+            # control plane and goes to another router).
+            self.lease = None
+            self._opened_at = self._clock()
+            self._move(BreakerState.OPEN)
+        elif state is None:
             self._close()
         elif state in OPERATOR_STATES:
             self._move(state)

@@ -101,6 +101,15 @@ def test_operator_overrides_win_over_the_fleet() -> None:
     assert breakers.get("small").state is BreakerState.FORCED_CLOSED
 
 
+def test_removing_an_override_returns_to_what_the_fleet_holds() -> None:
+    """Forced closed while the fleet held it open; the override goes: OPEN again."""
+    breakers = board(Clock())
+    breakers.apply_overrides({"small": BreakerState.FORCED_CLOSED})
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    breakers.apply_overrides({})
+    assert breakers.get("small").state is BreakerState.OPEN
+
+
 def test_reports_carry_local_openings_and_count_deltas_only_when_changed() -> None:
     """Our own failures open the breaker: one report with the transition and 4 failures;
     with nothing new, no report; the next one carries only the new calls."""

@@ -312,7 +312,8 @@ class Breaker:
         if new is not BreakerState.CLOSED:
             self._window.clear()
         if old is not new and local:
-            self.local_transitions.append((old, new))
+            # Bounded: nobody drains it while the control plane is unreachable.
+            self.local_transitions = [*self.local_transitions[-15:], (old, new)]
         if old is not new and self._on_transition is not None:
             self._on_transition(old, new)
 

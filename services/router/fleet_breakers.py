@@ -65,8 +65,13 @@ class BreakerReporter:
         self._reported: dict[str, _Reported] = {}
 
     def restart(self) -> None:
-        """A new stream: the next report describes every model again."""
+        """A new stream: the next report describes every model again. Transitions from
+        while the control plane was away are history; a breaker that is still OPEN on
+        its own is reported as opening now, so the fleet hears of it."""
         self._reported.clear()
+        for _, breaker in self._board.items():
+            opened = breaker.state is BreakerState.OPEN and not breaker.fleet_held
+            breaker.local_transitions = [(BreakerState.CLOSED, BreakerState.OPEN)] if opened else []
 
     def reports(self) -> list[pb.ModelBreakerReport]:
         out = []

@@ -130,6 +130,22 @@ def test_reports_carry_local_openings_and_count_deltas_only_when_changed() -> No
     assert {r.model_id for r in reporter.reports()} == {"small", "large"}
 
 
+def test_a_new_stream_reports_a_still_open_breaker_and_forgets_old_transitions() -> None:
+    """Transitions from while the control plane was away are dropped; a breaker still
+    OPEN on its own is reported as CLOSED→OPEN so the fleet opens it."""
+    breakers = board(Clock())
+    reporter = BreakerReporter(breakers)
+    fail(breakers, 4)  # small opens, nobody reports it
+    breakers.get("large").force(BreakerState.FORCED_OPEN)
+    breakers.get("large").force(None)
+    reporter.restart()
+    reports = {r.model_id: r for r in reporter.reports()}
+    assert [(t.from_state, t.to_state) for t in reports["small"].transitions] == [
+        (pb.LOCAL_BREAKER_STATE_CLOSED, pb.LOCAL_BREAKER_STATE_OPEN)
+    ]
+    assert not reports["large"].transitions
+
+
 def test_drain_refuses_but_panic_may_still_use_it() -> None:
     """DRAINING: no ordinary admission; a panic admission goes through (unlike FORCED_OPEN)."""
     breakers = board(Clock())

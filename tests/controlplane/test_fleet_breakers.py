@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 from controlplane.breakers import BreakerTimings, FleetBreakers, ModelReport
+from controlplane.fleet import Fleet
+from controlplane.fleet_metrics import FleetCollector
 
 TIMINGS = BreakerTimings(
     open_wait_s=1.0, max_open_wait_s=8.0, half_open_calls=3, failure_rate_threshold=0.5
@@ -176,3 +178,22 @@ def test_no_connected_router_means_no_lease() -> None:
     assert model.state == "half_open" and model.lease is None
     breakers.tick(frozenset({"r2"}))
     assert breakers.get("small").lease.router_id == "r2"
+
+
+def test_metrics_show_each_models_state_and_ignored_reports() -> None:
+    """The collector reads the fleet at scrape time."""
+    fleet = Fleet(connected=frozenset)
+    fleet.breakers.report("r1", [opened()])
+    fleet.ignore(router_id="r1", reason="stale_nonce")
+    collector = FleetCollector()
+    collector.source = fleet
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for metric in collector.collect()
+        for s in metric.samples
+    }
+    state = "switchyard_controlplane_fleet_breaker_state"
+    assert samples[(state, (("model", "small"), ("state", "open")))] == 1.0
+    assert samples[(state, (("model", "small"), ("state", "closed")))] == 0.0
+    ignored = "switchyard_controlplane_fleet_reports_ignored_total"
+    assert samples[(ignored, (("reason", "stale_nonce"),))] == 1

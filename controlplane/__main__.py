@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import structlog
 
 from controlplane.config import ENV_PREFIX, ControlPlaneConfig
+from controlplane.fleet_metrics import FLEET_METRICS
 from controlplane.plane import ControlPlane
 from controlplane.registry import RegistryModels
 from controlplane.servicer import registrar
@@ -36,8 +37,11 @@ async def _main(argv: Sequence[str] | None) -> None:
         else None
     )
     plane = await ControlPlane.open(
-        config.db_path, known_models=registry.model_ids if registry else None
+        config.db_path,
+        known_models=registry.model_ids if registry else None,
+        lease_s=config.breaker_lease_s,
     )
+    FLEET_METRICS.source = plane.fleet
 
     async def on_start() -> None:
         if config.seed_policy and await plane.seed(config.seed_policy):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from switchyard.policy.rollout import RolloutSplit
 
-BreakerState = Literal["forced_open", "forced_closed"]
+BreakerState = Literal["forced_open", "forced_closed", "draining"]
 ReplyStatus = Literal["ACK", "NACK"]
 
 

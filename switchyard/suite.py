@@ -101,6 +101,9 @@ class SuiteSettings:
     # Router processes; more than one share the router port with SO_REUSEPORT (the
     # first is "router", the others "router-2", "router-3", ...).
     routers: int = 1
+    # Each router on its own port with its name as router id, instead of one shared
+    # port: for tests that must reach one router in particular (tests/fleet).
+    separate_router_ports: bool = False
     # Extra flags for every router process, e.g. ("--verifier-mode", "embedded").
     router_args: tuple[str, ...] = ()
     # Prometheus port per router process (index i for router i); empty: no metrics.
@@ -312,9 +315,9 @@ class Suite:
     async def _start_router(self, index: int, deadline: float) -> None:
         s = self.settings
         name = self.router_names[index]
-        shared = s.routers > 1
+        shared = s.routers > 1 and not s.separate_router_ports
         # Later routers bind the port the first one got (it may have been port 0).
-        port = s.ports.router if index == 0 else self.services["router"].port
+        port = s.ports.router if index == 0 or not shared else self.services["router"].port
         args = [
             "--registry-address",
             self.address("registry"),
@@ -333,6 +336,8 @@ class Suite:
             args += s.tls.server_args("router")
             for upstream in ("registry", "verifier", "controlplane"):
                 args += s.tls.upstream_args(upstream, caller="router")
+        if s.separate_router_ports:
+            args += ["--router-id", name]
         if shared:
             # One port, one host: one tenant ledger and one set of idempotency keys.
             args += ["--reuse-port", "true", "--ledger-path", str(s.state_dir / "ledger.db")]
@@ -342,7 +347,7 @@ class Suite:
         log_offset = log_path.stat().st_size if log_path.exists() else 0  # logs append
         self._spawn(name, "services.router", port, *args, *s.router_args)
         await self._await_port(name, deadline)
-        if index == 0:
+        if index == 0 or not shared:
             await self._await_serving(name, deadline)
         else:
             # A health check on the shared port may reach any of the routers; this

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
+from services.router.fleet_reports import FleetReporting
 from services.router.health_probes import OpenModelProber
 from services.router.host_store import LEDGER_FILE, HostStore
 from services.router.idempotency import DEFAULT_TTL_S, IdempotencyStore
@@ -42,6 +43,7 @@ def _log_transition(model: str, old: BreakerState, new: BreakerState) -> None:
 _FORCED = {
     controlplane_pb2.BREAKER_OVERRIDE_FORCED_OPEN: BreakerState.FORCED_OPEN,
     controlplane_pb2.BREAKER_OVERRIDE_FORCED_CLOSED: BreakerState.FORCED_CLOSED,
+    controlplane_pb2.BREAKER_OVERRIDE_DRAIN: BreakerState.DRAINING,
 }
 
 
@@ -61,8 +63,10 @@ class RouterApp:
     servicer: RouterServicer
     # The SQLite file the host's routers share: tenant ledger and idempotency keys.
     host_store: HostStore
+    estimates: OutcomeEstimates | None = None
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _wake_reporter: Callable[[], None] | None = None
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
@@ -84,13 +88,23 @@ class RouterApp:
         self.channels.extend([registry, controlplane])
         metadata = (("authorization", f"Bearer {registry_token}"),) if registry_token else ()
         self.tasks.append(asyncio.create_task(watch_fleet(registry, self.state, metadata=metadata)))
+        fleet = FleetReporting(self.breakers, self.estimates, router_id=router_id)
+        self._wake_reporter = fleet.wake
         self.tasks.append(
-            asyncio.create_task(subscribe_config(controlplane, self.state, router_id=router_id))
+            asyncio.create_task(
+                subscribe_config(controlplane, self.state, router_id=router_id, fleet=fleet)
+            )
         )
 
     def observe(self, observer: RouteObserver) -> None:
         """Hand every finished Route() to `observer` (see observers)."""
         self.servicer.observers.append(observer)
+
+    def breaker_moved(self, model: str, old: BreakerState, new: BreakerState) -> None:
+        """Every transition is logged; the fleet hears of it at once."""
+        _log_transition(model, old, new)
+        if self._wake_reporter is not None:
+            self._wake_reporter()
 
     def start_health_probes(self, *, interval_s: float) -> OpenModelProber:
         """Actively probe models whose breaker is OPEN (see health_probes)."""
@@ -130,7 +144,12 @@ def build_router(
     `ledger_path`: the SQLite file shared with the host's other routers (tenant ledger,
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
     """
-    board = breakers or BreakerBoard(on_transition=_log_transition)
+    moved: list[RouterApp] = []  # the app, once built: transitions wake its reporter
+    board = breakers or BreakerBoard(
+        on_transition=lambda model, old, new: (
+            moved[0].breaker_moved(model, old, new) if moved else _log_transition(model, old, new)
+        )
+    )
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
     pool = ProviderPool(environ)
     embedded = EmbeddedVerifier()
@@ -164,4 +183,6 @@ def build_router(
         cache=ResponseCache(),
         tenants=tenants,
     )
-    return RouterApp(state, board, pool, servicer, host_store, channels)
+    app = RouterApp(state, board, pool, servicer, host_store, estimates, channels)
+    moved.append(app)
+    return app

@@ -5,7 +5,7 @@
     switchyard policy list [--page-size N]
     switchyard policy activate VERSION | switchyard policy rollback VERSION
     switchyard policy canary VERSION --percent P | switchyard policy canary --clear
-    switchyard policy breaker MODEL open|closed|none [--reason TEXT]
+    switchyard policy breaker MODEL open|closed|drain|none [--reason TEXT]
     switchyard policy routers
 
 Exit status: 0 done, 1 the control plane refused or could not be reached, 2 bad usage.
@@ -36,11 +36,13 @@ TIMEOUT_S = 10.0
 BREAKER_CHOICES = {
     "open": pb.BREAKER_OVERRIDE_FORCED_OPEN,
     "closed": pb.BREAKER_OVERRIDE_FORCED_CLOSED,
+    "drain": pb.BREAKER_OVERRIDE_DRAIN,
     "none": pb.BREAKER_OVERRIDE_NONE,
 }
 BREAKER_NAMES = {
     pb.BREAKER_OVERRIDE_FORCED_OPEN: "forced open",
     pb.BREAKER_OVERRIDE_FORCED_CLOSED: "forced closed",
+    pb.BREAKER_OVERRIDE_DRAIN: "draining",
 }
 
 Command = Callable[[pb_grpc.ControlPlaneServiceStub, argparse.Namespace], int]

@@ -17,6 +17,7 @@ from services.router.execution import (
     Verdict,
 )
 from services.router.idempotency import IdempotencyScope, IdempotencyStore, request_fingerprint
+from services.router.overload import OverloadGuard
 from services.router.planning import DropReason, RouteInput, RoutePlan, plan_route
 from services.router.response_cache import CachedAnswer, ResponseCache, cache_key
 from services.router.spend_metrics import TENANT_BUDGET_STEERED, observe_token_estimate
@@ -103,8 +104,10 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         idempotency: IdempotencyStore | None = None,
         cache: ResponseCache | None = None,
         tenants: TenantTokens | None = None,
+        overload: OverloadGuard | None = None,
     ) -> None:
         self._tenants = tenants
+        self._overload = overload or OverloadGuard()
         self._estimates = estimates
         self._state = state
         self._executor = executor
@@ -164,9 +167,11 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         route_in = route_input(request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        if route_in.idempotency_key and self._idempotency is not None:
-            return await self._route_once(request, route_in, active, deadline, started)
-        return await self._route(route_in, active, deadline, started)
+        limits = active.policy.rate_limits
+        with self._overload.admit(tenant=route_in.tenant, tier=route_in.tier, limits=limits):
+            if route_in.idempotency_key and self._idempotency is not None:
+                return await self._route_once(request, route_in, active, deadline, started)
+            return await self._route(route_in, active, deadline, started)
 
     async def _route_once(
         self,
@@ -334,8 +339,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         route_in = route_input(request.request)
         active = self._state.policies.for_key(sticky_key(route_in))
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        allowance = await self._allowance(route_in, active.policy)
-        plan = self._plan(route_in, active, deadline, allowance)
+        limits = active.policy.rate_limits
+        with self._overload.admit(
+            tenant=route_in.tenant, tier=route_in.tier, limits=limits, sample=False
+        ):
+            allowance = await self._allowance(route_in, active.policy)
+            plan = self._plan(route_in, active, deadline, allowance)
         version = active.version
         return router_pb2.PlanResponse(
             rule=plan.rule.name,

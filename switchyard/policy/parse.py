@@ -13,6 +13,7 @@ import yaml
 
 from switchyard.checks import CheckSpec, validate_specs
 from switchyard.policy.budgets import read_rule_cache, read_stale_cache, read_tenants
+from switchyard.policy.rate_limits import read_rate_limits
 from switchyard.policy.ensembles import ENSEMBLE_FIELDS, check_ensemble_rule, read_ensemble
 from switchyard.policy.model import (
     STRATEGY_KINDS,
@@ -270,6 +271,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
             "default",
             "predictor",
             "tenants",
+            "rate_limits",
         ),
     )
     if not top and not r.violations:
@@ -313,6 +315,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
         ),
         predictor=read_predictor(r, top.get("predictor"), "predictor"),
         tenants=read_tenants(r, top.get("tenants"), "tenants"),
+        rate_limits=read_rate_limits(r, top.get("rate_limits"), "rate_limits"),
     )
     if known_models is not None:
         known = set(known_models)

@@ -17,8 +17,8 @@ from services.router.execution import RouteExecutor
 from services.router.health_probes import OpenModelProber
 from services.router.host_store import LEDGER_FILE, HostStore
 from services.router.idempotency import DEFAULT_TTL_S, IdempotencyStore
-from services.router.overload import OverloadGuard
 from services.router.ledger import SqliteLedger
+from services.router.overload import OverloadGuard
 from services.router.provider_pool import ProviderPool
 from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue

@@ -49,9 +49,7 @@ class Overloaded(ResourceExhausted):
 
     reason = "OVERLOADED"
 
-    def __init__(
-        self, message: str, *, retry_after_s: float, metadata: dict[str, str]
-    ) -> None:
+    def __init__(self, message: str, *, retry_after_s: float, metadata: dict[str, str]) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.metadata = metadata

@@ -13,7 +13,6 @@ import yaml
 
 from switchyard.checks import CheckSpec, validate_specs
 from switchyard.policy.budgets import read_rule_cache, read_stale_cache, read_tenants
-from switchyard.policy.rate_limits import read_rate_limits
 from switchyard.policy.ensembles import ENSEMBLE_FIELDS, check_ensemble_rule, read_ensemble
 from switchyard.policy.model import (
     STRATEGY_KINDS,
@@ -28,6 +27,7 @@ from switchyard.policy.model import (
     Stage,
     Strategy,
 )
+from switchyard.policy.rate_limits import read_rate_limits
 from switchyard.policy.reader import FieldReader
 from switchyard.policy.selectors import SELECTOR_FIELDS, read_predictor, read_selector
 from switchyard.runtime.errors import FieldViolation, InvalidArgument

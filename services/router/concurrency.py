@@ -94,6 +94,8 @@ class GradientLimit:
         self.long_rtt_s: float | None = None
         self._long_windows_seen = 0
         self._window: _Window | None = None
+        # A window opens when the one before closed; the first one needs only samples.
+        self._last_close_s = -math.inf
 
     @property
     def limit(self) -> int:
@@ -103,7 +105,7 @@ class GradientLimit:
         """One finished request: its latency, the in-flight count it saw, whether dropped."""
         window = self._window
         if window is None:
-            window = self._window = _Window(started_s=now_s)
+            window = self._window = _Window(started_s=self._last_close_s)
         window.samples += 1
         window.peak_in_flight = max(window.peak_in_flight, in_flight)
         if dropped:
@@ -114,6 +116,7 @@ class GradientLimit:
         s = self.settings
         if window.samples >= s.window_samples and now_s - window.started_s >= s.window_s:
             self._window = None
+            self._last_close_s = now_s
             self.on_window(
                 mean_rtt_s=(
                     max(MIN_RTT_S, window.rtt_total_s / window.rtt_count)

@@ -20,6 +20,8 @@ from switchyard.policy.rate_limits import RateLimit, RateLimits
 MAX_BUCKETS = 10_000
 # Longer tenant names are kept as their digest, so a bucket's key stays small.
 MAX_KEY_CHARS = 128
+# Refills are sums of float products: a token 1e-12 short is a whole token.
+EPSILON = 1e-9
 
 
 class TokenBucket:
@@ -37,8 +39,8 @@ class TokenBucket:
     def take(self, *, now_s: float) -> float:
         """Take a token: 0.0 when granted, else the seconds until one is back."""
         self._refill(now_s)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - EPSILON:
+            self.tokens = max(0.0, self.tokens - 1.0)
             return 0.0
         return (1.0 - self.tokens) / self.limit.requests_per_s
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -250,10 +251,18 @@ SLOW = {"ttft_ms": 400, "tokens_per_second": 0, "quality": 1.0, "answer_tokens":
 RATE_POLICY = POLICY + "rate_limits: {acme: {requests_per_s: 0.2, burst: 1}}\n"
 
 
+@dataclass
+class SlowRouter:
+    stub: router_pb2_grpc.RouterServiceStub
+    limiter: ConcurrencyLimiter
+
+
 @pytest.fixture
-async def slow_router(tmp_path: Path) -> AsyncIterator[router_pb2_grpc.RouterServiceStub]:
+async def slow(tmp_path: Path) -> AsyncIterator[SlowRouter]:
     """Limit 2 (free: 1 slot), the models 400 ms slow, acme at 0.2 request/s."""
-    limiter = ConcurrencyLimiter(GradientLimit(LimitSettings(2, 1, 2)))
+    limiter = ConcurrencyLimiter(
+        GradientLimit(LimitSettings(2, 1, 2, window_s=0.001, window_samples=1))
+    )
     async with running_simulator({"small": SLOW, "large": SLOW}) as sim:
         state = RouterState(str(tmp_path))
         feed(state, sim.base_url, RATE_POLICY)
@@ -268,19 +277,19 @@ async def slow_router(tmp_path: Path) -> AsyncIterator[router_pb2_grpc.RouterSer
         )
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                yield router_pb2_grpc.RouterServiceStub(channel)
+                yield SlowRouter(router_pb2_grpc.RouterServiceStub(channel), limiter)
         finally:
             await server.stop(0.5)
             await app.close()
 
 
-async def test_route_sheds_free_with_retry_info_and_admits_enterprise(slow_router) -> None:
+async def test_route_sheds_free_with_retry_info_and_admits_enterprise(slow: SlowRouter) -> None:
     """Two free calls at once: one answered, one RESOURCE_EXHAUSTED (OVERLOADED, with
     RetryInfo) before any model call; an enterprise call beside them is answered."""
     calls = [
-        slow_router.Route(ask(tier="free", tenant="a"), timeout=10),
-        slow_router.Route(ask(tier="free", tenant="b"), timeout=10),
-        slow_router.Route(ask(tier="enterprise", tenant="c"), timeout=10),
+        slow.stub.Route(ask(tier="free", tenant="a"), timeout=10),
+        slow.stub.Route(ask(tier="free", tenant="b"), timeout=10),
+        slow.stub.Route(ask(tier="enterprise", tenant="c"), timeout=10),
     ]
     results = await asyncio.gather(*calls, return_exceptions=True)
     free = results[:2]
@@ -293,19 +302,29 @@ async def test_route_sheds_free_with_retry_info_and_admits_enterprise(slow_route
     assert isinstance(results[2], router_pb2.RouteResponse) and results[2].answer
 
 
-async def test_route_and_plan_are_rate_limited_per_tenant(slow_router) -> None:
+async def test_route_and_plan_are_rate_limited_per_tenant(slow: SlowRouter) -> None:
     """acme's second call (Plan after Route) is RATE_LIMITED with QuotaFailure; another
     tenant's Plan still runs."""
-    await slow_router.Route(ask(tenant="acme", tier="enterprise"), timeout=10)
+    await slow.stub.Route(ask(tenant="acme", tier="enterprise"), timeout=10)
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await slow_router.Plan(
+        await slow.stub.Plan(
             router_pb2.PlanRequest(request=ask(tenant="acme", tier="enterprise")), timeout=10
         )
     assert info.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     found = rpc_details(info.value)
     assert found["ErrorInfo"].reason == "RATE_LIMITED"  # type: ignore[attr-defined]
     assert found["QuotaFailure"].violations[0].subject == "tenant:acme"  # type: ignore[attr-defined]
-    plan = await slow_router.Plan(
+    plan = await slow.stub.Plan(
         router_pb2.PlanRequest(request=ask(tenant="other", tier="enterprise")), timeout=10
     )
     assert plan.rule == "cascade"
+
+
+async def test_route_latency_feeds_the_limit_and_plan_does_not(slow: SlowRouter) -> None:
+    """A Route() is a latency sample of at least the model's 400 ms; a Plan() holds a
+    slot while it runs but is no sample (its few ms would drag the average down)."""
+    await slow.stub.Plan(router_pb2.PlanRequest(request=ask(tier="enterprise")), timeout=10)
+    assert slow.limiter.limit.long_rtt_s is None and slow.limiter.in_flight == 0
+    await slow.stub.Route(ask(tier="enterprise"), timeout=10)
+    assert slow.limiter.limit.long_rtt_s is not None and slow.limiter.limit.long_rtt_s >= 0.4
+    assert slow.limiter.in_flight == 0

@@ -64,9 +64,11 @@ class Overloaded(ResourceExhausted):
         info = error_details_pb2.ErrorInfo(
             reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
         )
-        packed = [any_pb2.Any(), any_pb2.Any()]
-        packed[0].Pack(retry)
-        packed[1].Pack(info)
+        packed = []
+        for message in (retry, info):
+            detail = any_pb2.Any()
+            detail.Pack(message)
+            packed.append(detail)
         return packed
 
 

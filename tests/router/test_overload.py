@@ -284,22 +284,23 @@ async def slow(tmp_path: Path) -> AsyncIterator[SlowRouter]:
 
 
 async def test_route_sheds_free_with_retry_info_and_admits_enterprise(slow: SlowRouter) -> None:
-    """Two free calls at once: one answered, one RESOURCE_EXHAUSTED (OVERLOADED, with
-    RetryInfo) before any model call; an enterprise call beside them is answered."""
-    calls = [
-        slow.stub.Route(ask(tier="free", tenant="a"), timeout=10),
-        slow.stub.Route(ask(tier="free", tenant="b"), timeout=10),
-        slow.stub.Route(ask(tier="enterprise", tenant="c"), timeout=10),
-    ]
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    free = results[:2]
-    errors = [r for r in free if isinstance(r, grpc.aio.AioRpcError)]
-    assert len(errors) == 1, results
-    assert errors[0].code() is grpc.StatusCode.RESOURCE_EXHAUSTED
-    found = rpc_details(errors[0])
+    """One free call in flight fills the free tier's share (1 of limit 2): a second free
+    call is RESOURCE_EXHAUSTED (OVERLOADED, with RetryInfo) before any model call, an
+    enterprise call beside it is answered."""
+    first = asyncio.ensure_future(slow.stub.Route(ask(tier="free", tenant="a"), timeout=10))
+    for _ in range(200):
+        if slow.limiter.in_flight == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert slow.limiter.in_flight == 1
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await slow.stub.Route(ask(tier="free", tenant="b"), timeout=10)
+    enterprise = await slow.stub.Route(ask(tier="enterprise", tenant="c"), timeout=10)
+    assert enterprise.answer and (await first).answer
+    assert info.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    found = rpc_details(info.value)
     assert found["ErrorInfo"].reason == "OVERLOADED"  # type: ignore[attr-defined]
     assert "RetryInfo" in found
-    assert isinstance(results[2], router_pb2.RouteResponse) and results[2].answer
 
 
 async def test_route_and_plan_are_rate_limited_per_tenant(slow: SlowRouter) -> None:

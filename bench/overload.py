@@ -198,7 +198,8 @@ def render(rows: Sequence[TierRow], limits: dict[str, float | None]) -> str:
             f" | {r.latency.max_ms:.0f} |"
         )
     for phase, limit in limits.items():
-        lines.append(f"\n{phase}: final concurrency limit {limit if limit is not None else 'off'}")
+        shown = f"{limit:g}" if limit else "off"  # the gauge reads 0 with no limiter
+        lines.append(f"\n{phase}: final concurrency limit {shown}")
     return "\n".join(lines)
 
 

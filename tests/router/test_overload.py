@@ -161,6 +161,19 @@ def test_retry_delay_follows_the_learnt_latency() -> None:
     assert info.value.retry_after_s == pytest.approx(2.5)
 
 
+@pytest.mark.parametrize(("latency_s", "retry_s"), [(0.01, 0.1), (50.0, 10.0)])
+def test_retry_delay_is_bounded(latency_s: float, retry_s: float) -> None:
+    """Very fast calls still mean 0.1 s; very slow ones at most 10 s."""
+    g, clock = guard(limit=2)
+    with g.admit(tenant="t", tier="enterprise", limits=NONE):
+        clock.now += latency_s
+    with g.admit(tenant="t", tier="free", limits=NONE):
+        with pytest.raises(Overloaded) as info:
+            with g.admit(tenant="t", tier="free", limits=NONE):
+                pass
+    assert info.value.retry_after_s == pytest.approx(retry_s)
+
+
 def test_a_shed_request_keeps_its_rate_token() -> None:
     """Shed for concurrency after its token was taken, the tenant is refunded: its next
     request (burst 1) is not rate limited."""

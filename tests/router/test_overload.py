@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from services.router.app import build_router
 from services.router.concurrency import ConcurrencyLimiter, GradientLimit, LimitSettings
 from services.router.overload import Overloaded, OverloadGuard, RateLimited
 from services.router.state import RouterState
+from services.router.tenants import TenantGrant, TenantTokens
 from services.simulator.testing import running_simulator
 from switchyard.policy.rate_limits import RateLimit, RateLimits
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
@@ -270,8 +272,8 @@ class SlowRouter:
     limiter: ConcurrencyLimiter
 
 
-@pytest.fixture
-async def slow(tmp_path: Path) -> AsyncIterator[SlowRouter]:
+@asynccontextmanager
+async def slow_router(tmp_path: Path, tenants: TenantTokens | None = None):
     """Limit 2 (free: 1 slot), the models 400 ms slow, acme at 0.2 request/s."""
     limiter = ConcurrencyLimiter(
         GradientLimit(LimitSettings(2, 1, 2, window_s=0.001, window_samples=1))
@@ -283,6 +285,7 @@ async def slow(tmp_path: Path) -> AsyncIterator[SlowRouter]:
             state=state,
             environ={},
             review_dir=str(tmp_path),
+            tenants=tenants,
             overload=OverloadGuard(limiter=limiter),
         )
         server = await start_server(
@@ -296,16 +299,48 @@ async def slow(tmp_path: Path) -> AsyncIterator[SlowRouter]:
             await app.close()
 
 
+@pytest.fixture
+async def slow(tmp_path: Path) -> AsyncIterator[SlowRouter]:
+    async with slow_router(tmp_path) as running:
+        yield running
+
+
+async def wait_in_flight(limiter: ConcurrencyLimiter, count: int) -> None:
+    for _ in range(500):
+        if limiter.in_flight == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{limiter.in_flight} in flight, expected {count}")
+
+
+async def test_the_tokens_tier_decides_who_is_shed(tmp_path: Path) -> None:
+    """With tenant tokens, a call naming no tier is shed as its token's default tier:
+    a free token's second call is OVERLOADED (tier free), an enterprise token's is not."""
+    tokens = TenantTokens.from_tokens(
+        {
+            "free-token": TenantGrant("f", frozenset({"free"}), "free"),
+            "big-token": TenantGrant("e", frozenset({"free", "enterprise"}), "enterprise"),
+        }
+    )
+    async with slow_router(tmp_path, tokens) as running:
+        free_auth = (("authorization", "Bearer free-token"),)
+        big_auth = (("authorization", "Bearer big-token"),)
+        first = asyncio.ensure_future(running.stub.Route(ask(), metadata=free_auth, timeout=10))
+        await wait_in_flight(running.limiter, 1)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await running.stub.Route(ask(), metadata=free_auth, timeout=10)
+        found = rpc_details(info.value)
+        assert found["ErrorInfo"].metadata["tier"] == "free"  # type: ignore[attr-defined]
+        assert (await running.stub.Route(ask(), metadata=big_auth, timeout=10)).answer
+        assert (await first).answer
+
+
 async def test_route_sheds_free_with_retry_info_and_admits_enterprise(slow: SlowRouter) -> None:
     """One free call in flight fills the free tier's share (1 of limit 2): a second free
     call is RESOURCE_EXHAUSTED (OVERLOADED, with RetryInfo) before any model call, an
     enterprise call beside it is answered."""
     first = asyncio.ensure_future(slow.stub.Route(ask(tier="free", tenant="a"), timeout=10))
-    for _ in range(200):
-        if slow.limiter.in_flight == 1:
-            break
-        await asyncio.sleep(0.01)
-    assert slow.limiter.in_flight == 1
+    await wait_in_flight(slow.limiter, 1)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await slow.stub.Route(ask(tier="free", tenant="b"), timeout=10)
     enterprise = await slow.stub.Route(ask(tier="enterprise", tenant="c"), timeout=10)

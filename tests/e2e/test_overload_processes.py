@@ -131,7 +131,6 @@ class Tally:
     answered: list[float] = field(default_factory=list)  # latency of each, seconds
     shed: list[dict[str, object]] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
-    first_shed_at: float | None = None
 
 
 async def closed_loop(
@@ -154,8 +153,6 @@ async def closed_loop(
                 tally.other.append(f"{exc.code().name}: {exc.details()}")
                 continue
             tally.shed.append(status_details(exc))
-            if tally.first_shed_at is None:
-                tally.first_shed_at = time.monotonic()
             await asyncio.sleep(back_off_s)
 
 

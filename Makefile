@@ -56,6 +56,12 @@ bench: $(STAMP)
 	$(PY) -m bench.verifier_bench --seconds 6
 	$(PY) -m bench.run
 
+# Overload (docs/bench.md): a free-tier flood beside enterprise callers, the router's adaptive
+# concurrency limit off and then on; about a minute.
+.PHONY: bench-overload
+bench-overload: $(STAMP)
+	$(PY) -m bench.overload
+
 # Held-out routing quality on ../shared/data (docs/evaluation.md): one table, a JSON and a
 # PNG under bench/results/; matplotlib (the bench extra) draws the chart.
 .PHONY: bench-quality

@@ -10,13 +10,25 @@ from collections.abc import Sequence
 import structlog
 
 from services.router.app import build_router
+from services.router.concurrency import ConcurrencyLimiter, GradientLimit
 from services.router.config import RouterConfig
+from services.router.overload import OverloadGuard
 from services.router.state import RouterState
 from services.router.tenants import TenantTokens
 from switchyard.runtime.config import load_config
 from switchyard.runtime.server import run_service, serve
 
 log = structlog.get_logger("services.router")
+
+
+def overload_guard(config: RouterConfig) -> OverloadGuard:
+    """Rate limits always (the policy names them); the concurrency limiter unless off."""
+    settings = config.concurrency_limit
+    if settings is None:
+        log.warning("overload.concurrency_limit_off", detail="concurrency_limit_max is 0")
+        return OverloadGuard()
+    limiter = ConcurrencyLimiter(limit=GradientLimit(settings), tiers=config.tiers)
+    return OverloadGuard(limiter=limiter)
 
 
 def load_tenants(config: RouterConfig) -> TenantTokens | None:
@@ -50,6 +62,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         ledger_path=config.ledger_path,
         idempotency_ttl_s=config.idempotency_ttl_s,
         tenants=tenants,
+        overload=overload_guard(config),
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()

@@ -20,6 +20,7 @@ from services.router.host_store import LEDGER_FILE, HostStore
 from services.router.idempotency import DEFAULT_TTL_S, IdempotencyStore
 from services.router.ledger import SqliteLedger
 from services.router.observers import RouteObserver
+from services.router.overload import OverloadGuard
 from services.router.provider_pool import ProviderPool
 from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
@@ -138,6 +139,7 @@ def build_router(
     ledger_path: str = "",
     idempotency_ttl_s: float = DEFAULT_TTL_S,
     tenants: TenantTokens | None = None,
+    overload: OverloadGuard | None = None,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
@@ -182,6 +184,7 @@ def build_router(
         idempotency=IdempotencyStore(host_store, ttl_s=idempotency_ttl_s),
         cache=ResponseCache(),
         tenants=tenants,
+        overload=overload,
     )
     app = RouterApp(state, board, pool, servicer, host_store, estimates, channels)
     moved.append(app)

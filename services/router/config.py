@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.router.concurrency import LimitSettings, TierShares
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.tls import (
@@ -13,6 +14,8 @@ from switchyard.runtime.tls import (
 )
 
 VERIFIER_MODES = ("remote", "embedded")
+# Where the limit starts when concurrency_limit_initial is 0, within [min, max].
+DEFAULT_INITIAL_LIMIT = 512
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,17 @@ class RouterConfig(ServerConfig):
     # Callers' bearer tokens -> tenant and allowed tiers (YAML, docs/security.md). Empty:
     # no authentication, the request's tenant and tier are believed (development only).
     tenant_tokens_file: str = ""
+    # Adaptive concurrency limit on Route()/Plan() calls in flight (docs/router.md,
+    # "Overload"): moved between min and max by latency (Netflix Gradient2); initial 0
+    # starts at 512 within [min, max]; max 0 turns it off (min == max: a fixed limit).
+    concurrency_limit_min: int = 256
+    concurrency_limit_max: int = 4096
+    concurrency_limit_initial: int = 0
+    # The limit moves once per window: at least this long and 10 finished calls.
+    concurrency_window_ms: int = 1000
+    # tier=share: a tier is admitted while in-flight < share x limit, so lower shares are
+    # shed first; a tier not listed (or none) gets the lowest share.
+    tier_shares: tuple[str, ...] = ("free=0.5", "pro=0.75", "enterprise=1.0")
     # TLS towards each upstream: the CA that signed its certificate (TLS on when set)
     # and, for mutual TLS, this router's client certificate and key.
     registry_tls_ca_file: str = ""
@@ -66,7 +80,7 @@ class RouterConfig(ServerConfig):
         if self.verifier_mode not in VERIFIER_MODES:
             raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")
         # Each property checks its settings; the registry token never goes out in plaintext.
-        _ = (self.verifier_tls, self.controlplane_tls)
+        _ = (self.verifier_tls, self.controlplane_tls, self.concurrency_limit, self.tiers)
         check_registry_token_transport(self)
 
     @property
@@ -80,3 +94,30 @@ class RouterConfig(ServerConfig):
     @property
     def controlplane_tls(self) -> TlsConfig | None:
         return configured_upstream_tls(self, "controlplane")
+
+    @property
+    def concurrency_limit(self) -> LimitSettings | None:
+        """The adaptive limit's settings; None when `concurrency_limit_max` is 0 (off)."""
+        if self.concurrency_limit_max == 0:
+            return None
+        initial = self.concurrency_limit_initial or min(
+            self.concurrency_limit_max, max(self.concurrency_limit_min, DEFAULT_INITIAL_LIMIT)
+        )
+        if self.concurrency_window_ms < 1:
+            raise StartupError("concurrency_window_ms must be >= 1")
+        try:
+            return LimitSettings(
+                initial_limit=initial,
+                min_limit=self.concurrency_limit_min,
+                max_limit=self.concurrency_limit_max,
+                window_s=self.concurrency_window_ms / 1000,
+            )
+        except ValueError as exc:
+            raise StartupError(f"concurrency_limit_*: {exc}") from exc
+
+    @property
+    def tiers(self) -> TierShares:
+        try:
+            return TierShares.parse(self.tier_shares)
+        except ValueError as exc:
+            raise StartupError(f"tier_shares: {exc}") from exc

@@ -20,6 +20,7 @@ from services.router.execution import (
 )
 from services.router.idempotency import IdempotencyScope, IdempotencyStore, request_fingerprint
 from services.router.observers import RouteObserver, RouteTrace, notify
+from services.router.overload import OverloadGuard
 from services.router.planning import DropReason, RouteInput, RoutePlan, plan_route
 from services.router.response_cache import CachedAnswer, ResponseCache, cache_key
 from services.router.spend_metrics import TENANT_BUDGET_STEERED, observe_token_estimate
@@ -105,9 +106,11 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         cache: ResponseCache | None = None,
         tenants: TenantTokens | None = None,
         observers: Sequence[RouteObserver] = (),
+        overload: OverloadGuard | None = None,
     ) -> None:
         self._tenants = tenants
         self.observers = list(observers)
+        self._overload = overload or OverloadGuard()
         self._estimates = estimates
         self._state = state
         self._executor = executor
@@ -196,9 +199,11 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         trace.policy_version = active.version
         trace.canary = active.version != policies.active.version
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        if route_in.idempotency_key and self._idempotency is not None:
-            return await self._route_once(request, route_in, active, deadline, trace)
-        return await self._route(route_in, active, deadline, trace)
+        limits = active.policy.rate_limits
+        with self._overload.admit(tenant=route_in.tenant, tier=route_in.tier, limits=limits):
+            if route_in.idempotency_key and self._idempotency is not None:
+                return await self._route_once(request, route_in, active, deadline, trace)
+            return await self._route(route_in, active, deadline, trace)
 
     async def _route_once(
         self,
@@ -370,8 +375,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         route_in = route_input(request.request)
         active = self._policy_for(route_in)
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
-        allowance = await self._allowance(route_in, active.policy)
-        plan = self._plan(route_in, active, deadline, allowance)
+        limits = active.policy.rate_limits
+        with self._overload.admit(
+            tenant=route_in.tenant, tier=route_in.tier, limits=limits, sample=False
+        ):
+            allowance = await self._allowance(route_in, active.policy)
+            plan = self._plan(route_in, active, deadline, allowance)
         version = active.version
         return router_pb2.PlanResponse(
             rule=plan.rule.name,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.policy.budgets import RuleCache, TenantLimits
+from switchyard.policy.rate_limits import RateLimits
 
 StrategyKind = Literal["single", "cascade", "parallel", "vote", "hedge"]
 STRATEGY_KINDS: tuple[str, ...] = ("single", "cascade", "parallel", "vote", "hedge")
@@ -301,6 +302,8 @@ class Policy:
     predictor: PredictorRef | None = None
     # Per-tenant spend limits per window (empty: none).
     tenants: TenantLimits = field(default_factory=TenantLimits)
+    # Per-tenant request rate limits, token buckets per router process (empty: none).
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     def match(self, facts: RequestFacts) -> Rule:
         """The first rule whose conditions hold, else the default rule."""

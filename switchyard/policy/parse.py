@@ -27,6 +27,7 @@ from switchyard.policy.model import (
     Stage,
     Strategy,
 )
+from switchyard.policy.rate_limits import read_rate_limits
 from switchyard.policy.reader import FieldReader
 from switchyard.policy.selectors import SELECTOR_FIELDS, read_predictor, read_selector
 from switchyard.runtime.errors import FieldViolation, InvalidArgument
@@ -270,6 +271,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
             "default",
             "predictor",
             "tenants",
+            "rate_limits",
         ),
     )
     if not top and not r.violations:
@@ -313,6 +315,7 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
         ),
         predictor=read_predictor(r, top.get("predictor"), "predictor"),
         tenants=read_tenants(r, top.get("tenants"), "tenants"),
+        rate_limits=read_rate_limits(r, top.get("rate_limits"), "rate_limits"),
     )
     if known_models is not None:
         known = set(known_models)

@@ -70,7 +70,11 @@ class RouterServiceServicer:
         router checks callers' tokens (`authorization: Bearer <token>`), before anything
         else: UNAUTHENTICATED for a missing or unknown token, PERMISSION_DENIED (with
         google.rpc.ErrorInfo reason TENANT_MISMATCH or TIER_NOT_ALLOWED) for a tenant or
-        tier the token does not allow.
+        tier the token does not allow. Then, before any work: RESOURCE_EXHAUSTED with
+        google.rpc.QuotaFailure, RetryInfo and ErrorInfo reason RATE_LIMITED for a tenant
+        over its policy rate limit, or with RetryInfo and ErrorInfo reason OVERLOADED when
+        the caller's tier has filled its share of the router's concurrency limit (lower
+        tiers are shed first); both are safe to retry after the RetryInfo delay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -78,7 +82,8 @@ class RouterServiceServicer:
 
     def Plan(self, request, context):
         """Plan returns the decision Route would take, without calling any model.
-        It checks the token and validates the request exactly as Route does.
+        It checks the token, validates the request and applies the rate and concurrency
+        limits exactly as Route does.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

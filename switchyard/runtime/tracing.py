@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -42,7 +43,7 @@ INSTRUMENTATION_NAME = "switchyard"
 # The two W3C Trace Context headers; gRPC metadata keys are lower-case.
 TRACE_HEADERS = ("traceparent", "tracestate")
 # Shutdown flushes queued spans; a collector that is down must not hold the exit.
-SHUTDOWN_TIMEOUT_S = 3.0
+SHUTDOWN_TIMEOUT_S = 2.0
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 # Set only inside `server_span`: the tracer of the service handling this request.
@@ -59,7 +60,11 @@ class Tracing:
     def __init__(self, *, service: str, processor: SpanProcessor) -> None:
         # Resource.create also reads OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES;
         # the service's own name wins so traces always say which service spoke.
-        self.provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
+        # shutdown_on_exit off: `shutdown()` below bounds the flush; the SDK's own exit
+        # hook would block the process exit on a collector that is down.
+        self.provider = TracerProvider(
+            resource=Resource.create({SERVICE_NAME: service}), shutdown_on_exit=False
+        )
         self.provider.add_span_processor(processor)
         self.tracer = self.provider.get_tracer(INSTRUMENTATION_NAME)
 
@@ -98,12 +103,28 @@ class Tracing:
         finally:
             _TRACER.reset(token)
 
-    async def shutdown(self) -> None:
-        """Flush and stop, within SHUTDOWN_TIMEOUT_S (the SDK's flush blocks a thread)."""
+    async def shutdown(self, *, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
+        """Flush queued spans and stop, waiting at most `timeout_s`.
+
+        The SDK's flush blocks while the exporter retries a collector that is down (up
+        to OTEL_EXPORTER_OTLP_TIMEOUT, 10 s), so it runs in a daemon thread: neither the
+        loop nor the process exit waits for it past the bound.
+        """
+        loop = asyncio.get_running_loop()
+        flushed = asyncio.Event()
+
+        def flush() -> None:
+            try:
+                self.provider.shutdown()
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                    loop.call_soon_threadsafe(flushed.set)
+
+        threading.Thread(target=flush, name="tracing-shutdown", daemon=True).start()
         try:
-            await asyncio.wait_for(asyncio.to_thread(self.provider.shutdown), SHUTDOWN_TIMEOUT_S)
+            await asyncio.wait_for(flushed.wait(), timeout_s)
         except TimeoutError:
-            log.warning("tracing.shutdown_timeout", timeout_s=SHUTDOWN_TIMEOUT_S)
+            log.warning("tracing.shutdown_timeout", timeout_s=timeout_s)
 
 
 def traced_unary(

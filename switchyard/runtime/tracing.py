@@ -45,6 +45,19 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 # Shutdown flushes queued spans; a collector that is down must not hold the exit.
 SHUTDOWN_TIMEOUT_S = 2.0
 
+# The codes that make a gRPC server span an error (OpenTelemetry's RPC conventions):
+# the server failed. INVALID_ARGUMENT, NOT_FOUND and the like are the caller's mistake.
+SERVER_FAULTS = frozenset(
+    {
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
+
 _PROPAGATOR = TraceContextTextMapPropagator()
 # Set only inside `server_span`: the tracer of the service handling this request.
 _TRACER: ContextVar[Tracer | None] = ContextVar("switchyard_tracer", default=None)
@@ -148,7 +161,7 @@ def traced_unary(
                 code = context.code()
                 if isinstance(code, grpc.StatusCode):
                     current.set_attribute("rpc.grpc.status_code", code.value[0])
-                    if code is not grpc.StatusCode.OK:
+                    if code in SERVER_FAULTS:
                         current.set_status(StatusCode.ERROR, context.details() or code.name)
                 else:
                     current.set_attribute("rpc.grpc.status_code", 0)

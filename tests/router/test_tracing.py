@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from services.router.app import RouterApp, build_router
 from services.router.state import RouterState
+from services.simulator.faults import parse_faults
 from services.simulator.testing import RunningSimulator, running_simulator
 from services.verifier.servicer import VerifierServicer, register_verifier
 from switchyard.fleet import parse_fleet
@@ -288,9 +289,10 @@ async def test_ensemble_members_are_attempts_under_the_route(suite: TracedSuite)
     assert ranks and all(s.context.trace_id == CLIENT_TRACE_ID for s in ranks)
 
 
-async def test_a_failed_route_ends_its_spans_with_an_error_status(suite: TracedSuite) -> None:
-    """Bad input: the server span carries INVALID_ARGUMENT and an error status (a finished
-    span, not a leaked one), and no model was called."""
+async def test_bad_input_is_recorded_as_the_callers_error(suite: TracedSuite) -> None:
+    """INVALID_ARGUMENT: the server span ends (not leaked) with the code, but without an
+    error status (OpenTelemetry's RPC conventions: the caller erred, not the server);
+    no model was called."""
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         await suite.stub.Route(
             router_pb2.RouteRequest(), metadata=(("traceparent", TRACEPARENT),), timeout=10
@@ -299,9 +301,31 @@ async def test_a_failed_route_ends_its_spans_with_an_error_status(suite: TracedS
     spans = suite.router_spans.get_finished_spans()
     server = only(spans, ROUTE_RPC)
     assert server.attributes["rpc.grpc.status_code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-    assert server.status.status_code is StatusCode.ERROR
-    assert only(spans, "route").status.status_code is StatusCode.ERROR
+    assert server.status.status_code is StatusCode.UNSET
     assert not named(spans, "attempt")
+
+
+async def test_a_route_every_model_fails_is_an_error_down_to_each_provider_call(
+    suite: TracedSuite,
+) -> None:
+    """Both models answer HTTP 503: each provider.http span has the status code and an
+    error status, each attempt says server_error, and the UNAVAILABLE route's server
+    span is an error."""
+    for model in ("poor", "good"):
+        suite.sim.model(model).faults = parse_faults(
+            {"error_rate": 1.0, "error_status": 503}, base_error_rate=0.0
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await suite.route(TRACEPARENT)
+    assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+    spans = suite.router_spans.get_finished_spans()
+    assert only(spans, ROUTE_RPC).status.status_code is StatusCode.ERROR
+    calls = named(spans, "provider.http")
+    assert calls and all(c.attributes["http.response.status_code"] == 503 for c in calls)
+    assert all(c.status.status_code is StatusCode.ERROR for c in calls)
+    attempts = named(spans, "attempt")
+    assert {a.attributes["switchyard.outcome"] for a in attempts} == {"server_error"}
+    assert not named(spans, "verification")
 
 
 async def test_with_tracing_off_nothing_is_recorded_or_forwarded(tmp_path: Path) -> None:

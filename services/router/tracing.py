@@ -37,6 +37,8 @@ def traced_route(
     async def traced(
         self: S, request: router_pb2.RouteRequest, context: Any
     ) -> router_pb2.RouteResponse:
+        if not tracing.active():  # off: not even the no-op context (it costs ~0.5 µs)
+            return await route(self, request, context)
         with tracing.span("route") as current:
             response = await route(self, request, context)
             annotate_route(current, response)
@@ -50,6 +52,8 @@ def traced_selection(plan: Callable[P, RoutePlan]) -> Callable[P, RoutePlan]:
 
     @functools.wraps(plan)
     def traced(*args: P.args, **kwargs: P.kwargs) -> RoutePlan:
+        if not tracing.active():
+            return plan(*args, **kwargs)
         with tracing.span("selection") as current:
             made = plan(*args, **kwargs)
             annotate_plan(current, made)

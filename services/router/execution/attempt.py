@@ -36,6 +36,7 @@ from services.router.providers.base import Completion, CompletionRequest, Outcom
 from services.router.retry import CallParams, RetryThrottle, RetryThrottles
 from services.router.tracing import annotate_attempt, attempt_span
 from services.router.verification import AnswerVerifier
+from switchyard.runtime import tracing
 
 # Breaker health signals: a 4xx is a request problem, not a sick model.
 MODEL_FAILURES = frozenset(
@@ -119,8 +120,10 @@ class AttemptRunner:
         if remaining <= MIN_ATTEMPT_S:
             run.stop = StopReason.DEADLINE
             return NOT_MADE
+        slot = _Slot(run, candidate, retry, self._breakers.get(candidate.model_id))
+        if not tracing.active():  # off: not even the no-op context
+            return await self._attempt(slot, params, min_score, scored, remaining)
         with attempt_span(candidate, retry):
-            slot = _Slot(run, candidate, retry, self._breakers.get(candidate.model_id))
             return await self._attempt(slot, params, min_score, scored, remaining)
 
     async def _attempt(

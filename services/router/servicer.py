@@ -33,6 +33,7 @@ from services.router.tenant_budget import (
     quota_error,
 )
 from services.router.tenants import TenantTokens
+from services.router.tracing import traced_route, traced_selection
 from services.router.validation import route_input
 from switchyard.policy import Policy, Rule
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
@@ -144,6 +145,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             budget_s = min(budget_s, client)
         return time.monotonic() + budget_s
 
+    @traced_selection
     def _plan(
         self,
         request: RouteInput,
@@ -167,6 +169,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             return None
         return await self._budgets.allowance(policy.tenants, request.tenant)
 
+    @traced_route
     async def Route(
         self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.RouteResponse:

@@ -22,6 +22,7 @@ from google.protobuf import struct_pb2
 
 from switchyard.checks import CheckResult, CheckSpec, CompiledChecks, compile_specs
 from switchyard.policy import CheckRef
+from switchyard.runtime import tracing
 from switchyard.runtime.errors import FailedPrecondition
 from switchyard.verifier.v1 import verifier_pb2, verifier_pb2_grpc
 
@@ -144,11 +145,15 @@ class RemoteVerifier:
             min_score=answer.min_score,
         )
         try:
-            response = await self._stub.Verify(request, timeout=max(timeout_s, 0.001))
+            response = await self._stub.Verify(
+                request, timeout=max(timeout_s, 0.001), metadata=tracing.grpc_metadata()
+            )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise
             log.warning("verifier.fallback_embedded", code=exc.code().name)
+            if tracing.active():
+                tracing.annotate({"switchyard.verifier_fallback": exc.code().name})
             return await self._fallback.verify(answer, timeout_s=timeout_s)
         accepted = response.verdict == verifier_pb2.VERDICT_ACCEPT
         return AnswerVerdict(
@@ -172,11 +177,15 @@ class RemoteVerifier:
             min_score=first.min_score,
         )
         try:
-            response = await self._stub.Rank(request, timeout=max(timeout_s, 0.001))
+            response = await self._stub.Rank(
+                request, timeout=max(timeout_s, 0.001), metadata=tracing.grpc_metadata()
+            )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise
             log.warning("verifier.fallback_embedded", code=exc.code().name, rpc="Rank")
+            if tracing.active():
+                tracing.annotate({"switchyard.verifier_fallback": exc.code().name})
             return await self._fallback.rank(answers, timeout_s=timeout_s)
         by_id = {c.id: c for c in response.candidates}
         verdicts = []

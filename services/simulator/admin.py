@@ -1,6 +1,7 @@
 """Run-time admin endpoints: inspect models, inject and clear faults.
 
-GET    /admin/models                 every model: profile, active faults, counters
+GET    /admin/models                 every model: profile, active faults, counters and
+                                     the traceparent headers of its latest calls
 GET    /admin/models/{name}          one model
 PUT    /admin/models/{name}/faults   replace that model's faults (JSON body)
 DELETE /admin/models/{name}/faults   back to the profile from the models file

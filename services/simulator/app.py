@@ -47,6 +47,9 @@ async def _simulate(
     model = request.app[FLEET].get(call.model)
     if model is None:
         raise wire.WireError(404, f"The model `{call.model}` does not exist", "model")
+    traceparent = request.headers.get("traceparent")
+    if traceparent:
+        model.saw_traceparent(traceparent)
     reply = model.respond(call)
     if reply.delay_s > 0:
         model.counters["in_flight"] += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import random
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -81,6 +81,11 @@ class AnswerSource(Protocol):
     def answer_for(self, mapping: Mapping[str, str], prompt: str) -> RecordedAnswer | None: ...
 
 
+RECENT_TRACEPARENTS = 64
+# A valid traceparent is 55 characters; a longer header is kept only in part.
+MAX_TRACEPARENT_CHARS = 128
+
+
 def model_seed(seed: int, name: str) -> int:
     # crc32 rather than hash(): str hashes are salted per process.
     return (seed * 1_000_003) ^ zlib.crc32(name.encode())
@@ -93,9 +98,16 @@ class SimulatedModel:
     replay: AnswerSource | None = None
     faults: FaultSettings = NO_FAULTS
     counters: Counter[str] = field(default_factory=Counter)
+    # The W3C traceparent headers of the latest calls, newest last (admin endpoint):
+    # how a test sees that a caller's trace reached the model server.
+    traceparents: deque[str] = field(default_factory=lambda: deque(maxlen=RECENT_TRACEPARENTS))
 
     def reset_faults(self) -> None:
         self.faults = NO_FAULTS
+
+    def saw_traceparent(self, header: str) -> None:
+        self.counters["traced"] += 1
+        self.traceparents.append(header[:MAX_TRACEPARENT_CHARS])
 
     def snapshot(self) -> dict[str, Any]:
         """Settings, active faults and counters, for the admin endpoint."""
@@ -105,6 +117,7 @@ class SimulatedModel:
             "faults": self.faults.as_dict(),
             "faults_active": self.faults.active,
             "counters": dict(self.counters),
+            "traceparents": list(self.traceparents),
         }
 
     def respond(self, call: ChatCall) -> SimulatedReply:

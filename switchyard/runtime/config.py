@@ -1,6 +1,7 @@
 """Configuration as frozen dataclasses, built once from YAML, environment and flags.
 
-Precedence (later wins): dataclass defaults < YAML file (--config) < environment
+Precedence (later wins): dataclass defaults < YAML file (--config) < a standard
+variable where one exists (STANDARD_ENV: OTEL_EXPORTER_OTLP_ENDPOINT) < environment
 (SWITCHYARD_<SERVICE>_<FIELD>) < command-line flags (--field-name). Nothing deeper in
 the code reads the environment: the built config is passed down.
 """
@@ -22,6 +23,13 @@ from switchyard.runtime.errors import StartupError
 from switchyard.runtime.tls import check_server_tls_files
 
 C = TypeVar("C")
+
+# Settings that also answer to an environment variable a whole ecosystem uses; the
+# service's own variable and flag still win. The traces-specific name beats the
+# general one, as the OpenTelemetry SDK orders them.
+STANDARD_ENV: Mapping[str, tuple[str, ...]] = {
+    "otlp_endpoint": ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +54,9 @@ class ServerConfig:
     tls_key_file: str = ""
     # Mutual TLS: every client must present a certificate signed by this CA (PEM).
     tls_client_ca_file: str = ""
+    # OpenTelemetry traces go to this OTLP/gRPC collector (`http://host:4317`); empty
+    # (the default) traces nothing. Also read from OTEL_EXPORTER_OTLP_ENDPOINT.
+    otlp_endpoint: str = ""
 
     def __post_init__(self) -> None:
         check_server_tls_files(
@@ -141,6 +152,9 @@ def load_config(
             raise StartupError(f"config file {args.config}: unknown settings {unknown}")
         values.update(loaded)
     for f in fields:
+        for standard in STANDARD_ENV.get(f.name, ()):
+            if environ.get(standard):
+                values[f.name] = environ[standard]
         env_name = f"{env_prefix}{f.name.upper()}"
         if env_name in environ:
             values[f.name] = environ[env_name]

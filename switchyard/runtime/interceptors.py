@@ -1,4 +1,5 @@
-"""What every service's RPC handlers run inside: request context, errors, metrics.
+"""What every service's RPC handlers run inside: request context, errors, metrics and,
+when the operator turns tracing on, a server span per unary RPC (tracing.py).
 
 Each handler is wrapped so that a `SwitchyardError` becomes its status with rich
 details, an unexpected exception becomes INTERNAL without a stack trace reaching the
@@ -17,6 +18,7 @@ import structlog
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.runtime.logging import bind_request
 from switchyard.runtime.metrics import RPC_STATS
+from switchyard.runtime.tracing import Tracing, traced_unary
 
 log = structlog.get_logger("switchyard.rpc")
 
@@ -52,13 +54,21 @@ class Instrumentation:
     a handler lookup on every call (measured: ~80 µs per RPC on a 2-core machine).
     """
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, *, tracing: Tracing | None = None) -> None:
         self._service = service
+        # None (the default): handlers are wrapped exactly as without tracing.
+        self._tracing = tracing
+
+    def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Any]:
+        wrapped = self._wrap_unary(behavior, method)
+        if self._tracing is None:
+            return wrapped
+        return traced_unary(self._tracing, wrapped, method)
 
     def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method),
+                self._unary(handler.unary_unary, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -76,7 +86,7 @@ class Instrumentation:
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method),
+                self._unary(handler.stream_unary, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

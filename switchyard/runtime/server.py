@@ -1,7 +1,8 @@
 """`serve()`: the one way every Switchyard gRPC service starts and stops.
 
 Health (`grpc.health.v1`), server reflection, the service interceptor, metrics, TLS or
-mutual TLS when the config names certificate files, and two-stage shutdown: the first
+mutual TLS when the config names certificate files, OpenTelemetry tracing when it names
+an OTLP endpoint, and two-stage shutdown: the first
 SIGTERM/SIGINT marks every service NOT_SERVING and drains in-flight calls for up to
 `grace_s`; a second signal exits at once.
 """
@@ -31,6 +32,7 @@ from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.metrics import observe_gc_pauses, start_metrics_endpoint
 from switchyard.runtime.shutdown import wait_for_stop_signal
 from switchyard.runtime.tls import server_credentials
+from switchyard.runtime.tracing import Tracing
 from switchyard.runtime.workers import (
     WorkerExited,
     WorkerGroup,
@@ -118,10 +120,12 @@ async def start_server(
     register: Registrar,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     serving: bool = True,
+    tracing: Tracing | None = None,
 ) -> RunningServer:
     """Start a gRPC server with health, reflection and interceptors; return once bound.
 
     With serving=False health reports NOT_SERVING until the caller calls set_serving.
+    With `tracing`, every unary RPC runs in a server span (the caller shuts it down).
     """
     server = grpc.aio.server(
         interceptors=list(interceptors),
@@ -133,7 +137,8 @@ async def start_server(
             ("grpc.so_reuseport", 1 if config.reuse_port else 0),
         ],
     )
-    service_names = list(register(InstrumentedServer(server, Instrumentation(name))))  # type: ignore[arg-type]
+    instrumentation = Instrumentation(name, tracing=tracing)
+    service_names = list(register(InstrumentedServer(server, instrumentation)))  # type: ignore[arg-type]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -191,15 +196,23 @@ async def serve(
         await on_start()
     # Before the gRPC server: a taken metrics port then fails with nothing to unwind.
     start_metrics_endpoint(config.metrics_port, config.host)
+    tracing = (
+        Tracing.to_otlp(service=name, endpoint=config.otlp_endpoint)
+        if config.otlp_endpoint
+        else None
+    )
     running = await start_server(
         name=name,
         config=config,
         register=register,
         interceptors=interceptors,
         serving=ready is None,
+        tracing=tracing,
     )
     if on_stop is not None:
         running.on_stop.append(on_stop)
+    if tracing is not None:
+        running.on_stop.append(tracing.shutdown)  # after on_stop: its spans are flushed too
     if on_drain is not None:
         running.on_drain.append(on_drain)
     group: WorkerGroup | None = None

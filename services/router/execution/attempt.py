@@ -34,7 +34,9 @@ from services.router.fleet import ModelProfile
 from services.router.plan import Candidate, RouteInput
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
 from services.router.retry import CallParams, RetryThrottle, RetryThrottles
+from services.router.tracing import annotate_attempt, attempt_span
 from services.router.verification import AnswerVerifier
+from switchyard.runtime import tracing
 
 # Breaker health signals: a 4xx is a request problem, not a sick model.
 MODEL_FAILURES = frozenset(
@@ -114,11 +116,20 @@ class AttemptRunner:
         scored: bool = False,
     ) -> Attempt:
         """One attempt; `scored` asks the verifier for a ranking score (ensembles)."""
-        slot = _Slot(run, candidate, retry, self._breakers.get(candidate.model_id))
         remaining = run.deadline - self.clock()
         if remaining <= MIN_ATTEMPT_S:
             run.stop = StopReason.DEADLINE
             return NOT_MADE
+        slot = _Slot(run, candidate, retry, self._breakers.get(candidate.model_id))
+        if not tracing.active():  # off: not even the no-op context
+            return await self._attempt(slot, params, min_score, scored, remaining)
+        with attempt_span(candidate, retry):
+            return await self._attempt(slot, params, min_score, scored, remaining)
+
+    async def _attempt(
+        self, slot: _Slot, params: CallParams, min_score: float, scored: bool, remaining: float
+    ) -> Attempt:
+        run, candidate = slot.run, slot.candidate
         worst = worst_case_micros(candidate, run.request, params)
         if not run.can_afford(worst):
             run.stop = StopReason.BUDGET
@@ -171,13 +182,13 @@ class AttemptRunner:
             slot.breaker.release(admission)
             run.budget.release(reservation)
             if isinstance(exc, asyncio.CancelledError):
-                run.attempts.append(
-                    slot.record(
-                        AttemptOutcome.CANCELLED,
-                        latency_ms=(self.clock() - started) * 1000.0,
-                        detail="cancelled before the model answered",
-                    )
+                cancelled = slot.record(
+                    AttemptOutcome.CANCELLED,
+                    latency_ms=(self.clock() - started) * 1000.0,
+                    detail="cancelled before the model answered",
                 )
+                run.attempts.append(cancelled)
+                annotate_attempt(cancelled)
             raise
         if not completion.latency_s:
             completion = dataclasses.replace(completion, latency_s=self.clock() - started)
@@ -209,6 +220,7 @@ class AttemptRunner:
         )
         index = len(run.attempts)
         run.attempts.append(record)
+        annotate_attempt(record)
         if run.budget is not UNLIMITED:
             # Shielded: a cancellation now must not leave the ledger half-settled. (The
             # shield's task costs a loop turn, so the no-op budget skips it.)
@@ -222,12 +234,13 @@ class AttemptRunner:
         verdict = await judge(
             self._verifier, run, completion, min_score, scored=scored, clock=self.clock
         )
-        run.attempts[index] = dataclasses.replace(
+        record = run.attempts[index] = dataclasses.replace(
             record,
             verdict=Verdict.ACCEPT if verdict.accepted else Verdict.REJECT,
             score=verdict.score,
             detail=verdict.reason or record.detail,
         )
+        annotate_attempt(record)
         answer = Answer(
             text=completion.text,
             model_id=model_id,
@@ -266,7 +279,9 @@ class _Slot:
         )
 
     def skip(self, detail: str) -> Attempt:
-        self.run.attempts.append(self.record(AttemptOutcome.SKIPPED, detail=detail))
+        skipped = self.record(AttemptOutcome.SKIPPED, detail=detail)
+        self.run.attempts.append(skipped)
+        annotate_attempt(skipped)
         return NOT_MADE
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from services.router.execution.run import Run
 from services.router.providers.base import Completion
 from services.router.verification import AnswerUnderReview, AnswerVerdict, AnswerVerifier
+from switchyard.runtime import tracing
 
 # An attempt (or a verification) with less time than this left would only time out.
 MIN_ATTEMPT_S = 0.005
@@ -31,7 +32,18 @@ async def judge(
         min_score=min_score,
     )
     timeout = max(run.deadline - clock(), MIN_ATTEMPT_S)
-    if scored:
-        [verdict] = await verifier.rank([answer], timeout_s=timeout)
-        return verdict
-    return await verifier.verify(answer, timeout_s=timeout)
+    with tracing.span("verification") as current:
+        if scored:
+            [verdict] = await verifier.rank([answer], timeout_s=timeout)
+        else:
+            verdict = await verifier.verify(answer, timeout_s=timeout)
+        if current is not None:
+            current.set_attributes(
+                {
+                    "switchyard.accepted": verdict.accepted,
+                    "switchyard.score": verdict.score,
+                    "switchyard.reason": verdict.reason[:200],
+                    "switchyard.scored": scored,
+                }
+            )
+    return verdict

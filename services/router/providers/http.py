@@ -1,5 +1,6 @@
 """What the HTTP adapters share: the connection pool, status and exception mapping,
-Retry-After parsing, and one timed POST that turns transport failures into outcomes.
+Retry-After parsing, and one timed POST that turns transport failures into outcomes
+(and, when tracing, carries the request's trace to the provider).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from opentelemetry.trace import SpanKind, StatusCode
 
 from services.router.providers.base import Completion, Outcome
 from services.router.providers.h1 import HttpPool, HttpProtocolError, Target, request_head
+from switchyard.runtime import tracing
 
 # Router processes run thousands of concurrent attempts; a small per-origin limit
 # would queue them behind each other.
@@ -94,7 +97,54 @@ async def post_json(
     headers: Mapping[str, str],
     timeout_s: float,
 ) -> HttpReply | Completion:
-    """POST and read the whole body within timeout_s; a Completion when transport failed."""
+    """POST and read the whole body within timeout_s; a Completion when transport failed.
+
+    Inside a traced request the POST is a client span whose `traceparent` header the
+    provider receives (the same header for every adapter and upstream).
+    """
+    if tracing.active():
+        return await _traced_post(session, url, payload, headers, timeout_s)
+    return await _post(session, url, payload, headers, timeout_s)
+
+
+async def _traced_post(
+    session: HttpPool,
+    url: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    timeout_s: float,
+) -> HttpReply | Completion:
+    try:
+        target: Target | None = _target(url)
+    except ValueError:
+        target = None  # _post reports the bad URL as the attempt's outcome
+    attributes: dict[str, str | int] = {"http.request.method": "POST"}
+    if target is not None:
+        attributes |= {
+            "server.address": target.origin.host,
+            "server.port": target.origin.port,
+            "url.path": target.path,
+        }
+    with tracing.span("provider.http", attributes, kind=SpanKind.CLIENT) as current:
+        reply = await _post(session, url, payload, tracing.http_headers(headers), timeout_s)
+        if current is not None:
+            if isinstance(reply, HttpReply):
+                current.set_attribute("http.response.status_code", reply.status)
+                if reply.status >= 400:
+                    current.set_status(StatusCode.ERROR, f"HTTP {reply.status}")
+            else:
+                current.set_attribute("error.type", reply.outcome.value)
+                current.set_status(StatusCode.ERROR, reply.detail)
+    return reply
+
+
+async def _post(
+    session: HttpPool,
+    url: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    timeout_s: float,
+) -> HttpReply | Completion:
     data = orjson.dumps(payload)
     started = time.perf_counter()
     try:

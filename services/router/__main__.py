@@ -50,6 +50,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         ledger_path=config.ledger_path,
         idempotency_ttl_s=config.idempotency_ttl_s,
         tenants=tenants,
+        metrics_tenants=config.metrics_tenants,
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()

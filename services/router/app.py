@@ -22,6 +22,7 @@ from services.router.observers import RouteObserver
 from services.router.provider_pool import ProviderPool
 from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
+from services.router.route_metrics import ROUTE_METRICS, RouteMetrics
 from services.router.servicer import RouterServicer
 from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
@@ -63,6 +64,8 @@ class RouterApp:
     host_store: HostStore
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Also a route observer; the process's /metrics exports the last router built.
+    metrics: RouteMetrics = field(default_factory=RouteMetrics)
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
@@ -124,13 +127,23 @@ def build_router(
     ledger_path: str = "",
     idempotency_ttl_s: float = DEFAULT_TTL_S,
     tenants: TenantTokens | None = None,
+    metrics_tenants: int = 0,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
     `ledger_path`: the SQLite file shared with the host's other routers (tenant ledger,
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
+    `metrics_tenants`: label cost and budget metrics with up to this many tenants (0: none).
     """
-    board = breakers or BreakerBoard(on_transition=_log_transition)
+    metrics = RouteMetrics(tenant_labels=metrics_tenants)
+
+    def on_transition(model: str, old: BreakerState, new: BreakerState) -> None:
+        _log_transition(model, old, new)
+        metrics.breaker_moved(model, old, new)
+
+    board = breakers or BreakerBoard(on_transition=on_transition)
+    metrics.breakers = board
+    ROUTE_METRICS.source = metrics
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
     pool = ProviderPool(environ)
     embedded = EmbeddedVerifier()
@@ -163,5 +176,6 @@ def build_router(
         idempotency=IdempotencyStore(host_store, ttl_s=idempotency_ttl_s),
         cache=ResponseCache(),
         tenants=tenants,
+        observers=[metrics],
     )
-    return RouterApp(state, board, pool, servicer, host_store, channels)
+    return RouterApp(state, board, pool, servicer, host_store, channels, metrics=metrics)

@@ -18,6 +18,7 @@ import structlog
 from controlplane.db import Database
 from controlplane.distribution import SnapshotDistributor
 from controlplane.ledger import RouterLedger
+from controlplane.metrics import CONTROLPLANE_METRICS
 from controlplane.model import (
     BreakerOverrideRecord,
     BreakerState,
@@ -79,6 +80,7 @@ class ControlPlane:
         self.ledger = RouterLedger(db)
         self.distributor = distributor
         self._known_models = known_models
+        CONTROLPLANE_METRICS.source = distributor  # /metrics reads this plane's rollout
 
     @classmethod
     async def open(cls, db_path: str, *, known_models: KnownModels | None = None) -> ControlPlane:
@@ -283,6 +285,7 @@ class ControlPlane:
     # --- routers ---------------------------------------------------------------------
 
     async def record_reply(self, reply: RouterReply) -> None:
+        CONTROLPLANE_METRICS.replies.add((reply.status,))
         await self.ledger.record_reply(reply)
         log.info(
             "router.acked" if reply.status == "ACK" else "router.nacked",

@@ -11,6 +11,10 @@ import grpc
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+# The registry's and control plane's collectors, as their processes register them
+# (their values are tested in tests/registry and tests/controlplane).
+import controlplane.metrics  # noqa: F401
+import services.registry.fleet_metrics  # noqa: F401
 from services.router.app import build_router
 from services.router.state import RouterState
 from services.simulator.faults import FaultSettings

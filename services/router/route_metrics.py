@@ -17,6 +17,7 @@ labels only when the operator enables it, capped (the rest are "other").
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 import grpc
@@ -90,24 +91,60 @@ def degrade_reason(finish_reason: str, cache_hit: bool) -> str:
     return "held_answer"
 
 
+class RouteRow:
+    """Everything counted for routes of one shape (rule, selector, executor, model,
+    policy version, outcome, degrade reason): one dict lookup per route, then attribute
+    writes. The collector sums rows into each metric's own labels at scrape time."""
+
+    __slots__ = (
+        "added",
+        "count",
+        "escalations",
+        "expected_cost",
+        "expected_latency_s",
+        "hedged",
+        "latency",
+        "slo_met",
+        "slo_missed",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.escalations = 0
+        self.hedged = 0
+        self.slo_met = 0
+        self.slo_missed = 0
+        self.expected_cost = 0
+        self.expected_latency_s = 0.0
+        # Bucket counts, then the sum (see LabelledHistograms).
+        self.latency = [0.0] * (len(ROUTE_BUCKETS_S) + 2)
+        self.added = [0.0] * (len(ADDED_BUCKETS_S) + 2)
+
+
+class AttemptRow:
+    """Attempts of one shape (tenant, rule, model, outcome, verdict)."""
+
+    __slots__ = ("cost", "count", "latency")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.cost = 0
+        self.latency = [0.0] * (len(ROUTE_BUCKETS_S) + 2)
+
+
+def _observe(row: list[float], bounds: tuple[float, ...], value: float) -> None:
+    row[bisect_left(bounds, value)] += 1
+    row[-1] += value
+
+
 class RouteMetrics(Collector):
     """A route observer that keeps the counts, and the collector that exports them."""
 
     def __init__(self, *, tenant_labels: int = 0, breakers: BreakerBoard | None = None) -> None:
         self.tenant = TenantLabels(tenant_labels)
         self.breakers = breakers
-        self.routes = LabelledCounts()
-        self.latency = LabelledHistograms(ROUTE_BUCKETS_S)
-        self.added = LabelledHistograms(ADDED_BUCKETS_S)
-        self.attempts = LabelledCounts()
-        self.attempt_latency = LabelledHistograms(ROUTE_BUCKETS_S)
-        self.cost = LabelledCounts()
-        self.escalations = LabelledCounts()
-        self.degraded = LabelledCounts()
-        self.hedged = LabelledCounts()
-        self.slo = LabelledCounts()
-        self.expected_cost = LabelledCounts()
-        self.expected_latency = LabelledCounts()
+        self.routes: dict[tuple[str, ...], RouteRow] = {}
+        self.attempts: dict[tuple[str, ...], AttemptRow] = {}
         self.quality_sources = LabelledCounts()
         self.breaker_transitions = LabelledCounts()
         # tenant label -> (used, limit) µUSD of its window when its last route arrived.
@@ -121,16 +158,20 @@ class RouteMetrics(Collector):
         executor = response.strategy if response is not None else ""
         if not executor and plan is not None:
             executor = plan.rule.strategy.kind
-        self.routes.add(
-            (
-                rule,
-                plan.selector if plan is not None else "",
-                executor,
-                response.model_id if response is not None else "",
-                str(trace.policy_version) if trace.policy_version else "",
-                outcome_of(trace),
-            )
+        degraded = response is not None and response.degraded
+        key = (
+            rule,
+            plan.selector if plan is not None else "",
+            executor,
+            response.model_id if response is not None else "",
+            str(trace.policy_version) if trace.policy_version else "",
+            outcome_of(trace),
+            degrade_reason(response.finish_reason, response.cache_hit) if degraded else "",
         )
+        row = self.routes.get(key)
+        if row is None:
+            row = self.routes[key] = RouteRow()
+        row.count += 1
         if trace.allowance is not None and self.tenant.enabled:
             usage = trace.allowance
             self.budgets[self.tenant(usage.window.tenant)] = (
@@ -139,37 +180,42 @@ class RouteMetrics(Collector):
             )
         if response is None:
             return
-        self.latency.observe((rule, executor), trace.latency_ms / 1000.0)
+        latency_ms = trace.latency_ms
+        _observe(row.latency, ROUTE_BUCKETS_S, latency_ms / 1000.0)
         # No result: a cache hit or an idempotent replay (the stored response carries the
         # first call's cost, which must not be counted again): nothing called or spent.
         result = trace.result
-        waited_ms = model_ms(result.attempts, executor) if result is not None else 0.0
-        self.added.observe((rule, executor), max(0.0, trace.latency_ms - waited_ms) / 1000.0)
+        waited_ms = 0.0
         if result is not None:
+            waited_ms = model_ms(result.attempts, executor)
             self._attempts(trace, result.attempts)
-            if result.escalations:
-                self.escalations.add((rule,), result.escalations)
-            if result.hedged:
-                self.hedged.add((rule,))
-        if response.degraded:
-            self.degraded.add((rule, degrade_reason(response.finish_reason, response.cache_hit)))
+            row.escalations += result.escalations
+            row.hedged += result.hedged
+        _observe(row.added, ADDED_BUCKETS_S, max(0.0, latency_ms - waited_ms) / 1000.0)
         if plan is not None:
             if plan.slo_ms > 0:
-                self.slo.add((rule, "true" if trace.latency_ms <= plan.slo_ms else "false"))
-            self.expected_cost.add((rule,), plan.expected_cost_micros)
-            self.expected_latency.add((rule,), plan.expected_latency_ms / 1000.0)
-            for candidate in plan.chain:
-                self.quality_sources.add((candidate.quality_source,))
+                if latency_ms <= plan.slo_ms:
+                    row.slo_met += 1
+                else:
+                    row.slo_missed += 1
+            row.expected_cost += plan.expected_cost_micros
+            row.expected_latency_s += plan.expected_latency_ms / 1000.0
+            for candidate in plan.candidates:
+                if candidate.kept:
+                    self.quality_sources.add((candidate.quality_source,))
 
     def _attempts(self, trace: RouteTrace, attempts: Sequence[AttemptRecord]) -> None:
         tenant = self.tenant(trace.request.tenant if trace.request is not None else "")
+        rows = self.attempts
         for a in attempts:
-            outcome = a.outcome.value
-            self.attempts.add((a.model_id, outcome, a.verdict.value))
+            key = (tenant, trace.rule, a.model_id, a.outcome.value, a.verdict.value)
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = AttemptRow()
+            row.count += 1
+            row.cost += a.cost_micros
             if a.outcome is not AttemptOutcome.SKIPPED:
-                self.attempt_latency.observe((a.model_id, outcome), a.latency_ms / 1000.0)
-            if a.cost_micros:
-                self.cost.add((tenant, trace.rule, a.model_id), a.cost_micros)
+                _observe(row.latency, ROUTE_BUCKETS_S, a.latency_ms / 1000.0)
 
     def breaker_moved(self, model: str, old: BreakerState, new: BreakerState) -> None:
         self.breaker_transitions.add((model, new.value))
@@ -177,61 +223,91 @@ class RouteMetrics(Collector):
     # -- the collector ---------------------------------------------------------------
 
     def collect(self) -> Iterator[Metric]:
+        routes, escalations, degraded, hedged = (LabelledCounts() for _ in range(4))
+        slo, expected_cost, expected_latency = (LabelledCounts() for _ in range(3))
+        latency = LabelledHistograms(ROUTE_BUCKETS_S)
+        added = LabelledHistograms(ADDED_BUCKETS_S)
+        for key, row in list(self.routes.items()):
+            rule, executor, reason = key[0], key[2], key[6]
+            routes.add(key[:6], row.count)
+            latency.merge((rule, executor), row.latency)
+            added.merge((rule, executor), row.added)
+            if row.escalations:
+                escalations.add((rule,), row.escalations)
+            if row.hedged:
+                hedged.add((rule,), row.hedged)
+            if reason:
+                degraded.add((rule, reason), row.count)
+            if row.slo_met:
+                slo.add((rule, "true"), row.slo_met)
+            if row.slo_missed:
+                slo.add((rule, "false"), row.slo_missed)
+            if key[1]:  # planned
+                expected_cost.add((rule,), row.expected_cost)
+                expected_latency.add((rule,), row.expected_latency_s)
+        attempts, cost = LabelledCounts(), LabelledCounts()
+        attempt_latency = LabelledHistograms(ROUTE_BUCKETS_S)
+        for (tenant, rule, model, outcome, verdict), arow in list(self.attempts.items()):
+            attempts.add((model, outcome, verdict), arow.count)
+            if outcome != AttemptOutcome.SKIPPED.value:
+                attempt_latency.merge((model, outcome), arow.latency)
+            if arow.cost:
+                cost.add((tenant, rule, model), arow.cost)
         route = ["rule", "executor"]
-        yield self.routes.family(
+        yield routes.family(
             "switchyard_router_routes",
             "Finished Route() calls by rule, selector, executor (strategy kind), answering"
             " model, policy version and outcome (ok, degraded or the status code)",
             ["rule", "selector", "executor", "model", "policy_version", "outcome"],
         )
-        yield self.latency.family(
+        yield latency.family(
             "switchyard_router_route_latency_seconds",
             "Route() latency as the router measured it, answered routes only",
             route,
         )
-        yield self.added.family(
+        yield added.family(
             "switchyard_router_added_latency_seconds",
             "Route() latency minus the time spent waiting on models (router overhead)",
             route,
         )
-        yield self.attempts.family(
+        yield attempts.family(
             "switchyard_router_attempts",
             "Model attempts by model, outcome and verifier verdict",
             ["model", "outcome", "verdict"],
         )
-        yield self.attempt_latency.family(
+        yield attempt_latency.family(
             "switchyard_router_attempt_latency_seconds",
             "Latency of each model call, by model and outcome (skipped attempts excluded)",
             ["model", "outcome"],
         )
-        yield self.cost.family(
+        yield cost.family(
             "switchyard_router_cost_micros",
             "Money spent on model calls, micro-USD, by tenant (when enabled), rule and model",
             ["tenant", "rule", "model"],
         )
-        yield self.escalations.family(
+        yield escalations.family(
             "switchyard_router_escalations", "Escalations to a later stage, by rule", ["rule"]
         )
-        yield self.degraded.family(
+        yield degraded.family(
             "switchyard_router_degraded_routes",
             "Routes answered degraded, by rule and how (held_answer, stale_cache, static,"
             " human_review)",
             ["rule", "reason"],
         )
-        yield self.hedged.family(
+        yield hedged.family(
             "switchyard_router_hedged_routes", "Routes that sent a hedge request", ["rule"]
         )
-        yield self.slo.family(
+        yield slo.family(
             "switchyard_router_latency_slo_routes",
             "Planned routes by rule and whether they met their latency target (slo_ms)",
             ["rule", "met"],
         )
-        yield self.expected_cost.family(
+        yield expected_cost.family(
             "switchyard_router_expected_cost_micros",
             "The plans' expected cost, micro-USD, by rule (compare with the cost counter)",
             ["rule"],
         )
-        yield self.expected_latency.family(
+        yield expected_latency.family(
             "switchyard_router_expected_latency_seconds",
             "The plans' expected latency summed, by rule (compare with route latency)",
             ["rule"],

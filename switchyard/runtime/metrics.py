@@ -130,6 +130,14 @@ class LabelledHistograms:
         row[bisect.bisect_left(self.bounds, value)] += 1
         row[-1] += value
 
+    def merge(self, labels: Labels, counts: Sequence[float]) -> None:
+        """Add a row of bucket counts and sum kept elsewhere (same bounds)."""
+        row = self.series.get(labels)
+        if row is None:
+            row = self.series[labels] = [0] * (len(self.bounds) + 2)
+        for i, n in enumerate(list(counts)):
+            row[i] += n
+
     def family(self, name: str, documentation: str, labelnames: Sequence[str]) -> Metric:
         family = HistogramMetricFamily(name, documentation, labels=labelnames)
         for labels, row in list(self.series.items()):

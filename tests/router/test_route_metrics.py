@@ -253,3 +253,13 @@ def test_tenant_labels_fold_past_the_cap() -> None:
     ]
     with pytest.raises(ValueError):
         TenantLabels(-1)
+
+
+def test_a_negative_tenant_label_cap_is_refused_at_startup() -> None:
+    """metrics_tenants < 0 stops the router before it serves, saying what to set."""
+    from services.router.config import RouterConfig
+    from switchyard.runtime.errors import StartupError
+
+    assert RouterConfig(metrics_tenants=3).metrics_tenants == 3
+    with pytest.raises(StartupError, match="metrics_tenants"):
+        RouterConfig(metrics_tenants=-1)

@@ -34,7 +34,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m switchyard.cli.main demo $(DEMO_TLS)
 
+# promtool first (the rule tests run it); where it cannot be installed (no root) those
+# tests skip, saying why, except in CI (SWITCHYARD_REQUIRE_CLIENTS=1), where they fail.
 test: $(STAMP)
+	@$(MAKE) -s prometheus-tool || echo "make test: cannot install Debian's prometheus" \
+		"(needs root and apt-get); the promtool tests will skip" >&2
 	$(PY) -m pytest -q
 
 lint: $(STAMP) lint-proto
@@ -88,6 +92,20 @@ bench-peers: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules
+
+# promtool and the Prometheus server from Debian's `prometheus` package (needs root, as CI
+# and the dev container are): the rule tests run promtool, `make observe` the server.
+.PHONY: prometheus-tool observe
+prometheus-tool:
+	@if command -v promtool >/dev/null && command -v prometheus >/dev/null; then :; else \
+		echo "prometheus-tool: installing Debian's prometheus package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; \
+	fi
+
+# A real Prometheus on http://127.0.0.1:9090 scraping the suite `make run` started (run that
+# first, in another terminal), with the rules of deploy/prometheus (docs/observability.md).
+observe: $(STAMP) prometheus-tool
+	$(PY) -m switchyard.tools.observe
 
 # The API's lint and breaking-change check (docs/api-evolution.md). PROTOS points at another
 # copy of the protos (tests/test_api_breaking.py uses one); the baseline image is the

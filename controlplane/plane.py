@@ -20,6 +20,7 @@ from controlplane.db import Database
 from controlplane.distribution import SnapshotDistributor
 from controlplane.fleet import Fleet
 from controlplane.ledger import RouterLedger
+from controlplane.metrics import CONTROLPLANE_METRICS
 from controlplane.model import (
     BreakerOverrideRecord,
     BreakerState,
@@ -102,6 +103,7 @@ class ControlPlane:
         self._known_models = known_models
         self.fleet = Fleet(connected=distributor.connected, lease_s=lease_s)
         self.fleet.configure(distributor.current)
+        CONTROLPLANE_METRICS.source = distributor  # /metrics reads this plane's rollout
 
     @classmethod
     async def open(
@@ -315,6 +317,7 @@ class ControlPlane:
     # --- routers ---------------------------------------------------------------------
 
     async def record_reply(self, reply: RouterReply) -> None:
+        CONTROLPLANE_METRICS.replies.add((reply.status,))
         await self.ledger.record_reply(reply)
         log.info(
             "router.acked" if reply.status == "ACK" else "router.nacked",

@@ -46,6 +46,24 @@ class SuitePorts:
 
 
 @dataclass(frozen=True)
+class SuiteMetricsPorts:
+    """Each service's Prometheus /metrics port (0: none): what deploy/prometheus scrapes.
+
+    The router's is the first router process's; `SuiteSettings.router_metrics_ports`
+    sets one per router process instead.
+    """
+
+    router: int = 9101
+    registry: int = 9102
+    controlplane: int = 9103
+    # Last: verifier worker i serves metrics on this port + i.
+    verifier: int = 9110
+
+    def of(self, service: str) -> int:
+        return int(getattr(self, service))
+
+
+@dataclass(frozen=True)
 class SuiteTls:
     """TLS on every gRPC service and channel of the suite, with the certificates
     `switchyard certs dev` wrote to `certs_dir`; `mutual` also requires client certs."""
@@ -108,6 +126,9 @@ class SuiteSettings:
     router_args: tuple[str, ...] = ()
     # Prometheus port per router process (index i for router i); empty: no metrics.
     router_metrics_ports: tuple[int, ...] = ()
+    # Every service's metrics port (`make run` uses the defaults); None: none, except
+    # the routers' router_metrics_ports.
+    metrics: SuiteMetricsPorts | None = None
     # Callers' tokens for the routers (examples/tenants.yaml for `make run`); None runs
     # the routers without authentication, as tests that are not about it do.
     tenant_tokens_file: Path | None = None
@@ -158,7 +179,19 @@ class Suite:
 
     def _server_args(self, service: str) -> list[str]:
         tls = self.settings.tls
-        return tls.server_args(service) if tls is not None else []
+        args = tls.server_args(service) if tls is not None else []
+        metrics = self.settings.metrics
+        if metrics is not None and metrics.of(service):
+            args += ["--metrics-port", str(metrics.of(service))]
+        return args
+
+    def metrics_url(self, service: str) -> str | None:
+        """Where `service` (registry, verifier, controlplane, router) serves /metrics."""
+        s = self.settings
+        port = s.router_metrics_ports[0] if service == "router" and s.router_metrics_ports else 0
+        if not port and s.metrics is not None:
+            port = s.metrics.of(service)
+        return f"http://{s.host}:{port}/metrics" if port else None
 
     @property
     def simulator_url(self) -> str:
@@ -343,6 +376,8 @@ class Suite:
             args += ["--reuse-port", "true", "--ledger-path", str(s.state_dir / "ledger.db")]
         if index < len(s.router_metrics_ports):
             args += ["--metrics-port", str(s.router_metrics_ports[index])]
+        elif index == 0 and s.metrics is not None and s.metrics.router:
+            args += ["--metrics-port", str(s.metrics.router)]
         log_path = self._log_dir / f"{name}.log"
         log_offset = log_path.stat().st_size if log_path.exists() else 0  # logs append
         self._spawn(name, "services.router", port, *args, *s.router_args)

@@ -10,6 +10,7 @@ import structlog
 
 from services.registry.auth import AuthInterceptor, TokenTable
 from services.registry.config import ENV_PREFIX, RegistryConfig
+from services.registry.fleet_metrics import FLEET_METRICS
 from services.registry.servicer import SERVICE_NAME, RegistryServicer
 from services.registry.store import ModelStore
 from switchyard.registry.v1 import registry_pb2_grpc
@@ -21,6 +22,8 @@ NAME = "registry"
 
 
 def registrar(store: ModelStore) -> Registrar:
+    FLEET_METRICS.source = store  # /metrics reads this store's fleet
+
     def register(server: grpc.aio.Server) -> Sequence[str]:
         registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(store), server)
         return [SERVICE_NAME]

@@ -163,6 +163,10 @@ class ModelStore:
     def find(self, name: str) -> Model | None:
         return self._models.get(name)
 
+    def health_states(self) -> list[int]:
+        """Each model's health state; one C-level copy, so safe from a scrape thread."""
+        return [m.health.state for m in list(self._models.values())]
+
     def models(self) -> list[Model]:
         """Every model, ordered by name."""
         return [self._models[name] for name in sorted(self._models)]

@@ -63,6 +63,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         idempotency_ttl_s=config.idempotency_ttl_s,
         tenants=tenants,
         overload=overload_guard(config),
+        metrics_tenants=config.metrics_tenants,
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()

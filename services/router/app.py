@@ -24,6 +24,7 @@ from services.router.overload import OverloadGuard
 from services.router.provider_pool import ProviderPool
 from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
+from services.router.route_metrics import ROUTE_METRICS, RouteMetrics
 from services.router.servicer import RouterServicer
 from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
@@ -68,6 +69,8 @@ class RouterApp:
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _wake_reporter: Callable[[], None] | None = None
+    # Also a route observer; the process's /metrics exports the last router built.
+    metrics: RouteMetrics = field(default_factory=RouteMetrics)
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
@@ -140,18 +143,27 @@ def build_router(
     idempotency_ttl_s: float = DEFAULT_TTL_S,
     tenants: TenantTokens | None = None,
     overload: OverloadGuard | None = None,
+    metrics_tenants: int = 0,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
     `ledger_path`: the SQLite file shared with the host's other routers (tenant ledger,
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
+    `metrics_tenants`: label cost and budget metrics with up to this many tenants (0: none).
     """
+    metrics = RouteMetrics(tenant_labels=metrics_tenants)
     moved: list[RouterApp] = []  # the app, once built: transitions wake its reporter
-    board = breakers or BreakerBoard(
-        on_transition=lambda model, old, new: (
-            moved[0].breaker_moved(model, old, new) if moved else _log_transition(model, old, new)
-        )
-    )
+
+    def on_transition(model: str, old: BreakerState, new: BreakerState) -> None:
+        if moved:
+            moved[0].breaker_moved(model, old, new)
+        else:
+            _log_transition(model, old, new)
+        metrics.breaker_moved(model, old, new)
+
+    board = breakers or BreakerBoard(on_transition=on_transition)
+    metrics.breakers = board
+    ROUTE_METRICS.source = metrics
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
     pool = ProviderPool(environ)
     embedded = EmbeddedVerifier()
@@ -185,7 +197,8 @@ def build_router(
         cache=ResponseCache(),
         tenants=tenants,
         overload=overload,
+        observers=[metrics],
     )
-    app = RouterApp(state, board, pool, servicer, host_store, estimates, channels)
+    app = RouterApp(state, board, pool, servicer, host_store, estimates, channels, metrics=metrics)
     moved.append(app)
     return app

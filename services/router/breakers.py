@@ -149,6 +149,12 @@ class Breaker:
     def _probe_budget(self) -> int:
         return self.lease.probes if self.lease is not None else self.settings.half_open_calls
 
+    @property
+    def last_state(self) -> BreakerState:
+        """The state as last moved, without the clock's OPEN -> HALF_OPEN step: what a
+        metrics scrape on another thread may read without changing the breaker."""
+        return self._state
+
     def allow(self) -> bool:
         """May a call go to this model now? Consumes a probe permit when HALF_OPEN."""
         return self.admit() is not None
@@ -345,6 +351,10 @@ class BreakerBoard:
             )
             self._breakers[model_id] = breaker
         return breaker
+
+    def last_states(self) -> list[tuple[str, BreakerState]]:
+        """Each known model's `Breaker.last_state` (safe from a scrape thread)."""
+        return [(model, b.last_state) for model, b in list(self._breakers.items())]
 
     def open_models(self) -> list[str]:
         """Models whose breaker is OPEN (not forced) on this router's own timer: the

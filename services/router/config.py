@@ -37,6 +37,10 @@ class RouterConfig(ServerConfig):
     # Active health checks of models whose breaker is OPEN, every this many ms (±20 %);
     # 0 turns them off (recovery then waits for the breaker's open_wait).
     health_probe_interval_ms: int = 500
+    # Label the cost and tenant-budget metrics with the tenant, for at most this many
+    # tenants (the first seen; later ones are "other"); 0: no tenant label. Off by
+    # default: every tenant is a series in every cost metric (docs/observability.md).
+    metrics_tenants: int = 0
     # Log prompt text in decision events (off: prompts may hold personal data).
     log_prompts: bool = False
     # The SQLite file every router process on this host shares: tenant spend ledger and
@@ -75,6 +79,8 @@ class RouterConfig(ServerConfig):
         super().__post_init__()
         if self.health_probe_interval_ms < 0:
             raise StartupError("health_probe_interval_ms must be >= 0 (0 = off)")
+        if self.metrics_tenants < 0:
+            raise StartupError("metrics_tenants must be >= 0 (0 = no tenant label)")
         if self.idempotency_ttl_s < 1:
             raise StartupError("idempotency_ttl_s must be >= 1 second")
         if self.verifier_mode not in VERIFIER_MODES:

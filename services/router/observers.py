@@ -19,6 +19,7 @@ import structlog
 
 from services.router.execution import RouteResult
 from services.router.plan import RoutePlan
+from services.router.tenant_budget import TenantAllowance
 from services.router.validation import RouteInput
 from switchyard.router.v1 import router_pb2
 from switchyard.runtime.errors import SwitchyardError
@@ -39,6 +40,8 @@ class RouteTrace:
     canary: bool = False
     rule: str = ""
     plan: RoutePlan | None = None
+    # The tenant's window as the route found it (None: the policy does not limit it).
+    allowance: TenantAllowance | None = None
     result: RouteResult | None = None
     response: router_pb2.RouteResponse | None = None
     cache_hit: bool = False

@@ -253,7 +253,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             if hit is not None:
                 return self._cached(hit, rule, active.version, started, degraded=False)
         # Step 3: the tenant's window (refused when empty; steered when nearly so).
-        allowance = await self._allowance(route_in, policy)
+        allowance = trace.allowance = await self._allowance(route_in, policy)
         if allowance is not None and allowance.remaining_micros <= 0:
             raise allowance.exhausted(now_s=time.time())
         plan = self._plan(route_in, active, deadline, allowance)

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
+from services.verifier.verdict_metrics import VERDICT_METRICS, VerdictMetrics
 from switchyard.checks import (
     CHECKS,
     CheckSpec,
@@ -93,6 +94,8 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
         self._scorer = scorer
         self._cache = CompiledCache(size=cache_size, scorer=scorer)
         self._max_rank_candidates = max_rank_candidates
+        self.metrics = VerdictMetrics()
+        VERDICT_METRICS.source = self.metrics
 
     async def Verify(
         self, request: verifier_pb2.VerifyRequest, context: grpc.aio.ServicerContext
@@ -102,6 +105,7 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
             raise InvalidArgument([FieldViolation("candidate", "required: the answer to verify")])
         _check_min_score(request.min_score)
         verification = _verify(self._cache.get(request.checks), request, request.candidate)
+        self.metrics.count("verify", verification)
         response = verifier_pb2.VerifyResponse(
             verdict=_VERDICTS[verification.verdict], score=verification.score
         )
@@ -132,6 +136,7 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
             verification = _verify(
                 compiled, request, candidate, always_score=self._scorer is not None
             )
+            self.metrics.count("rank", verification)
             scored.append((index, verification, candidate))
         # Accepted first, then highest score; the index keeps ties in request order.
         scored.sort(key=lambda item: (not item[1].accepted, -item[1].score, item[0]))

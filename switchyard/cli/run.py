@@ -16,11 +16,20 @@ from typing import TextIO
 
 from switchyard.certs import DevCerts, write_dev_certs
 from switchyard.client import DEFAULT_ROUTER, DEV_TENANT_TOKEN
-from switchyard.suite import EXAMPLES, Suite, SuiteError, SuitePorts, SuiteSettings, SuiteTls
+from switchyard.suite import (
+    EXAMPLES,
+    Suite,
+    SuiteError,
+    SuiteMetricsPorts,
+    SuitePorts,
+    SuiteSettings,
+    SuiteTls,
+)
 
 # Ctrl-C, `kill`, and the terminal closing: each stops the suite the same way.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PORT_SETS = {"default": SuitePorts(), "ephemeral": SuitePorts.ephemeral()}
+METRICS_OF = ("router", "registry", "verifier", "controlplane")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--ports",
         choices=sorted(PORT_SETS),
         default="default",
-        help="default: 50051-50054 and 8090; ephemeral: ports the OS picks (printed)",
+        help="default: 50051-50054 and 8090, /metrics on 9101-9103 and 9110; ephemeral: ports the"
+        " OS picks (printed), no metrics",
     )
     parser.add_argument("--router-port", type=int, help="overrides the router's port")
     parser.add_argument(
@@ -162,6 +172,9 @@ async def _run(settings: SuiteSettings) -> int:
             f"  {name:<13} {settings.host}:{service.port:<6} pid {service.process.pid:<8}"
             f" log: {service.log_path}"
         )
+    metrics = [f"{name} {url}" for name in METRICS_OF if (url := suite.metrics_url(name))]
+    if metrics:
+        _say("Metrics: " + ", ".join(metrics) + "\n  (make observe: Prometheus on them)")
     _say(
         f"\nRouter: {router}\n{security_summary(settings)}\n"
         f"Try, in another terminal:\n{example_calls(router, settings.tls)}\n"
@@ -198,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
     settings = SuiteSettings(
         state_dir=args.state_dir,
         ports=ports,
+        metrics=SuiteMetricsPorts() if args.ports == "default" else None,
         tenant_tokens_file=None if args.no_auth else args.tenant_tokens_file,
         tls=suite_tls(args),
     )

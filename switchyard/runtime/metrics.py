@@ -1,4 +1,5 @@
-"""Prometheus metrics shared by every service's interceptor."""
+"""Prometheus metrics shared by every service's interceptor, and the plain-number
+counters and histograms that services' own metrics are built from."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import bisect
 import gc
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import REGISTRY, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -71,13 +72,79 @@ class RpcStatsCollector(Collector):
         for (service, method), stats in list(self._methods.items()):
             for code, n in list(stats.codes.items()):
                 total.add_metric([service, method, code], n)
-            cumulative, running = [], 0
-            for bound, n in zip((*RPC_BUCKETS, math.inf), list(stats.bucket_counts), strict=True):
-                running += n
-                cumulative.append((floatToGoString(bound), running))
+            cumulative = cumulative_buckets(RPC_BUCKETS, stats.bucket_counts)
             seconds.add_metric([service, method], cumulative, sum_value=stats.sum)
         yield total
         yield seconds
+
+
+def cumulative_buckets(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, int]]:
+    """Per-bucket counts (the last one past every bound) as Prometheus's cumulative `le`."""
+    cumulative, running = [], 0
+    for bound, n in zip((*bounds, math.inf), list(counts), strict=True):
+        running += n
+        cumulative.append((floatToGoString(bound), running))
+    return cumulative
+
+
+Labels = tuple[str, ...]
+
+
+class LabelledCounts:
+    """A counter per label tuple, in plain Python numbers (see MethodStats for why).
+
+    Written by the event-loop thread only; `family` copies the dict before reading, so
+    a scrape running beside a write sees every series once.
+    """
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[Labels, float] = {}
+
+    def add(self, labels: Labels, amount: float = 1) -> None:
+        counts = self.counts
+        counts[labels] = counts.get(labels, 0) + amount
+
+    def family(self, name: str, documentation: str, labelnames: Sequence[str]) -> Metric:
+        family = CounterMetricFamily(name, documentation, labels=labelnames)
+        for labels, value in list(self.counts.items()):
+            family.add_metric(labels, value)
+        return family
+
+
+class LabelledHistograms:
+    """A histogram per label tuple with fixed bucket bounds, in plain Python numbers."""
+
+    __slots__ = ("bounds", "series")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        # labels -> [bucket counts..., sum]; one list so an observation is two writes.
+        self.series: dict[Labels, list[float]] = {}
+
+    def observe(self, labels: Labels, value: float) -> None:
+        row = self.series.get(labels)
+        if row is None:
+            row = self.series[labels] = [0] * (len(self.bounds) + 2)
+        row[bisect.bisect_left(self.bounds, value)] += 1
+        row[-1] += value
+
+    def merge(self, labels: Labels, counts: Sequence[float]) -> None:
+        """Add a row of bucket counts and sum kept elsewhere (same bounds)."""
+        row = self.series.get(labels)
+        if row is None:
+            row = self.series[labels] = [0] * (len(self.bounds) + 2)
+        for i, n in enumerate(list(counts)):
+            row[i] += n
+
+    def family(self, name: str, documentation: str, labelnames: Sequence[str]) -> Metric:
+        family = HistogramMetricFamily(name, documentation, labels=labelnames)
+        for labels, row in list(self.series.items()):
+            row = list(row)
+            counts = [int(n) for n in row[:-1]]
+            family.add_metric(labels, cumulative_buckets(self.bounds, counts), sum_value=row[-1])
+        return family
 
 
 RPC_STATS = RpcStatsCollector()

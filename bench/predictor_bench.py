@@ -7,7 +7,9 @@ Times `QualityPredictor.predict(prompt, task_type, models)` in-process, as the r
 covers, on real prompts: the datasets given (default: the RouterArena, GSM8K and MMLU
 imports of ../shared/data, prompts of 40 to 10,000 characters) in a fixed shuffled
 order; half of them warm the per-word caches first (a router that has served traffic),
-the other half are timed, each a prompt the predictor has never seen. Without
+the other half are timed, each a prompt the predictor has never seen, then timed again
+(`again`: a prompt it has just seen, as Route() after Plan(), served from its recent
+predictions). Without
 --artifact, one is trained first on the first dataset's train half (not timed).
 Prints wall and thread-CPU p50 / p90 / p99 / max (on a shared machine wall time also
 counts other processes' slices) and the feature-extraction share; the target (issue
@@ -116,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     load_before = os.getloadavg()[0]
     wall, cpu = time_calls(predictor.predict, requests, models, calls)
+    # The same prompts again: what Route() pays after Plan() of the same request, or a
+    # retry (the predictor keeps its recent prompts' predictions).
+    again_wall, again_cpu = time_calls(predictor.predict, requests, models, calls)
     featurizer = predictor._featurizer
     feature_wall, feature_cpu = time_calls(
         lambda p, t, _m: featurizer.features(p, t), requests, models, calls
@@ -129,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, values in (
         ("predict wall", wall),
         ("predict CPU", cpu),
+        ("again wall", again_wall),
+        ("again CPU", again_cpu),
         ("features wall", feature_wall),
         ("features CPU", feature_cpu),
     ):

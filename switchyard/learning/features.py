@@ -431,6 +431,19 @@ class PromptFeaturizer:
         self._char = _hasher(spec.char)
         self._task_index = {t: i for i, t in enumerate(spec.task_types)}
         self._n_fixed = spec.embedding.dim + len(spec.dense_scalars)
+        windows = (spec.word.window, spec.char.window, spec.embedding.window)
+        self._head = max(w.head_chars for w in windows)
+        self._tail = max(w.tail_chars for w in windows)
+
+    def key(self, prompt: str, task_type: str) -> tuple[str, str, int, str]:
+        """All that `features(prompt, task_type)` depends on: the longest head and tail
+        any block reads (the whole prompt when it is no longer than both), its length
+        and the task type. Equal keys give equal features; a key is at most
+        head + tail characters, whatever the prompt's size."""
+        size = len(prompt)
+        if size <= self._head + self._tail:
+            return prompt, "", size, task_type
+        return prompt[: self._head], prompt[size - self._tail :], size, task_type
 
     def features(self, prompt: str, task_type: str) -> PromptFeatures:
         spec = self.spec

@@ -349,9 +349,18 @@ def median_run(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "router_added_p99_ms": [
             r.get("sample", {}).get("router_added_ms", {}).get("p99") for r in results
         ],
+        # CPU the router process spent per request: steadier than throughput when other
+        # work on the machine takes cores away (it still inflates it somewhat).
+        "router_cpu_us_per_request": [_router_cpu_us(r) for r in results],
         "reconciled": all(r.get("counts", {}).get("reconciled", False) for r in results),
     }
     return chosen
+
+
+def _router_cpu_us(run: dict[str, Any]) -> float | None:
+    percent = run.get("cpu", {}).get("percent_of_one_core", {}).get("router")
+    rps = run.get("throughput_rps")
+    return round(percent / 100 / rps * 1e6, 1) if percent is not None and rps else None
 
 
 def _kind(scenario: Scenario) -> str:

@@ -11,6 +11,7 @@ from bench.run import median_run, parse_args
 def _run(rps: float, p99: float, *, reconciled: bool = True) -> dict:
     return {
         "throughput_rps": rps,
+        "cpu": {"percent_of_one_core": {"router": rps / 10}},
         "sample": {"router_added_ms": {"p99": p99}},
         "counts": {"reconciled": reconciled},
     }
@@ -23,6 +24,8 @@ def test_the_median_round_is_kept_with_every_rounds_figures() -> None:
     assert kept["throughput_rps"] == 1200 and kept["sample"]["router_added_ms"]["p99"] == 2.0
     assert kept["rounds"]["throughput_rps"] == [900, 1500, 1200]
     assert kept["rounds"]["router_added_p99_ms"] == [1.0, 3.0, 2.0]
+    # rps/10 % of a core at rps requests/s: 1,000 µs of router CPU per request.
+    assert kept["rounds"]["router_cpu_us_per_request"] == [1000.0] * 3
     assert kept["rounds"]["reconciled"] is True
 
 

@@ -98,7 +98,8 @@ class _BoostedStack:
 @dataclass(frozen=True)
 class QualityPredictor:
     """A loaded artefact. `predict` is deterministic for a given artefact and safe to
-    call from any thread (it only reads)."""
+    call from any thread (its only writes are single dict operations on caches that
+    never change a result)."""
 
     content_hash: str
     models: frozenset[str]

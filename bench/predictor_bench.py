@@ -7,7 +7,9 @@ Times `QualityPredictor.predict(prompt, task_type, models)` in-process, as the r
 covers, on real prompts: the datasets given (default: the RouterArena, GSM8K and MMLU
 imports of ../shared/data, prompts of 40 to 10,000 characters) in a fixed shuffled
 order; half of them warm the per-word caches first (a router that has served traffic),
-the other half are timed, each a prompt the predictor has never seen. Without
+the other half are timed, each a prompt the predictor has never seen, then timed again
+(`again`: a prompt it has just seen, as Route() after Plan(), served from its recent
+predictions). Without
 --artifact, one is trained first on the first dataset's train half (not timed).
 Prints wall and thread-CPU p50 / p90 / p99 / max (on a shared machine wall time also
 counts other processes' slices) and the feature-extraction share; the target (issue
@@ -57,7 +59,12 @@ def _train(records: list[DatasetRecord], out: Path) -> None:
 
 
 def time_calls(
-    predict, requests: Sequence[tuple[str, str]], models: Sequence[str], calls: int
+    predict,
+    requests: Sequence[tuple[str, str]],
+    models: Sequence[str],
+    calls: int,
+    *,
+    before_each=None,
 ) -> tuple[list[float], list[float]]:
     """(wall, CPU) microseconds per call. CPU is this thread's own time: on a shared
     machine, wall time also counts the slices other processes ran in. The GC is paused
@@ -69,6 +76,8 @@ def time_calls(
     try:
         for i in range(calls):
             prompt, task = requests[i % len(requests)]
+            if before_each is not None:
+                before_each(prompt, task, models)
             start, start_cpu = clock(), cpu_clock()
             predict(prompt, task, models)
             cpu.append((cpu_clock() - start_cpu) / 1000)
@@ -116,6 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     load_before = os.getloadavg()[0]
     wall, cpu = time_calls(predictor.predict, requests, models, calls)
+
+    # A prompt just seen: what Route() pays after Plan() of the same request, or a
+    # retry (the predictor keeps its recent prompts' predictions). Each timed call
+    # follows an untimed one on the same prompt.
+    def predict_again(prompt: str, task: str, wanted: Sequence[str]) -> None:
+        predictor.predict(prompt, task, wanted)
+
+    again_wall, again_cpu = time_calls(
+        predictor.predict, requests, models, calls, before_each=predict_again
+    )
     featurizer = predictor._featurizer
     feature_wall, feature_cpu = time_calls(
         lambda p, t, _m: featurizer.features(p, t), requests, models, calls
@@ -129,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, values in (
         ("predict wall", wall),
         ("predict CPU", cpu),
+        ("again wall", again_wall),
+        ("again CPU", again_cpu),
         ("features wall", feature_wall),
         ("features CPU", feature_cpu),
     ):

@@ -57,6 +57,13 @@ def say(message: str) -> None:
     print(f"[{time.monotonic() - _T0:5.0f}s] {message}", file=sys.stderr, flush=True)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--window-s", type=float, default=6.0, help="measured seconds per run")
@@ -85,6 +92,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=60.0,
         help="wait up to this long for other work on the machine to calm down first",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=_positive,
+        default=1,
+        help="run the throughput scenarios this many times, round-robin on one suite, and"
+        " keep each one's median-throughput run (ratios then compare runs made under the"
+        " same drifting load)",
     )
     parser.add_argument("--out", type=Path, default=report.RESULTS_DIR)
     parser.add_argument("--readme", action="store_true", help="print the README table and exit")
@@ -246,7 +261,9 @@ async def bench(args: argparse.Namespace, busy_before: float) -> dict[str, Any]:
             router_args=(*base_args, *extra),
         )
         try:
-            await run_group(stack, group, chosen, refused, done, settings, work_dir)
+            await run_group(
+                stack, group, chosen, refused, done, settings, work_dir, rounds=args.rounds
+            )
             if main and args.peers != "skip":
                 result["peers"] = await run_peers(stack, done, settings, work_dir)
         finally:
@@ -266,30 +283,84 @@ async def run_group(
     done: dict[str, Any],
     settings: BenchSettings,
     work_dir: Path,
+    *,
+    rounds: int = 1,
 ) -> None:
-    """Run scenarios on one suite; a failure is recorded and the others go on."""
+    """Run scenarios on one suite; a failure is recorded and the others go on. With
+    `rounds` > 1 the throughput scenarios run round-robin that many times first (so
+    fixed-rate runs see their median maximum) and each keeps its median run."""
     # Scale runs first: it needs the extra routers, and stops them when it is done.
     ordered = [s for s in group if isinstance(s, Scale)] + [
         s for s in group if not isinstance(s, Scale)
     ]
+    if rounds > 1:
+        repeated = [s for s in ordered if isinstance(s, Throughput) and s.name not in refused]
+        runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in repeated}
+        for round_index in range(rounds):
+            for scenario in repeated:
+                say(f"{scenario.name} (round {round_index + 1} of {rounds}): {scenario.about}")
+                runs[scenario.name].append(
+                    await _run_one(stack, scenario, chosen, done, settings, work_dir)
+                )
+        for name, results in runs.items():
+            done[name] = median_run(results)
+        ordered = [s for s in ordered if s not in repeated]
     for scenario in ordered:
         if scenario.name in refused:
             done[scenario.name] = {"kind": _kind(scenario), "skipped": refused[scenario.name]}
             say(f"{scenario.name}: SKIPPED, policy refused: {refused[scenario.name]}")
             continue
         say(f"{scenario.name}: {scenario.about}")
-        try:
-            if isinstance(scenario, Scale):
-                of = next(s for s in chosen if s.name == scenario.of)
-                assert isinstance(of, Throughput)
-                figures = await run_scale(stack, scenario, of, work_dir, settings)
-                done[scenario.name] = {"kind": "scale", "about": scenario.about, **figures}
-            else:
-                done[scenario.name] = await run_scenario(stack, scenario, done, settings, work_dir)
-        except Exception as exc:
-            say(f"{scenario.name}: FAILED: {exc!r}")
-            traceback.print_exc()
-            done[scenario.name] = {"kind": _kind(scenario), "error": repr(exc)}
+        done[scenario.name] = await _run_one(stack, scenario, chosen, done, settings, work_dir)
+
+
+async def _run_one(
+    stack: Stack,
+    scenario: Scenario,
+    chosen: Sequence[Scenario],
+    done: dict[str, Any],
+    settings: BenchSettings,
+    work_dir: Path,
+) -> dict[str, Any]:
+    try:
+        if isinstance(scenario, Scale):
+            of = next(s for s in chosen if s.name == scenario.of)
+            assert isinstance(of, Throughput)
+            figures = await run_scale(stack, scenario, of, work_dir, settings)
+            return {"kind": "scale", "about": scenario.about, **figures}
+        return await run_scenario(stack, scenario, done, settings, work_dir)
+    except Exception as exc:
+        say(f"{scenario.name}: FAILED: {exc!r}")
+        traceback.print_exc()
+        return {"kind": _kind(scenario), "error": repr(exc)}
+
+
+def median_run(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median throughput (the lower middle of an even count), with every
+    round's throughput and counts beside it; a failed round makes the whole a failure,
+    as one failed run does."""
+    failed = [r for r in results if "throughput_rps" not in r]
+    if failed:
+        return failed[0]
+    ranked = sorted(results, key=lambda r: r["throughput_rps"])
+    chosen = dict(ranked[(len(ranked) - 1) // 2])
+    chosen["rounds"] = {
+        "throughput_rps": [r["throughput_rps"] for r in results],
+        "router_added_p99_ms": [
+            r.get("sample", {}).get("router_added_ms", {}).get("p99") for r in results
+        ],
+        # CPU the router process spent per request: steadier than throughput when other
+        # work on the machine takes cores away (it still inflates it somewhat).
+        "router_cpu_us_per_request": [_router_cpu_us(r) for r in results],
+        "reconciled": all(r.get("counts", {}).get("reconciled", False) for r in results),
+    }
+    return chosen
+
+
+def _router_cpu_us(run: dict[str, Any]) -> float | None:
+    percent = run.get("cpu", {}).get("percent_of_one_core", {}).get("router")
+    rps = run.get("throughput_rps")
+    return round(percent / 100 / rps * 1e6, 1) if percent is not None and rps else None
 
 
 def _kind(scenario: Scenario) -> str:

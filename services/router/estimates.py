@@ -22,6 +22,7 @@ Written only from the event-loop thread; the /metrics thread reads plain numbers
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,15 +59,21 @@ class _Key:
     total: float = 0.0
     outcomes: int = 0
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    # The same window, kept sorted as it changes: every plan reads p50 and p95 of the
+    # models it weighs, and re-sorting the window after each answer cost more than the
+    # rest of a score plan (one insort and one delete are a memmove in C).
     _sorted: list[float] = field(default_factory=list)
-    _stale: bool = False
+
+    def add_latency(self, latency_ms: float) -> None:
+        window = self.latencies_ms
+        if len(window) == window.maxlen:
+            del self._sorted[bisect_left(self._sorted, window[0])]
+        window.append(latency_ms)
+        insort(self._sorted, latency_ms)
 
     def percentile(self, p: float) -> float:
-        if not self.latencies_ms:
+        if not self._sorted:
             return 0.0
-        if self._stale:
-            self._sorted = sorted(self.latencies_ms)
-            self._stale = False
         index = min(len(self._sorted) - 1, int(p * len(self._sorted)))
         return self._sorted[index]
 
@@ -120,9 +127,7 @@ class OutcomeEstimates:
         key.outcomes += 1
 
     def record_latency(self, model_id: str, task_type: str, latency_ms: float) -> None:
-        key = self._key(model_id, task_type)
-        key.latencies_ms.append(latency_ms)
-        key._stale = True
+        self._key(model_id, task_type).add_latency(latency_ms)
 
     def latency_percentile(self, model_id: str, task_type: str, p: float) -> float:
         """The measured latency at quantile p (0..1), ms, blended with the fleet's;

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from services.router.fleet import ModelProfile
 from services.router.providers.base import ChatTurn
@@ -96,6 +97,20 @@ class Candidate:
     @property
     def stage_acceptance(self) -> float:
         return self.accept_probability if self.acceptance is None else self.acceptance
+
+    def evolve(self, **changes: Any) -> Candidate:
+        """`dataclasses.replace` without re-running `__init__`: score and auto plans copy
+        candidates several times per request, and replace() was a third of such a plan's
+        time. Every field of `self` is valid already; a name that is not a field is an
+        error, as with replace()."""
+        if not changes.keys() <= _CANDIDATE_FIELDS:
+            raise TypeError(f"not Candidate fields: {sorted(changes.keys() - _CANDIDATE_FIELDS)}")
+        copy = object.__new__(Candidate)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
+
+_CANDIDATE_FIELDS = frozenset(f.name for f in fields(Candidate))
 
 
 @dataclass(frozen=True)

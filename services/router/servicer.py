@@ -152,6 +152,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         active: ActivePolicy,
         deadline: float,
         allowance: TenantAllowance | None = None,
+        *,
+        rule: Rule | None = None,
+        explain: bool = True,
     ) -> RoutePlan:
         return plan_route(
             policy=active.policy,
@@ -162,6 +165,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             predictor=active.predictor,
             estimates=self._estimates,
             budget_cap_micros=allowance.budget_cap_micros if allowance else None,
+            rule=rule,
+            explain=explain,
         )
 
     async def _allowance(self, request: RouteInput, policy: Policy) -> TenantAllowance | None:
@@ -256,7 +261,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         allowance = trace.allowance = await self._allowance(route_in, policy)
         if allowance is not None and allowance.remaining_micros <= 0:
             raise allowance.exhausted(now_s=time.time())
-        plan = self._plan(route_in, active, deadline, allowance)
+        # The rule matched above; the cascade table is Plan()'s, not the response's.
+        plan = self._plan(route_in, active, deadline, allowance, rule=rule, explain=False)
         trace.plan = plan
         own_budget = route_in.budget_micros or policy.budget_micros
         spend = self._attempt_budget(allowance, plan, deadline, own_budget)

@@ -112,23 +112,28 @@ class _Memo(dict):  # type: ignore[type-arg]
 class _Hasher:
     """`HashingSpec.hashed`, fast: the signed MurmurHash3 of every n-gram, summed per
     column. Char n-grams never cross a word, so each word's are hashed once and
-    memoised. Equal to hashing `HashingSpec.grams` one by one, which tests compare
+    memoised as an array (one concatenation per prompt instead of an iteration over
+    every n-gram). Equal to hashing `HashingSpec.grams` one by one, which tests compare
     with sklearn's HashingVectorizer."""
 
     def __init__(self, spec: HashingSpec) -> None:
         self.spec = spec
-        self._local = threading.local()
         self.char_words = _Memo(
-            lambda word: tuple(
-                map(mmh3.hash, _word_char_ngrams(word, spec.ngram_min, spec.ngram_max))
+            lambda word: np.fromiter(
+                map(mmh3.hash, _word_char_ngrams(word, spec.ngram_min, spec.ngram_max)),
+                np.int64,
             )
         )
 
-    def signed_hashes(self, text: str) -> Iterable[int]:
+    def signed_hashes(self, text: str) -> np.ndarray:
+        """The signed 32-bit MurmurHash3 of every n-gram of the windowed text, in order."""
         spec = self.spec
         doc = spec.window.apply(text).lower()
         if spec.analyzer == "char_wb":
-            return chain.from_iterable(map(self.char_words.__getitem__, doc.split()))
+            words = doc.split()
+            if not words:
+                return np.empty(0, np.int64)
+            return np.concatenate(list(map(self.char_words.__getitem__, words)))
         tokens = _TOKENS.findall(doc)
         parts: list[Iterable[int]] = []
         if spec.ngram_min == 1:
@@ -136,34 +141,65 @@ class _Hasher:
         for n in range(max(spec.ngram_min, 2), spec.ngram_max + 1):
             grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
             parts.append(map(mmh3.hash, grams))
-        return chain.from_iterable(parts)
+        return np.fromiter(chain.from_iterable(parts), np.int64)
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(columns, values) of the normalised row. A column repeats when n-grams share
-        it; its value is then the sum of its entries, as a dot product or a CSR matrix
-        reads it (deduplicating costs more than the whole rest: sorts are slow here)."""
-        hashes = np.fromiter(self.signed_hashes(text), np.int64)
-        if not len(hashes):
-            return np.empty(0, np.int64), np.empty(0, np.float64)
-        # abs in int64 maps -2**31 the way sklearn's special case does.
-        columns = np.abs(hashes) % self.spec.n_features
-        if self.spec.alternate_sign:
-            signs = np.where(hashes >= 0, 1.0, -1.0)
-        else:
-            signs = np.ones(len(hashes))
-        # |row|^2 = sum over entries of sign * (the column's summed value).
-        column_sums = self._scratch()
-        np.add.at(column_sums, columns, signs)
-        norm = math.sqrt(float(signs @ column_sums[columns]))
-        column_sums[columns] = 0.0
-        return columns, signs / norm if norm > 0 else signs
+        """(columns, values) of the normalised row: `hashed_rows` of this block alone."""
+        return hashed_rows([(self, text, 0)])
 
-    def _scratch(self) -> np.ndarray:
-        """A zeroed n_features buffer per thread (left zeroed after each use)."""
-        buffer = getattr(self._local, "buffer", None)
-        if buffer is None:
-            buffer = self._local.buffer = np.zeros(self.spec.n_features)
-        return buffer
+
+_SCRATCH = threading.local()
+
+
+def _scratch(width: int) -> np.ndarray:
+    """A zeroed buffer of `width` per thread (left zeroed after each use)."""
+    buffers = getattr(_SCRATCH, "buffers", None)
+    if buffers is None:
+        buffers = _SCRATCH.buffers = {}
+    buffer = buffers.get(width)
+    if buffer is None:
+        buffer = buffers[width] = np.zeros(width)
+    return buffer
+
+
+def hashed_rows(blocks: Sequence[tuple[_Hasher, str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, values) of one prompt's hashed blocks side by side: each block is
+    (hasher, text, column offset) and is L2-normalised on its own, as sklearn's
+    HashingVectorizer normalises its row.
+
+    A column repeats when n-grams share it; its value is then the sum of its entries,
+    as a dot product or a CSR matrix reads it (deduplicating costs more than the rest:
+    sorts are slow here). The blocks share each array operation, so a prompt costs a
+    few numpy calls whatever the number of blocks."""
+    hashes = [hasher.signed_hashes(text) for hasher, text, _ in blocks]
+    joined = np.concatenate(hashes) if len(hashes) > 1 else hashes[0]
+    if not len(joined):
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    # abs in int64 maps -2**31 the way sklearn's special case does.
+    columns = np.abs(joined)
+    signs = np.where(joined >= 0, 1.0, -1.0)
+    spans = []
+    start = 0
+    for (hasher, _, offset), block in zip(blocks, hashes, strict=True):
+        end = start + len(block)
+        spans.append((start, end))
+        np.remainder(columns[start:end], hasher.spec.n_features, out=columns[start:end])
+        if offset:
+            columns[start:end] += offset
+        if not hasher.spec.alternate_sign:
+            signs[start:end] = 1.0
+        start = end
+    # |row|^2 = sum over entries of sign * (the column's summed value). Column sums are
+    # small integers, so any order of summation gives the same, exact, norm.
+    column_sums = _scratch(max(offset + h.spec.n_features for h, _, offset in blocks))
+    np.add.at(column_sums, columns, signs)
+    squares = signs * column_sums[columns]
+    column_sums[columns] = 0.0
+    for start, end in spans:
+        norm = math.sqrt(float(squares[start:end].sum()))
+        if norm > 0:
+            signs[start:end] /= norm
+    return columns, signs
 
 
 @lru_cache(maxsize=16)
@@ -315,7 +351,9 @@ class _Embedder:
             )
         self.table = np.ascontiguousarray(model.embedding[:, : spec.dim])
         self.window = spec.window
-        self.specials = tuple(t.content for t in self.tokenizer.get_added_tokens_decoder().values())
+        specials = [t.content for t in self.tokenizer.get_added_tokens_decoder().values()]
+        self.specials = tuple(specials)
+        self._special = re.compile("|".join(map(re.escape, specials))) if specials else None
         bpe = self.tokenizer.model
         token_id = attrgetter("id")
         self.pieces = _Memo(lambda piece: tuple(map(token_id, bpe.tokenize(piece))))
@@ -323,7 +361,7 @@ class _Embedder:
     def token_ids(self, text: str) -> np.ndarray:
         if not text:
             return np.empty(0, np.intp)
-        if any(special in text for special in self.specials):
+        if self._special is not None and self._special.search(text):
             return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, np.intp)
         normalised = _SPACE + text.replace(" ", _SPACE)
         pieces = _PIECES.findall(normalised)
@@ -393,19 +431,29 @@ class PromptFeaturizer:
         self._char = _hasher(spec.char)
         self._task_index = {t: i for i, t in enumerate(spec.task_types)}
         self._n_fixed = spec.embedding.dim + len(spec.dense_scalars)
+        windows = (spec.word.window, spec.char.window, spec.embedding.window)
+        self._head = max(w.head_chars for w in windows)
+        self._tail = max(w.tail_chars for w in windows)
+
+    def key(self, prompt: str, task_type: str) -> tuple[str, str, int, str]:
+        """All that `features(prompt, task_type)` depends on: the longest head and tail
+        any block reads (the whole prompt when it is no longer than both), its length
+        and the task type. Equal keys give equal features; a key is at most
+        head + tail characters, whatever the prompt's size."""
+        size = len(prompt)
+        if size <= self._head + self._tail:
+            return prompt, "", size, task_type
+        return prompt[: self._head], prompt[size - self._tail :], size, task_type
 
     def features(self, prompt: str, task_type: str) -> PromptFeatures:
         spec = self.spec
-        word_cols, word_vals = self._word(prompt)
-        char_cols, char_vals = self._char(prompt)
+        columns, values = hashed_rows(
+            [(self._word, prompt, 0), (self._char, prompt, spec.word.n_features)]
+        )
         dense = np.zeros(spec.n_dense, np.float64)
         dense[: spec.embedding.dim] = self._embed(prompt)
         dense[spec.embedding.dim] = math.log1p(len(prompt)) / 10.0
         task = self._task_index.get(task_type or DEFAULT_TASK_TYPE)
         if task is not None:  # an unknown task type is all zeros, not an error
             dense[self._n_fixed + task] = 1.0
-        return PromptFeatures(
-            hashed_columns=np.concatenate([word_cols, char_cols + spec.word.n_features]),
-            hashed_values=np.concatenate([word_vals, char_vals]),
-            dense=dense,
-        )
+        return PromptFeatures(hashed_columns=columns, hashed_values=values, dense=dense)

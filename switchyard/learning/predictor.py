@@ -25,6 +25,8 @@ __all__ = ["ArtefactError", "QualityPredictor", "load_predictor"]
 
 LOGISTIC = "logistic_regression"
 BOOSTED = "hist_gradient_boosting"
+# Prompts whose predictions a predictor keeps (each key is at most ~400 characters).
+RECENT_PROMPTS = 4096
 
 
 class _LogisticStack:
@@ -46,14 +48,16 @@ class _LogisticStack:
             or (len(columns) and (columns.min() < 0 or columns.max() >= n_hashed))
         ):
             raise ArtefactError("logistic-regression arrays disagree in shape")
-        self.rows = np.zeros(n_hashed, np.int32)
-        self.rows[columns] = np.arange(1, len(columns) + 1, dtype=np.int32)
+        # intp and take(): numpy would convert int32 indices on every call, and take is
+        # the cheaper gather for one index array.
+        self.rows = np.zeros(n_hashed, np.intp)
+        self.rows[columns] = np.arange(1, len(columns) + 1, dtype=np.intp)
         self.hashed = np.vstack([np.zeros((1, k)), weights])
 
     def logits(self, hashed_columns: np.ndarray, hashed_values: np.ndarray, dense: np.ndarray):
         z = self.bias + dense @ self.dense
         if len(hashed_columns):
-            z += hashed_values @ self.hashed[self.rows[hashed_columns]]
+            z += hashed_values @ self.hashed.take(self.rows.take(hashed_columns), axis=0)
         return z
 
 
@@ -94,7 +98,8 @@ class _BoostedStack:
 @dataclass(frozen=True)
 class QualityPredictor:
     """A loaded artefact. `predict` is deterministic for a given artefact and safe to
-    call from any thread (it only reads)."""
+    call from any thread (its only writes are single dict operations on caches that
+    never change a result)."""
 
     content_hash: str
     models: frozenset[str]
@@ -104,23 +109,38 @@ class QualityPredictor:
     _boosted: _BoostedStack | None = field(repr=False, compare=False)
     # model -> (stack, column): 0 for the logistic stack, 1 for the boosted one.
     _slots: Mapping[str, tuple[int, int]] = field(repr=False, compare=False)
+    # The last prompts' predictions for every model, by what their features depend on
+    # (PromptFeaturizer.key): Plan() then Route() of one request, retries and repeated
+    # prompts pay one featurisation. Bounded; emptied when full.
+    _recent: dict[tuple[str, str, int, str], dict[str, float]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def predict(self, prompt: str, task_type: str, models: Sequence[str]) -> dict[str, float]:
         """P(acceptable) per requested model the artefact covers; models it lacks are omitted."""
         wanted = [m for m in models if m in self._slots]
         if not wanted:
             return {}
+        key = self._featurizer.key(prompt, task_type)
+        every = self._recent.get(key)
+        if every is None:
+            every = self._predict_all(prompt, task_type)
+            if len(self._recent) >= RECENT_PROMPTS:
+                self._recent.clear()
+            self._recent[key] = every
+        return {model: every[model] for model in wanted}
+
+    def _predict_all(self, prompt: str, task_type: str) -> dict[str, float]:
         row = self._featurizer.features(prompt, task_type)
         logits: list[np.ndarray | None] = [None, None]
         if self._logistic is not None:
             logits[0] = self._logistic.logits(row.hashed_columns, row.hashed_values, row.dense)
         if self._boosted is not None:
             logits[1] = self._boosted.logits(row.dense)
-        out = {}
-        for model in wanted:
-            stack, column = self._slots[model]
-            out[model] = _sigmoid(float(logits[stack][column]))  # type: ignore[index]
-        return out
+        return {
+            model: _sigmoid(float(logits[stack][column]))  # type: ignore[index]
+            for model, (stack, column) in self._slots.items()
+        }
 
     def metrics(self, model: str) -> Mapping[str, Any]:
         """What training reported for `model`: estimator, validation and held-out figures."""

@@ -208,8 +208,10 @@ class Conditions:
             return False
         if self.max_prompt_tokens is not None and facts.prompt_tokens > self.max_prompt_tokens:
             return False
-        if any(facts.metadata.get(k) != v for k, v in self.metadata.items()):
-            return False
+        # A loop, not any(genexpr): every request runs this for each rule before its own.
+        for key, value in self.metadata.items():
+            if facts.metadata.get(key) != value:
+                return False
         if self.response_format is not None and facts.json_mode != (
             self.response_format == "json_object"
         ):

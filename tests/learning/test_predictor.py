@@ -161,6 +161,73 @@ def test_inference_equals_the_fitted_estimators() -> None:
         assert 1 / (1 + np.exp(-z[0])) == pytest.approx(expected[i], abs=1e-9)
 
 
+def test_predict_equals_sklearns_predict_proba(trained) -> None:
+    """End to end: predict() (numpy over the exported weights) gives the probabilities
+    of scikit-learn's own LogisticRegression refitted as training fits the chosen
+    candidate, on prompts it never saw, within 1e-9."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    from switchyard.learning.predictor_training import dense_scaling
+
+    path, _, manifest = trained
+    records = synthetic_records(400)
+    train, held = split_records(records, seed=11)
+    spec = default_spec()
+    x, x_held = featurize(spec, train), featurize(spec, held)
+    predictor = load_predictor(path)
+    checked = 0
+    for model in ("small", "large"):
+        report = manifest["models"][model]
+        if report["estimator"] != "logistic_regression" or report["params"].get("constant"):
+            continue
+        y = np.array([r.answers[model].acceptable for r in train])
+        used = (
+            np.empty(0, np.int64)
+            if report["params"].get("dense_only")
+            else np.unique(x.hashed.indices)
+        )
+        scaling = dense_scaling(spec, x.dense)
+
+        def design(m, used=used, scaling=scaling):
+            return sp.hstack(
+                [m.hashed[:, used], sp.csr_matrix(scaling.apply(m.dense))], format="csr"
+            )
+
+        estimator = LogisticRegression(C=report["params"]["C"], max_iter=3000)
+        expected = estimator.fit(design(x), y).predict_proba(design(x_held))[:, 1]
+        got = [predictor.predict(r.prompt, r.task_type, [model])[model] for r in held]
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+        checked += 1
+    assert checked, "no logistic model to compare"
+
+
+def test_repeated_prompts_are_featurised_once(trained) -> None:
+    """A prompt seen again (Plan() then Route(), a retry) is answered from the recent
+    predictions, equal to a fresh predictor's; a new prompt is featurised."""
+    path, heldout, _ = trained
+    predictor, fresh = load_predictor(path), load_predictor(path)
+    calls = []
+    featurize_once = predictor._featurizer.features
+
+    def counting(prompt: str, task_type: str):
+        calls.append(prompt)
+        return featurize_once(prompt, task_type)
+
+    predictor._featurizer.features = counting  # type: ignore[method-assign]
+    try:
+        for record in heldout[:10]:
+            first = predictor.predict(record.prompt, record.task_type, ["small", "large"])
+            again = predictor.predict(record.prompt, record.task_type, ["large"])
+            assert again == {"large": first["large"]}
+            assert first == fresh.predict(record.prompt, record.task_type, ["small", "large"])
+        assert len(calls) == len({(r.prompt, r.task_type) for r in heldout[:10]})
+        predictor.predict(heldout[0].prompt, "code", ["small"])  # another task type
+        assert len(calls) == len({(r.prompt, r.task_type) for r in heldout[:10]}) + 1
+    finally:
+        predictor._featurizer.features = featurize_once  # type: ignore[method-assign]
+
+
 def _rewrite_member(path: Path, name: str, change) -> None:
     with zipfile.ZipFile(path) as archive:
         members = {m: archive.read(m) for m in archive.namelist()}

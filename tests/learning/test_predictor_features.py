@@ -159,3 +159,53 @@ def test_feature_spec_round_trips_json() -> None:
     assert features.FeatureSpec.from_json(spec.to_json()) == spec
     with pytest.raises(features.FeatureSpecError):
         features.FeatureSpec.from_json({**spec.to_json(), "version": 2})
+
+
+def test_a_feature_row_is_sklearns_blocks_side_by_side() -> None:
+    """features() hashes both blocks in one pass: its row is sklearn's word row, then
+    its char row shifted by the word block's width, each normalised on its own."""
+    spec = default_spec()
+    featurizer = PromptFeaturizer(spec)
+    vectorizers = [
+        HashingVectorizer(
+            analyzer=block.analyzer,
+            ngram_range=(block.ngram_min, block.ngram_max),
+            n_features=block.n_features,
+            alternate_sign=block.alternate_sign,
+        )
+        for block in (spec.word, spec.char)
+    ]
+    for text in [*TEXTS, "x" * 2000 + " tail words here"]:
+        row = featurizer.features(text, "chat")
+        expected = np.concatenate(
+            [
+                v.transform([block.window.apply(text)]).toarray()[0]
+                for v, block in zip(vectorizers, (spec.word, spec.char), strict=True)
+            ]
+        )
+        got = _dense(row.hashed_columns, row.hashed_values, spec.n_hashed)
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_the_key_holds_all_the_features_depend_on() -> None:
+    """Prompts with one key have one feature row (a long prompt's middle is never read);
+    a change in the head, the tail, the length or the task type changes the key."""
+    featurizer = PromptFeaturizer(default_spec())
+    head, tail = "Solve this: " + "a b c " * 60, " and say why." + " z" * 60
+    one = head + "first middle " * 50 + tail
+    two = head + "other middle " * 50 + tail
+    assert len(one) == len(two) and featurizer.key(one, "math") == featurizer.key(two, "math")
+    a, b = featurizer.features(one, "math"), featurizer.features(two, "math")
+    np.testing.assert_array_equal(a.hashed_columns, b.hashed_columns)
+    np.testing.assert_array_equal(a.hashed_values, b.hashed_values)
+    np.testing.assert_array_equal(a.dense, b.dense)
+    key = featurizer.key(one, "math")
+    assert len(key[0]) + len(key[1]) <= 400
+    for other in (
+        "s" + one[1:],  # head
+        one[:-1] + "!",  # tail
+        one + " ",  # length
+    ):
+        assert featurizer.key(other, "math") != key
+    assert featurizer.key(one, "code") != key
+    assert featurizer.key("short", "chat") == ("short", "", 5, "chat")

@@ -4,9 +4,11 @@ latency percentiles, recording from the executor, and their effect on expectatio
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.router.breakers import BreakerBoard
-from services.router.estimates import OutcomeEstimates
+from services.router.estimates import LATENCY_WINDOW, OutcomeEstimates
 from services.router.execution import RouteExecutor
 from services.router.fleet import FleetView
 from services.router.planning import RouteInput, plan_route
@@ -54,6 +56,28 @@ def test_latency_percentiles() -> None:
     assert got.latency_p50_ms == 51 and got.latency_p95_ms == 96
     [(_, _, _, _, p50, p95)] = list(estimates.measured())
     assert (p50, p95) == (51, 96)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 40).map(float), min_size=1, max_size=LATENCY_WINDOW * 3))
+def test_percentiles_are_those_of_the_sorted_window(latencies: list[float]) -> None:
+    """The incrementally sorted window always equals the last LATENCY_WINDOW latencies
+    sorted (repeats, ties and evictions included): every percentile is theirs."""
+    estimates = OutcomeEstimates()
+    for i, latency in enumerate(latencies, 1):
+        estimates.record_latency("m", "chat", latency)
+        window = sorted(latencies[max(0, i - LATENCY_WINDOW) : i])
+        for p in (0.0, 0.5, 0.95, 0.999):
+            expected = window[min(len(window) - 1, int(p * len(window)))]
+            assert estimates.latency_percentile("m", "chat", p) == expected
+
+
+def test_an_evicted_latency_leaves_the_percentiles() -> None:
+    """A full window of slow answers, then a full window of fast ones: p95 is fast."""
+    estimates = OutcomeEstimates()
+    for latency in [900.0] * LATENCY_WINDOW + [5.0] * LATENCY_WINDOW:
+        estimates.record_latency("m", "chat", latency)
+    assert estimates.latency_percentile("m", "chat", 0.95) == 5.0
 
 
 def test_lenient_verifier_lowers_expected_quality() -> None:

@@ -20,7 +20,7 @@ from services.router.selection.filters import candidate_for, latency_ms, panic_a
 from services.router.selection.quality import BoundPredictor
 from services.router.selection.ranked import arrange
 from services.router.selection.static import static_plan
-from switchyard.policy import Policy
+from switchyard.policy import Policy, Rule
 
 __all__ = ["BoundPredictor", "plan_route"]
 
@@ -35,10 +35,16 @@ def plan_route(
     predictor: BoundPredictor | None = None,
     estimates: OutcomeEstimates | None = None,
     budget_cap_micros: int | None = None,
+    rule: Rule | None = None,
+    explain: bool = True,
 ) -> RoutePlan:
     """`budget_cap_micros`: a ceiling on the request's budget from outside it (what
-    remains of a tenant's window once it is being steered, `tenant_budget.py`)."""
-    rule = policy.match(request.facts)
+    remains of a tenant's window once it is being steered, `tenant_budget.py`).
+    `rule`: the rule `policy.match(request.facts)` gives, when the caller has matched
+    it already. `explain=False` leaves out what only Plan() shows (auto's cascade
+    table); the chosen chain and its figures are the same."""
+    if rule is None:
+        rule = policy.match(request.facts)
     budget = request.budget_micros or policy.budget_micros
     if budget_cap_micros is not None:
         budget = min(budget, budget_cap_micros)
@@ -87,8 +93,10 @@ def plan_route(
         options = auto.enumerate_cascades(eligible, selector, budget, slo_ms)
         best, floor_met = auto.choose(options)
         chain = list(best.chain) if best else []
-        passed_over = [(c, "not in the chosen cascade") for c in eligible if c not in chain]
-        cascades = auto.describe(options, best)
+        chosen = set(map(id, chain))
+        passed_over = [(c, "not in the chosen cascade") for c in eligible if id(c) not in chosen]
+        if explain:
+            cascades = auto.describe(options, best)
     figures = chain_figures(
         [c.max_cost_micros for c in chain],
         [latency_ms(c.profile, selector.latency_percentile) for c in chain if c.profile],

@@ -10,7 +10,6 @@ rest by q.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from services.router.plan import Candidate
@@ -32,9 +31,7 @@ def rank(
     """Eligible candidates best first (ties: cheaper, then by id), each with its score;
     and whether one reached `min_quality` (always True without a floor)."""
     dearest = max((c.max_cost_micros for c in eligible), default=0)
-    scored = [
-        dataclasses.replace(c, score=score_of(c, selector, dearest, slo_ms)) for c in eligible
-    ]
+    scored = [c.evolve(score=score_of(c, selector, dearest, slo_ms)) for c in eligible]
     floor = selector.min_quality
     if floor is None:
         scored.sort(key=lambda c: (-(c.score or 0.0), c.max_cost_micros, c.model_id))

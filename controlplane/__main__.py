@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from controlplane.auth import interceptors
 from controlplane.config import ENV_PREFIX, ControlPlaneConfig
 from controlplane.plane import ControlPlane
 from controlplane.registry import RegistryModels
@@ -59,6 +60,7 @@ async def _main(argv: Sequence[str] | None) -> None:
             on_start=on_start,
             on_stop=on_stop,
             on_drain=on_drain,
+            interceptors=interceptors(config),
         )
     except BaseException:
         await on_stop()

@@ -33,6 +33,12 @@ class ControlPlaneConfig(ServerConfig):
     registry_tls_ca_file: str = ""
     registry_tls_cert_file: str = ""
     registry_tls_key_file: str = ""
+    # Bearer tokens by scope (docs/security.md). All empty: access control is off.
+    # operator: every RPC; router: the config stream, reports and artefact downloads;
+    # read: the Get/List RPCs only.
+    operator_tokens: tuple[str, ...] = ()
+    router_tokens: tuple[str, ...] = ()
+    read_tokens: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -43,6 +49,9 @@ class ControlPlaneConfig(ServerConfig):
         if self.registry_address and ":" not in self.registry_address:
             raise StartupError(f"registry_address must be host:port, got {self.registry_address!r}")
         check_registry_token_transport(self)
+        scopes = (self.operator_tokens, self.router_tokens, self.read_tokens)
+        if any(not token.strip() for tokens in scopes for token in tokens):
+            raise StartupError("access tokens must not be empty strings")
 
     @property
     def registry_tls(self) -> TlsConfig | None:

@@ -23,6 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchyard.certs import DevCerts
+from switchyard.client.config import DEV_OPERATOR_TOKEN, DEV_ROUTER_TOKEN
 from switchyard.fleet import apply_fleet, load_fleet
 from switchyard.registry.v1 import registry_pb2_grpc
 from switchyard.runtime.parent_death import tethered
@@ -97,6 +98,10 @@ class SuiteSettings:
     # read-only one.
     admin_token: str = "dev-admin-token"
     read_token: str = "dev-read-token"
+    # The control plane's tokens (docs/security.md): the CLI's operator default, and
+    # the router-scope token every router subscribes with.
+    operator_token: str = DEV_OPERATOR_TOKEN
+    router_token: str = DEV_ROUTER_TOKEN
     extra_env: Mapping[str, str] = field(default_factory=dict)
     # Router processes; more than one share the router port with SO_REUSEPORT (the
     # first is "router", the others "router-2", "router-3", ...).
@@ -294,6 +299,12 @@ class Suite:
                 str(s.state_dir / "controlplane.db"),
                 "--seed-policy",
                 str(s.policy_file),
+                "--operator-tokens",
+                s.operator_token,
+                "--router-tokens",
+                s.router_token,
+                "--read-tokens",
+                s.read_token,
                 *self._server_args("controlplane"),
             )
             await self._await_port("controlplane", deadline)
@@ -324,6 +335,8 @@ class Suite:
             self.address("controlplane"),
             "--registry-token",
             s.read_token,
+            "--controlplane-token",
+            s.router_token,
             "--state-dir",
             str(s.state_dir / name),
         ]

@@ -60,6 +60,7 @@ async def amain(argv: Sequence[str] | None) -> None:
             controlplane_address=config.controlplane_address,
             router_id=config.router_id or f"{socket.gethostname()}-{os.getpid()}",
             registry_token=config.registry_token,
+            controlplane_token=config.controlplane_token,
             registry_tls=config.registry_tls,
             controlplane_tls=config.controlplane_tls,
         )

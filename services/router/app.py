@@ -30,6 +30,7 @@ from services.router.verification import AnswerVerifier, EmbeddedVerifier, Remot
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.tls import TlsConfig, open_upstream_channel
+from switchyard.runtime.tokens import bearer
 
 log = structlog.get_logger("services.router")
 
@@ -74,17 +75,28 @@ class RouterApp:
         controlplane_address: str,
         router_id: str,
         registry_token: str = "",
+        controlplane_token: str = "",
         registry_tls: TlsConfig | None = None,
         controlplane_tls: TlsConfig | None = None,
     ) -> None:
         """Start the watch streams that keep the fleet and the policy current."""
         registry = open_upstream_channel(registry_address, registry_tls, token=registry_token)
-        controlplane = open_upstream_channel(controlplane_address, controlplane_tls)
+        controlplane = open_upstream_channel(
+            controlplane_address, controlplane_tls, token=controlplane_token
+        )
         self.channels.extend([registry, controlplane])
-        metadata = (("authorization", f"Bearer {registry_token}"),) if registry_token else ()
-        self.tasks.append(asyncio.create_task(watch_fleet(registry, self.state, metadata=metadata)))
         self.tasks.append(
-            asyncio.create_task(subscribe_config(controlplane, self.state, router_id=router_id))
+            asyncio.create_task(watch_fleet(registry, self.state, metadata=bearer(registry_token)))
+        )
+        self.tasks.append(
+            asyncio.create_task(
+                subscribe_config(
+                    controlplane,
+                    self.state,
+                    router_id=router_id,
+                    metadata=bearer(controlplane_token),
+                )
+            )
         )
 
     def start_health_probes(self, *, interval_s: float) -> OpenModelProber:

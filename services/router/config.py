@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.tls import (
+    PlaintextTokenError,
     TlsConfig,
     check_registry_token_transport,
+    check_token_transport,
     configured_upstream_tls,
 )
 
@@ -26,6 +28,8 @@ class RouterConfig(ServerConfig):
     verifier_mode: str = "remote"
     # Token for the registry watch (a read-only token is enough).
     registry_token: str = ""
+    # Router-scope token for the control plane (config stream, reports, artefacts).
+    controlplane_token: str = ""
     router_id: str = ""
     # Where the last good policy and fleet snapshots are kept across restarts.
     state_dir: str = "var/router"
@@ -68,6 +72,14 @@ class RouterConfig(ServerConfig):
         # Each property checks its settings; the registry token never goes out in plaintext.
         _ = (self.verifier_tls, self.controlplane_tls)
         check_registry_token_transport(self)
+        try:
+            check_token_transport(
+                self.controlplane_address,
+                secure=self.controlplane_tls is not None,
+                sends_token=bool(self.controlplane_token),
+            )
+        except PlaintextTokenError as exc:
+            raise StartupError(f"controlplane_token: {exc} (controlplane_tls_ca_file)") from exc
 
     @property
     def registry_tls(self) -> TlsConfig | None:

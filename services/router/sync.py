@@ -50,12 +50,16 @@ async def watch_fleet(
 
 
 async def subscribe_config(
-    channel: grpc.aio.Channel, state: RouterState, *, router_id: str
+    channel: grpc.aio.Channel,
+    state: RouterState,
+    *,
+    router_id: str,
+    metadata: Sequence[tuple[str, str]] = (),
 ) -> None:
     stub = controlplane_pb2_grpc.ControlPlaneServiceStub(channel)
     backoff = MIN_BACKOFF_S
     while True:
-        call = stub.SubscribeRouterConfig()
+        call = stub.SubscribeRouterConfig(metadata=tuple(metadata))
         try:
             await call.write(controlplane_pb2.SubscribeRouterConfigRequest(router_id=router_id))
             while True:

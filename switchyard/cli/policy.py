@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from pathlib import Path
 import grpc
 from google.protobuf import timestamp_pb2
 
-from switchyard.cli.connection import add_tls_flags, client_config, tls_from_args
+from switchyard.cli.connection import add_tls_flags, client_config, operator_token, tls_from_args
 from switchyard.cli.output import report_call_error
 from switchyard.cli.tables import format_table
 from switchyard.client import error_from_rpc, open_channel
@@ -73,8 +74,12 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
     """Open a channel to --controlplane, run the command, turn RPC errors into messages."""
 
     def run(args: argparse.Namespace) -> int:
+        tls = tls_from_args(args)
         config = client_config(
-            address=args.controlplane, tls=tls_from_args(args), timeout_s=TIMEOUT_S
+            address=args.controlplane,
+            tls=tls,
+            timeout_s=TIMEOUT_S,
+            token=operator_token(args.token, address=args.controlplane, tls=tls),
         )
         with open_channel(config) as channel:
             try:
@@ -273,9 +278,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"control plane address (default {DEFAULT_CONTROLPLANE})",
     )
     add_tls_flags(policy)
+    policy.add_argument(
+        "--token",
+        default=os.environ.get("SWITCHYARD_TOKEN"),
+        help="operator token ($SWITCHYARD_TOKEN; default: make run's dev operator token "
+        "for a control plane on this machine)",
+    )
     # Accepted after the subcommand too; SUPPRESS keeps the value given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--controlplane", default=argparse.SUPPRESS, metavar="HOST:PORT")
+    common.add_argument("--token", default=argparse.SUPPRESS)
     add_tls_flags(common, suppress=True)
     common.add_argument("--author", default=_author(), help="recorded with the change")
     commands = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")

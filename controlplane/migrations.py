@@ -1,12 +1,12 @@
 """The SQLite schema as an ordered list of migrations, applied once each at start.
 
-Append a new entry to change the schema; never edit one that has shipped. Each
-migration runs in its own transaction together with the schema_version bump.
+Append a new entry to change the schema; never edit one that has shipped. Opening
+and migrating is `switchyard.runtime.sqlite`'s, shared with the registry and routers.
 """
 
 from __future__ import annotations
 
-import aiosqlite
+from switchyard.runtime.sqlite import SqliteDatabase
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: policy versions, the rollout (one row), breaker overrides, routers and replies.
@@ -89,26 +89,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 LATEST = len(MIGRATIONS)
 
 
-class SchemaTooNew(Exception):
-    """The database was written by a newer control plane; refuse rather than guess."""
-
-
-async def migrate(db: aiosqlite.Connection) -> int:
-    """Bring the schema to LATEST; return the version it was at."""
-    await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
-        row = await cursor.fetchone()
-    current = int(row[0]) if row and row[0] is not None else 0
-    if current > LATEST:
-        raise SchemaTooNew(f"database schema {current} is newer than this build ({LATEST})")
-    for number in range(current + 1, LATEST + 1):
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[number - 1]:
-                await db.execute(statement)
-            await db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        await db.execute("COMMIT")
-    return current
+async def open_database(path: str) -> SqliteDatabase:
+    """The control plane's database, created and migrated (StartupError saying why)."""
+    return await SqliteDatabase.open(path, migrations=MIGRATIONS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,6 +11,10 @@ from switchyard.policy.rollout import RolloutSplit
 
 BreakerState = Literal["forced_open", "forced_closed"]
 ReplyStatus = Literal["ACK", "NACK"]
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
 
 
 def content_hash(source: str) -> str:

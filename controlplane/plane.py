@@ -15,9 +15,9 @@ from pathlib import Path
 
 import structlog
 
-from controlplane.db import Database
 from controlplane.distribution import SnapshotDistributor
 from controlplane.ledger import RouterLedger
+from controlplane.migrations import open_database
 from controlplane.model import (
     BreakerOverrideRecord,
     BreakerState,
@@ -28,11 +28,12 @@ from controlplane.model import (
     RouterReply,
     content_hash,
 )
-from controlplane.paging import decode_page_token, encode_page_token, page_size_of
 from controlplane.store import PolicyStore
 from switchyard.policy import parse_policy
 from switchyard.policy.rollout import RolloutSplit
 from switchyard.runtime.errors import FieldViolation, InvalidArgument, NotFound, StartupError
+from switchyard.runtime.paging import decode_page_token, encode_page_token, page_size_of
+from switchyard.runtime.sqlite import SqliteDatabase
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +70,7 @@ class RouterPage:
 class ControlPlane:
     def __init__(
         self,
-        db: Database,
+        db: SqliteDatabase,
         distributor: SnapshotDistributor,
         *,
         known_models: KnownModels | None = None,
@@ -82,7 +83,7 @@ class ControlPlane:
 
     @classmethod
     async def open(cls, db_path: str, *, known_models: KnownModels | None = None) -> ControlPlane:
-        db = await Database.open(db_path)
+        db = await open_database(db_path)
         state = await PolicyStore(db).config_state()
         return cls(db, SnapshotDistributor(state), known_models=known_models)
 
@@ -195,13 +196,10 @@ class ControlPlane:
 
     async def list(self, *, page_size: int, page_token: str) -> tuple[list[PolicyRecord], str, int]:
         size = page_size_of(page_size)
-        position = decode_page_token("policies", page_token)
-        if position is not None and not position.isdigit():
-            raise InvalidArgument([FieldViolation("page_token", "not a token this RPC issued")])
-        before = int(position) if position is not None else None
+        before = decode_page_token(page_token, "ListPolicies", int)
         records, active = await self.store.list(page_size=size, before=before)
         more = len(records) == size and records[-1].version > 1
-        token = encode_page_token("policies", str(records[-1].version)) if more else ""
+        token = encode_page_token(records[-1].version, "ListPolicies") if more else ""
         return records, token, active
 
     async def rollback(self, version: int, *, author: str) -> PolicyRecord:
@@ -294,7 +292,7 @@ class ControlPlane:
 
     async def routers(self, *, page_size: int, page_token: str) -> RouterPage:
         size = page_size_of(page_size)
-        after = decode_page_token("routers", page_token) or ""
+        after = decode_page_token(page_token, "ListRouters", str) or ""
         records = await self.ledger.routers(after=after, limit=size + 1)
         more = len(records) > size
         records = records[:size]
@@ -302,5 +300,5 @@ class ControlPlane:
             routers=records,
             connected=self.distributor.connected(),
             current_snapshot_version=self.distributor.current.generation,
-            next_page_token=encode_page_token("routers", records[-1].router_id) if more else "",
+            next_page_token=encode_page_token(records[-1].router_id, "ListRouters") if more else "",
         )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import aiosqlite
 
-from controlplane.db import Database, Transaction, now_us
+from controlplane.migrations import open_database
 from controlplane.model import (
     BreakerOverrideRecord,
     BreakerState,
     ConfigState,
     PolicyRecord,
     Published,
+    now_us,
 )
 from switchyard.policy.rollout import RolloutSplit
 from switchyard.runtime.errors import (
@@ -24,6 +25,7 @@ from switchyard.runtime.errors import (
     InvalidArgument,
     NotFound,
 )
+from switchyard.runtime.sqlite import SqliteDatabase, Transaction
 
 _POLICY_COLUMNS = "version, content_hash, author, message, create_time_us, source"
 
@@ -40,12 +42,12 @@ def _policy(row: aiosqlite.Row) -> PolicyRecord:
 
 
 class PolicyStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
     @classmethod
     async def open(cls, path: str) -> PolicyStore:
-        return cls(await Database.open(path))
+        return cls(await open_database(path))
 
     async def close(self) -> None:
         await self._db.close()
@@ -95,28 +97,28 @@ class PolicyStore:
         return state
 
     async def config_state(self) -> ConfigState:
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             return await self._state(db)
 
     async def get(self, version: int) -> PolicyRecord | None:
         """A version by number; 0 means the active one (None when nothing is active)."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             if version == 0:
                 _, split = await self._rollout(db)
                 version = split.active_version
             return await self._get(db, version) if version else None
 
     async def active_version(self) -> int:
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             return (await self._rollout(db))[1].active_version
 
     async def has_policies(self) -> bool:
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             return await db.one("SELECT 1 FROM policy_versions LIMIT 1") is not None
 
     async def list(self, *, page_size: int, before: int | None) -> tuple[list[PolicyRecord], int]:
         """Newest first, at most page_size versions below `before`; also the active version."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             rows = await db.all(
                 f"SELECT {_POLICY_COLUMNS} FROM policy_versions WHERE version < ?"
                 " ORDER BY version DESC LIMIT ?",
@@ -195,7 +197,7 @@ class PolicyStore:
         The first version ever stored becomes active whatever `activate` says.
         """
         at = now_us()
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             row = await db.one(
                 f"SELECT {_POLICY_COLUMNS} FROM policy_versions ORDER BY version DESC LIMIT 1"
             )
@@ -230,7 +232,7 @@ class PolicyStore:
         self, version: int, *, author: str, action: str
     ) -> tuple[PolicyRecord, ConfigState | None]:
         """Make an existing version active (rollback or promotion); NotFound if absent."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             record = await self._get(db, version)
             if record is None:
                 raise NotFound(f"policy version {version} does not exist")
@@ -241,7 +243,7 @@ class PolicyStore:
         self, canary_version: int, percent: float, *, author: str
     ) -> tuple[RolloutSplit, ConfigState | None]:
         """Set or (version 0) clear the canary; checked against the rollout it changes."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             _, split = await self._rollout(db)
             if canary_version:
                 if await self._get(db, canary_version) is None:
@@ -272,7 +274,7 @@ class PolicyStore:
     ) -> ConfigState | None:
         """Force one model's breaker fleet-wide, or (None) remove the override."""
         at = now_us()
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             row = await db.one(
                 "SELECT state FROM breaker_overrides WHERE model_id = ?", (model_id,)
             )

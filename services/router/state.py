@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from switchyard.policy import Policy, parse_policy
 from switchyard.policy.rollout import RolloutSplit, choose_version
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import FieldViolation, InvalidArgument, Unavailable
+from switchyard.runtime.files import write_atomically
 
 log = structlog.get_logger(__name__)
 
@@ -58,12 +58,6 @@ class PolicySet:
         if not self.rollout.canary_version:
             return self.active
         return self.versions[choose_version(self.rollout, sticky_key)]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 class RouterState:
@@ -144,7 +138,7 @@ class RouterState:
             listener(self._policies)
         self._policy_ready.set()
         if persist and self._dir is not None:
-            _atomic_write(self._dir / POLICY_FILE, snapshot.SerializeToString())
+            write_atomically(self._dir / POLICY_FILE, snapshot.SerializeToString())
         log.info(
             "policy.applied",
             policy_version=rollout.active_version,
@@ -188,7 +182,7 @@ class RouterState:
         snapshot = registry_pb2.FleetSnapshot(
             models=list(self._fleet_models.values()), revision=self.fleet.revision
         )
-        _atomic_write(self._dir / FLEET_FILE, snapshot.SerializeToString())
+        write_atomically(self._dir / FLEET_FILE, snapshot.SerializeToString())
 
     # -- restore ------------------------------------------------------------------
 

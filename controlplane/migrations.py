@@ -84,6 +84,69 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX router_replies_by_router ON router_replies (router_id, id)",
     ),
+    # 2: artefacts (content-addressed), which policy names which, the canary guard,
+    # the shadow, promotions in progress and the routers' per-version counters.
+    (
+        """
+        CREATE TABLE artefacts (
+            digest TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('predictor', 'scorer')),
+            size_bytes INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            create_time_us INTEGER NOT NULL,
+            content BLOB NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE policy_artefacts (
+            version INTEGER NOT NULL REFERENCES policy_versions(version),
+            digest TEXT NOT NULL REFERENCES artefacts(digest),
+            PRIMARY KEY (version, digest)
+        )
+        """,
+        # The guard as JSON (controlplane.guard), set with the canary.
+        "ALTER TABLE rollout ADD COLUMN canary_guard TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE rollout ADD COLUMN canary_start_us INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE rollout ADD COLUMN shadow_version INTEGER REFERENCES policy_versions(version)",
+        "ALTER TABLE rollout ADD COLUMN shadow_percent REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE rollout ADD COLUMN shadow_execute_percent REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE rollout ADD COLUMN shadow_max_spend_micros_per_hour"
+        " INTEGER NOT NULL DEFAULT 0",
+        """
+        CREATE TABLE promotions (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            canary_version INTEGER NOT NULL,
+            steps TEXT NOT NULL,
+            next_step INTEGER NOT NULL,
+            next_step_us INTEGER NOT NULL,
+            step_interval_s REAL NOT NULL,
+            author TEXT NOT NULL
+        )
+        """,
+        # Cumulative per router process (boot_id): the latest report replaces the row.
+        """
+        CREATE TABLE version_counts (
+            router_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            policy_version INTEGER NOT NULL,
+            counts TEXT NOT NULL,
+            update_time_us INTEGER NOT NULL,
+            PRIMARY KEY (router_id, boot_id, policy_version)
+        )
+        """,
+        """
+        CREATE TABLE shadow_counts (
+            router_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            shadow_version INTEGER NOT NULL,
+            active_version INTEGER NOT NULL,
+            counts TEXT NOT NULL,
+            update_time_us INTEGER NOT NULL,
+            PRIMARY KEY (router_id, boot_id, shadow_version, active_version)
+        )
+        """,
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from controlplane import rollout_store
+from controlplane.guard import CanaryGuard
 from controlplane.migrations import open_database
 from controlplane.model import (
     BreakerOverrideRecord,
@@ -16,6 +18,7 @@ from controlplane.model import (
     ConfigState,
     PolicyRecord,
     Published,
+    ShadowSplit,
     now_us,
 )
 from switchyard.policy.rollout import RolloutSplit
@@ -74,8 +77,10 @@ class PolicyStore:
 
     async def _state(self, db: Transaction) -> ConfigState:
         generation, split = await self._rollout(db)
+        extras = await rollout_store.read_extras(db)
         policies = []
-        for version in sorted({split.active_version, split.canary_version} - {0}):
+        carried = sorted({split.active_version, split.canary_version, extras.shadow.version} - {0})
+        for version in carried:
             record = await self._get(db, version)
             if record is not None:
                 policies.append(record)
@@ -92,7 +97,15 @@ class PolicyStore:
                 " ORDER BY model_id",
             )
         ]
-        state = ConfigState(generation, split, tuple(policies), tuple(overrides))
+        state = ConfigState(
+            generation,
+            split,
+            tuple(policies),
+            tuple(overrides),
+            shadow=extras.shadow,
+            guard=extras.guard if split.canary_version else None,
+            artefacts=await rollout_store.artefacts_for(db, carried),
+        )
         state.check()
         return state
 
@@ -175,6 +188,11 @@ class PolicyStore:
         if split.active_version == version:
             return False
         promoted = split.canary_version == version
+        if promoted:
+            await rollout_store.write_guard(db, None, canary_start_us=0)
+            await rollout_store.write_promotion(db, None)
+        if (await rollout_store.read_extras(db)).shadow.version == version:
+            await rollout_store.write_shadow(db, ShadowSplit())  # it answers for real now
         await self._bump(
             db,
             action=action,
@@ -190,14 +208,34 @@ class PolicyStore:
         return True
 
     async def publish(
-        self, *, source: str, content_hash: str, author: str, message: str, activate: bool
+        self,
+        *,
+        source: str,
+        content_hash: str,
+        author: str,
+        message: str,
+        activate: bool,
+        artefacts: tuple[str, ...] = (),
     ) -> Published:
         """Store a new version (or return the latest if its content is identical).
 
         The first version ever stored becomes active whatever `activate` says.
+        `artefacts`: the content addresses the policy names; each must be uploaded.
         """
         at = now_us()
         async with self._db.begin() as db:
+            missing = await rollout_store.missing_artefacts(db, list(artefacts))
+            if missing:
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            "predictor.artefact",
+                            f"no artefact {d} has been uploaded (switchyard policy artefact"
+                            " upload FILE)",
+                        )
+                        for d in missing
+                    ]
+                )
             row = await db.one(
                 f"SELECT {_POLICY_COLUMNS} FROM policy_versions ORDER BY version DESC LIMIT 1"
             )
@@ -214,6 +252,7 @@ class PolicyStore:
                     PolicyRecord(version, content_hash, author, message, at, source),
                     True,
                 )
+                await rollout_store.link_policy_artefacts(db, version, list(artefacts))
             _, split = await self._rollout(db)
             changed = False
             if activate or split.active_version == 0:
@@ -240,7 +279,14 @@ class PolicyStore:
             return record, await self._state(db) if changed else None
 
     async def set_canary(
-        self, canary_version: int, percent: float, *, author: str
+        self,
+        canary_version: int,
+        percent: float,
+        *,
+        author: str,
+        guard: CanaryGuard | None = None,
+        action: str = "",
+        detail: str = "",
     ) -> tuple[RolloutSplit, ConfigState | None]:
         """Set or (version 0) clear the canary; checked against the rollout it changes."""
         async with self._db.begin() as db:
@@ -257,14 +303,25 @@ class PolicyStore:
             wanted = RolloutSplit(
                 split.active_version, canary_version, percent if canary_version else 0.0
             )
-            if wanted == split:
+            extras = await rollout_store.read_extras(db)
+            kept_guard = guard if canary_version else None
+            if wanted == split and kept_guard == extras.guard:
                 return split, None
+            at = now_us()
+            if canary_version != split.canary_version or not canary_version:
+                await rollout_store.write_promotion(db, None)
+            started = (
+                extras.canary_start_us
+                if canary_version and canary_version == split.canary_version
+                else (at if canary_version else 0)
+            )
+            await rollout_store.write_guard(db, kept_guard, canary_start_us=started)
             await self._bump(
                 db,
-                action="canary" if canary_version else "canary_cleared",
-                detail=f"canary {canary_version} at {wanted.canary_percent}%",
+                action=action or ("canary" if canary_version else "canary_cleared"),
+                detail=detail or f"canary {canary_version} at {wanted.canary_percent}%",
                 author=author,
-                at=now_us(),
+                at=at,
                 split=wanted,
             )
             return wanted, await self._state(db)

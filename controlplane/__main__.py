@@ -37,7 +37,9 @@ async def _main(argv: Sequence[str] | None) -> None:
         else None
     )
     plane = await ControlPlane.open(
-        config.db_path, known_models=registry.model_ids if registry else None
+        config.db_path,
+        known_models=registry.model_ids if registry else None,
+        max_artefact_bytes=config.max_artefact_bytes,
     )
 
     async def on_start() -> None:

@@ -13,6 +13,12 @@ class RouterLedger:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
+    async def known(self, router_id: str) -> bool:
+        """True once the router has opened a config stream here."""
+        async with self._db.begin() as db:
+            row = await db.one("SELECT 1 FROM routers WHERE router_id = ?", (router_id,))
+        return row is not None
+
     async def seen(self, router_id: str) -> None:
         at = now_us()
         async with self._db.begin() as db:

@@ -8,6 +8,7 @@ cancellation, so a client hanging up can never leave a committed change unpushed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import structlog
 
+from controlplane.artefact_store import ArtefactStore, policy_artefacts
 from controlplane.distribution import SnapshotDistributor
+from controlplane.guard import CanaryGuard
 from controlplane.ledger import RouterLedger
 from controlplane.migrations import open_database
 from controlplane.model import (
@@ -28,6 +31,7 @@ from controlplane.model import (
     RouterReply,
     content_hash,
 )
+from controlplane.rollout_control import RolloutControl
 from controlplane.store import PolicyStore
 from switchyard.policy import parse_policy
 from switchyard.policy.rollout import RolloutSplit
@@ -44,6 +48,7 @@ MAX_AUTHOR_CHARS = 200
 MAX_MESSAGE_CHARS = 4000
 MAX_MODEL_ID_CHARS = 128
 ANONYMOUS = "anonymous"
+DEFAULT_MAX_ARTEFACT_BYTES = 48 * 1024 * 1024
 
 
 def _check_texts(**fields: tuple[str, int]) -> list[FieldViolation]:
@@ -74,18 +79,38 @@ class ControlPlane:
         distributor: SnapshotDistributor,
         *,
         known_models: KnownModels | None = None,
+        max_artefact_bytes: int = DEFAULT_MAX_ARTEFACT_BYTES,
     ) -> None:
         self._db = db
         self.store = PolicyStore(db)
         self.ledger = RouterLedger(db)
         self.distributor = distributor
         self._known_models = known_models
+        self.artefacts = ArtefactStore(db, max_bytes=max_artefact_bytes)
+        self.rollout = RolloutControl(
+            db, self.store, push=self._push, known_router=self.ledger.known
+        )
+        self._background: list[asyncio.Task[None]] = []
 
     @classmethod
-    async def open(cls, db_path: str, *, known_models: KnownModels | None = None) -> ControlPlane:
+    async def open(
+        cls,
+        db_path: str,
+        *,
+        known_models: KnownModels | None = None,
+        max_artefact_bytes: int = DEFAULT_MAX_ARTEFACT_BYTES,
+    ) -> ControlPlane:
+        """Open the store and start the promotion loop (close() stops it)."""
         db = await open_database(db_path)
         state = await PolicyStore(db).config_state()
-        return cls(db, SnapshotDistributor(state), known_models=known_models)
+        plane = cls(
+            db,
+            SnapshotDistributor(state),
+            known_models=known_models,
+            max_artefact_bytes=max_artefact_bytes,
+        )
+        plane._background.append(asyncio.create_task(plane.rollout.run()))
+        return plane
 
     def drain(self) -> None:
         """End every router stream so shutdown need not wait out the grace period."""
@@ -94,6 +119,12 @@ class ControlPlane:
     async def close(self) -> None:
         """Idempotent: the stop hook and an error path may both call it."""
         self.distributor.close()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
         await self._db.close()
 
     def _push(self, state: ConfigState | None) -> None:
@@ -127,8 +158,9 @@ class ControlPlane:
         known = None
         if check_registry and self._known_models is not None:
             known = await self._known_models()  # Unavailable propagates: nothing stored
+        artefacts: tuple[str, ...] = ()
         try:
-            parse_policy(source, known_models=known)
+            artefacts = policy_artefacts(parse_policy(source, known_models=known))
         except InvalidArgument as exc:
             problems = [*exc.violations, *problems]
         _raise_if(problems)
@@ -142,14 +174,33 @@ class ControlPlane:
                 config=None,
             )
         return await asyncio.shield(
-            self._publish(source, digest, author=author, message=message, activate=activate)
+            self._publish(
+                source,
+                digest,
+                author=author,
+                message=message,
+                activate=activate,
+                artefacts=artefacts,
+            )
         )
 
     async def _publish(
-        self, source: str, digest: str, *, author: str, message: str, activate: bool
+        self,
+        source: str,
+        digest: str,
+        *,
+        author: str,
+        message: str,
+        activate: bool,
+        artefacts: tuple[str, ...],
     ) -> Published:
         published = await self.store.publish(
-            source=source, content_hash=digest, author=author, message=message, activate=activate
+            source=source,
+            content_hash=digest,
+            author=author,
+            message=message,
+            activate=activate,
+            artefacts=artefacts,
         )
         log.info(
             "policy.published",
@@ -218,19 +269,35 @@ class ControlPlane:
     # --- rollout and breakers ----------------------------------------------------------
 
     async def set_rollout(
-        self, *, canary_version: int, percent: float, author: str
+        self,
+        *,
+        canary_version: int,
+        percent: float,
+        author: str,
+        guard: CanaryGuard | None = None,
     ) -> RolloutSplit:
-        """Send `percent` of sticky keys to `canary_version`; version 0 removes the canary."""
+        """Send `percent` of sticky keys to `canary_version`; version 0 removes the canary.
+
+        `guard`: thresholds that roll this canary back automatically (none: unguarded).
+        """
         problems = _check_texts(author=(author, MAX_AUTHOR_CHARS))
         if canary_version < 0:
             problems.append(FieldViolation("canary_version", "must be 0 (none) or a version"))
         if canary_version > 0 and not (math.isfinite(percent) and 0 < percent <= 100):
             problems.append(FieldViolation("canary_percent", "must be in (0, 100]"))
+        if guard is not None:
+            problems.extend(guard.violations())
         _raise_if(problems)
-        return await asyncio.shield(self._set_rollout(canary_version, percent, author or ANONYMOUS))
+        return await asyncio.shield(
+            self._set_rollout(canary_version, percent, author or ANONYMOUS, guard)
+        )
 
-    async def _set_rollout(self, canary_version: int, percent: float, author: str) -> RolloutSplit:
-        split, state = await self.store.set_canary(canary_version, percent, author=author)
+    async def _set_rollout(
+        self, canary_version: int, percent: float, author: str, guard: CanaryGuard | None
+    ) -> RolloutSplit:
+        split, state = await self.store.set_canary(
+            canary_version, percent, author=author, guard=guard
+        )
         log.info(
             "rollout.changed",
             canary_version=split.canary_version,

@@ -37,7 +37,11 @@ async def amain(argv: Sequence[str] | None) -> None:
     config = load_config(
         RouterConfig, env_prefix="SWITCHYARD_ROUTER_", argv=argv, description=__doc__
     )
-    state = RouterState(config.state_dir or None, artefacts_dir=config.artefacts_dir)
+    state = RouterState(
+        config.state_dir or None,
+        artefacts_dir=config.artefacts_dir,
+        artefact_max_bytes=config.artefact_max_bytes,
+    )
     state.restore()
     tenants = load_tenants(config)
     app = build_router(
@@ -61,6 +65,7 @@ async def amain(argv: Sequence[str] | None) -> None:
             router_id=config.router_id or f"{socket.gethostname()}-{os.getpid()}",
             registry_token=config.registry_token,
             controlplane_token=config.controlplane_token,
+            artefact_fetch_timeout_s=config.artefact_fetch_timeout_s,
             registry_tls=config.registry_tls,
             controlplane_tls=config.controlplane_tls,
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 import structlog
 
+from services.router.artefact_cache import DEFAULT_FETCH_TIMEOUT_S, ArtefactFetcher
 from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
@@ -76,6 +77,7 @@ class RouterApp:
         router_id: str,
         registry_token: str = "",
         controlplane_token: str = "",
+        artefact_fetch_timeout_s: float = DEFAULT_FETCH_TIMEOUT_S,
         registry_tls: TlsConfig | None = None,
         controlplane_tls: TlsConfig | None = None,
     ) -> None:
@@ -95,6 +97,12 @@ class RouterApp:
                     self.state,
                     router_id=router_id,
                     metadata=bearer(controlplane_token),
+                    artefacts=ArtefactFetcher(
+                        controlplane,
+                        self.state.artefacts,
+                        metadata=bearer(controlplane_token),
+                        timeout_s=artefact_fetch_timeout_s,
+                    ),
                 )
             )
         )

@@ -35,6 +35,10 @@ class RouterConfig(ServerConfig):
     state_dir: str = "var/router"
     # Where relative `predictor.artefact` paths in policies resolve.
     artefacts_dir: str = "artefacts"
+    # Control-plane artefacts (sha256: in a policy): the largest this router downloads,
+    # and how long one download may take. Kept under state_dir/artefacts.
+    artefact_max_bytes: int = 64 * 1024 * 1024
+    artefact_fetch_timeout_s: float = 30.0
     # Active health checks of models whose breaker is OPEN, every this many ms (±20 %);
     # 0 turns them off (recovery then waits for the breaker's open_wait).
     health_probe_interval_ms: int = 500
@@ -65,6 +69,8 @@ class RouterConfig(ServerConfig):
         super().__post_init__()
         if self.health_probe_interval_ms < 0:
             raise StartupError("health_probe_interval_ms must be >= 0 (0 = off)")
+        if self.artefact_max_bytes < 1 or self.artefact_fetch_timeout_s <= 0:
+            raise StartupError("artefact_max_bytes must be >= 1 and artefact_fetch_timeout_s > 0")
         if self.idempotency_ttl_s < 1:
             raise StartupError("idempotency_ttl_s must be >= 1 second")
         if self.verifier_mode not in VERIFIER_MODES:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import structlog
 
+from services.router.artefact_cache import DEFAULT_MAX_BYTES, ArtefactCache
 from services.router.artefacts import load_bound_predictor
 from services.router.fleet import FleetView, profile_from_proto
 from services.router.selection import BoundPredictor
@@ -29,6 +30,7 @@ log = structlog.get_logger(__name__)
 
 POLICY_FILE = "policy-snapshot.pb"
 FLEET_FILE = "fleet-snapshot.pb"
+ARTEFACTS_DIR = "artefacts"
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,20 @@ class PolicySet:
 
 
 class RouterState:
-    def __init__(self, state_dir: str | None, *, artefacts_dir: str = "artefacts") -> None:
+    def __init__(
+        self,
+        state_dir: str | None,
+        *,
+        artefacts_dir: str = "artefacts",
+        artefact_max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self._dir = Path(state_dir) if state_dir else None
         self._artefacts_dir = Path(artefacts_dir)
+        # Control-plane artefacts live beside the last good snapshot that names them.
+        self.artefacts = ArtefactCache(
+            (self._dir / ARTEFACTS_DIR) if self._dir else self._artefacts_dir / ARTEFACTS_DIR,
+            max_bytes=artefact_max_bytes,
+        )
         self.fleet = FleetView()
         self._policies: PolicySet | None = None
         self.snapshot_version = ""
@@ -107,6 +120,7 @@ class RouterState:
             )
             if (version or name == "active_version") and version not in carried
         ]
+        problems.extend(self.artefacts.problems(snapshot.artefacts))
         if problems:
             raise InvalidArgument(problems)
         versions: dict[int, ActivePolicy] = {}
@@ -120,7 +134,7 @@ class RouterState:
                         for v in exc.violations
                     ]
                 ) from exc
-            predictor, unusable = load_bound_predictor(policy, self._artefacts_dir)
+            predictor, unusable = load_bound_predictor(policy, self._artefacts_dir, self.artefacts)
             if unusable:
                 raise InvalidArgument(
                     [FieldViolation(f"policies[{i}].{v.field}", v.description) for v in unusable]
@@ -139,6 +153,7 @@ class RouterState:
         self._policy_ready.set()
         if persist and self._dir is not None:
             write_atomically(self._dir / POLICY_FILE, snapshot.SerializeToString())
+            self.artefacts.prune([a.digest for a in snapshot.artefacts])
         log.info(
             "policy.applied",
             policy_version=rollout.active_version,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import grpc
 import structlog
 
+from services.router.artefact_cache import ArtefactFetcher
 from services.router.state import RouterState
 from switchyard.controlplane.v1 import controlplane_pb2, controlplane_pb2_grpc
 from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
@@ -55,7 +56,10 @@ async def subscribe_config(
     *,
     router_id: str,
     metadata: Sequence[tuple[str, str]] = (),
+    artefacts: ArtefactFetcher | None = None,
 ) -> None:
+    """Follow the config stream; a snapshot whose artefacts cannot be fetched and
+    verified is NACKed without touching the policy in force."""
     stub = controlplane_pb2_grpc.ControlPlaneServiceStub(channel)
     backoff = MIN_BACKOFF_S
     while True:
@@ -67,7 +71,13 @@ async def subscribe_config(
                 if response is grpc.aio.EOF:
                     log.warning("policy.stream_ended")
                     break
-                await call.write(_reply(state, response.snapshot, router_id))
+                snapshot = response.snapshot
+                missing = await artefacts.fetch_missing(snapshot) if artefacts else ""
+                if missing:
+                    log.warning("policy.nack", snapshot=snapshot.version, error=missing)
+                    await call.write(_nack(snapshot, router_id, missing))
+                else:
+                    await call.write(_reply(state, snapshot, router_id))
                 backoff = MIN_BACKOFF_S
         except grpc.aio.AioRpcError as exc:
             log.warning("policy.stream_failed", code=exc.code().name, retry_in_s=backoff)

@@ -21,9 +21,12 @@ from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResu
 from switchyard.learning.predictor import load_predictor
 from switchyard.learning.predictor_training import train_router_predictor
 from switchyard.learning.sweep import parse_sweep
+from switchyard.policy import parse_policy
 
 CASCADE_POLICY = Path(__file__).resolve().parent / "quality" / "cascade.yaml"
 LEARNED_POLICY = Path(__file__).resolve().parent / "quality" / "learned.yaml"
+PARALLEL_POLICY = Path(__file__).resolve().parent / "quality" / "parallel.yaml"
+VOTE_POLICY = Path(__file__).resolve().parent / "quality" / "vote.yaml"
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,38 @@ class LearnedScore:
         )
 
 
+class Ensemble:
+    """An ensemble policy (bench/quality/parallel.yaml, vote.yaml) over the weak and strong
+    models through the router's own executors: one operating point, both models paid."""
+
+    def __init__(self, name: str, policy: Path) -> None:
+        self.name = name
+        self._policy = policy
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
+        return _needs_texts_and_pair(held, roles)
+
+    def fit(self, train: EvalSetup) -> None:
+        """Nothing to fit: the verifier's packaged scorer ranks, the policy is fixed."""
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None
+        source = string.Template(self._policy.read_text()).substitute(
+            weak=roles.weak, strong=roles.strong
+        )
+        policy = parse_policy(source, known_models=list(held.profiles))
+        row = await report.policy_result(
+            held, policy, name=self.name, kind="policy", strong=roles.strong
+        )
+        return row
+
+
 def strategies(points: int) -> list[Strategy]:
     """Every strategy that exists today; learned selectors are added here as rows."""
-    return [ScorerCascade(), RouterCascade(points), LearnedScore(points)]
+    return [
+        ScorerCascade(),
+        RouterCascade(points),
+        LearnedScore(points),
+        Ensemble("parallel(2), verifier-ranked", PARALLEL_POLICY),
+        Ensemble("vote(2) on final answers/labels, tie → verifier score", VOTE_POLICY),
+    ]

@@ -19,6 +19,7 @@ from services.router.health_probes import OpenModelProber
 from services.router.host_store import LEDGER_FILE, HostStore
 from services.router.idempotency import DEFAULT_TTL_S, IdempotencyStore
 from services.router.ledger import SqliteLedger
+from services.router.observers import RouteObserver
 from services.router.provider_pool import ProviderPool
 from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
@@ -106,6 +107,10 @@ class RouterApp:
                 )
             )
         )
+
+    def observe(self, observer: RouteObserver) -> None:
+        """Hand every finished Route() to `observer` (see observers)."""
+        self.servicer.observers.append(observer)
 
     def start_health_probes(self, *, interval_s: float) -> OpenModelProber:
         """Actively probe models whose breaker is OPEN (see health_probes)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import grpc
 import structlog
@@ -17,6 +18,7 @@ from services.router.execution import (
     Verdict,
 )
 from services.router.idempotency import IdempotencyScope, IdempotencyStore, request_fingerprint
+from services.router.observers import RouteObserver, RouteTrace, notify
 from services.router.planning import DropReason, RouteInput, RoutePlan, plan_route
 from services.router.response_cache import CachedAnswer, ResponseCache, cache_key
 from services.router.spend_metrics import TENANT_BUDGET_STEERED, observe_token_estimate
@@ -38,6 +40,7 @@ from switchyard.runtime.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from switchyard.runtime.logging import current_request_id
 from switchyard.runtime.tokens import bearer_token
 
 log = structlog.get_logger(__name__)
@@ -103,8 +106,10 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         idempotency: IdempotencyStore | None = None,
         cache: ResponseCache | None = None,
         tenants: TenantTokens | None = None,
+        observers: Sequence[RouteObserver] = (),
     ) -> None:
         self._tenants = tenants
+        self.observers = list(observers)
         self._estimates = estimates
         self._state = state
         self._executor = executor
@@ -159,14 +164,38 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     async def Route(
         self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.RouteResponse:
-        started = time.monotonic()
+        trace = RouteTrace.start(current_request_id())
+        try:
+            response = await self._route_traced(request, context, trace)
+        except BaseException as exc:
+            trace.finish(exc)
+            notify(self.observers, trace)
+            raise
+        response.request_id = trace.request_id
+        trace.response = response
+        trace.cache_hit = response.cache_hit
+        trace.idempotent_replay = response.idempotent_replay
+        trace.finish()
+        notify(self.observers, trace)
+        return response
+
+    async def _route_traced(
+        self,
+        request: router_pb2.RouteRequest,
+        context: grpc.aio.ServicerContext,
+        trace: RouteTrace,
+    ) -> router_pb2.RouteResponse:
         self._admit(request, context)
         route_in = route_input(request)
-        active = self._state.policies.for_key(sticky_key(route_in))
+        trace.request = route_in
+        policies = self._state.policies
+        active = policies.for_key(sticky_key(route_in))
+        trace.policy_version = active.version
+        trace.canary = active.version != policies.active.version
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
         if route_in.idempotency_key and self._idempotency is not None:
-            return await self._route_once(request, route_in, active, deadline, started)
-        return await self._route(route_in, active, deadline, started)
+            return await self._route_once(request, route_in, active, deadline, trace)
+        return await self._route(route_in, active, deadline, trace)
 
     async def _route_once(
         self,
@@ -174,7 +203,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         route_in: RouteInput,
         active: ActivePolicy,
         deadline: float,
-        started: float,
+        trace: RouteTrace,
     ) -> router_pb2.RouteResponse:
         """Step 1 (with a key): the stored response for it, or route and store."""
         assert self._idempotency is not None
@@ -184,7 +213,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         produced: list[router_pb2.RouteResponse] = []
 
         async def produce() -> bytes:
-            produced.append(await self._route(route_in, active, deadline, started))
+            produced.append(await self._route(route_in, active, deadline, trace))
             return produced[0].SerializeToString()
 
         lease_until_s = time.time() + max(0.0, deadline - time.monotonic()) + LEASE_GRACE_S
@@ -199,10 +228,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         return response
 
     async def _route(
-        self, route_in: RouteInput, active: ActivePolicy, deadline: float, started: float
+        self, route_in: RouteInput, active: ActivePolicy, deadline: float, trace: RouteTrace
     ) -> router_pb2.RouteResponse:
+        started = trace.started_monotonic
         policy = active.policy
         rule = policy.match(route_in.facts)
+        trace.rule = rule.name
         # Step 2: the rule's response cache.
         key = None
         if rule.cache is not None:
@@ -215,6 +246,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         if allowance is not None and allowance.remaining_micros <= 0:
             raise allowance.exhausted(now_s=time.time())
         plan = self._plan(route_in, active, deadline, allowance)
+        trace.plan = plan
         own_budget = route_in.budget_micros or policy.budget_micros
         spend = self._attempt_budget(allowance, plan, deadline, own_budget)
         # Step 4: execute, with a stale cached answer as the last resort.
@@ -232,6 +264,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                 raise
             assert allowance is not None
             raise quota_error(allowance.limit, spend.refusal, now_s=time.time()) from exc
+        trace.result = result
         observe_token_estimate(
             route_in.prompt_tokens,
             [a.input_tokens for a in result.attempts],

@@ -17,9 +17,9 @@ StrategyKind = Literal["single", "cascade", "parallel", "vote", "hedge"]
 STRATEGY_KINDS: tuple[str, ...] = ("single", "cascade", "parallel", "vote", "hedge")
 # Strategies that call several models for one request (switchyard/policy/ensembles.py).
 ENSEMBLE_KINDS: tuple[str, ...] = ("parallel", "vote", "hedge")
-# Task types whose answers can be compared for a vote (a label, or a JSON value); free
-# text (chat, summarization, code, reasoning, maths working) has no canonical form.
-VOTING_TASK_TYPES: frozenset[str] = frozenset({"classification", "extraction"})
+# Task types whose answers can be compared for a vote (a label, a JSON value, a maths
+# final answer); free text (chat, summarization, code, reasoning) has no canonical form.
+VOTING_TASK_TYPES: frozenset[str] = frozenset({"classification", "extraction", "math"})
 ResponseFormat = Literal["text", "json_object"]
 VoteWeighting = Literal["majority", "confidence"]
 VoteTieBreak = Literal["order", "score", "none"]

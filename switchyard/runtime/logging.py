@@ -6,6 +6,7 @@ logs can be joined to it without passing a logger around.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import sys
@@ -36,6 +37,9 @@ def configure_logging(*, service: str, level: str = "info") -> None:
     structlog.contextvars.bind_contextvars(service=service)
 
 
+_REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
 def bind_request(request_id: str | None) -> str:
     """Bind a request id into this RPC's logging context and return it.
 
@@ -45,7 +49,14 @@ def bind_request(request_id: str | None) -> str:
     """
     rid = request_id or os.urandom(8).hex()
     structlog.contextvars.bind_contextvars(request_id=rid)
+    _REQUEST_ID.set(rid)
     return rid
+
+
+def current_request_id() -> str:
+    """This RPC's request id (bound by the interceptor), or a fresh one outside an RPC."""
+    rid = _REQUEST_ID.get()
+    return rid if rid is not None else os.urandom(8).hex()
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -31,7 +31,27 @@ def test_a_dataset_becomes_rows_with_the_references() -> None:
     names = [r.name for r in result.rows]
     assert {"claude-3-haiku", "gemini-2.0-flash", "oracle", "random"} <= set(names)
     assert all(r.aiq is not None for r in result.rows)
-    evaluated = {r.name for r in result.rows if r.kind in ("cascade", "sweep")}
+    evaluated = {r.name for r in result.rows if r.kind in ("cascade", "sweep", "policy")}
     skipped = {name for name, _ in result.skipped}
     assert evaluated | skipped == {s.name for s in quality_strategies.strategies(4)}
     assert "routerarena" in quality.results_table([result])
+
+
+def test_ensemble_rows_pay_both_models_and_serve_one_of_their_answers() -> None:
+    """parallel(2) and vote(2) on RouterArena's fixture slice: every request calls both models, so a
+    row costs the two single models' rows together; the quality served lies between
+    the worse single model and the oracle; with two voters a disagreement is a tie that
+    the verifier score breaks, which is the parallel's choice too."""
+    result = asyncio.run(quality.bench_dataset(quality.DATASETS[-1], FIXTURES, points=4))
+    rows = {r.name: r for r in result.rows}
+    weak, strong = rows["claude-3-haiku"].point, rows["gemini-2.0-flash"].point
+    oracle = rows["oracle"].point
+    assert weak is not None and strong is not None and oracle is not None
+    parallel = rows["parallel(2), verifier-ranked"].point
+    vote = rows["vote(2) on final answers/labels, tie → verifier score"].point
+    assert parallel is not None and vote is not None
+    for point in (parallel, vote):
+        assert abs(point.cost_micros - (weak.cost_micros + strong.cost_micros)) < 1e-6
+        assert point.strong_fraction == 1.0
+        assert min(weak.quality, strong.quality) <= point.quality <= oracle.quality
+    assert vote.quality == parallel.quality

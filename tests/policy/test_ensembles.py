@@ -50,6 +50,13 @@ def test_vote_settings_and_conditions() -> None:
     )
 
 
+def test_vote_on_maths_final_answers_is_allowed() -> None:
+    policy = parse_policy(
+        rule("{kind: vote, models: [a, b]}", when="    when: {task_types: [math]}\n")
+    )
+    assert policy.rules[0].strategy.kind == "vote"
+
+
 def test_vote_on_json_responses_of_any_task_and_the_condition_matches_json_only() -> None:
     """when.response_format: json_object allows a vote for any task type, and the rule
     then matches JSON requests only."""
@@ -120,6 +127,7 @@ def test_bad_ensemble_settings_are_field_violations(strategy, field, fragment) -
         "    when: {task_types: [classification, summarization]}\n",
         "    when: {task_types: [code_generation]}\n",
         "    when: {task_types: [reasoning], response_format: text}\n",
+        "    when: {task_types: [math, reasoning]}\n",
     ],
 )
 def test_vote_on_free_text_is_refused(when: str) -> None:

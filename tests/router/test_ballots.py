@@ -15,6 +15,32 @@ from switchyard.policy import VoteSettings
 
 
 @pytest.mark.parametrize(
+    ("answer", "key"),
+    [
+        ("6 + 6 = 12 eggs.\n#### 1,200", "1200"),
+        ("So the total is \\boxed{1200.0}", "1200"),
+        ("She pays $1,200.", "1200"),
+        ("Working: 3 * 4 = 12, then 12 / 8\n#### 1.5", "1.5"),
+        ("#### -7", "-7"),
+        ("The answer is \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+        ("Step one gives 4.\nSo the answer is 10 apples", "10"),
+        ("I cannot tell.", None),
+    ],
+)
+def test_maths_answers_vote_on_their_final_number(answer: str, key: str | None) -> None:
+    """The working differs between models; the final answer is what they agree on."""
+    assert ballot_key(answer, json_mode=False, task_type="math") == key
+
+
+def test_the_final_marker_wins_over_a_later_number_in_the_working() -> None:
+    assert ballot_key("#### 12", json_mode=False, task_type="math") == "12"
+    text = "Total: 5 + 7 = 12\n#### 12"
+    assert ballot_key(text, json_mode=False, task_type="math") == "12"
+    boxed = "\\boxed{8} (check: 2 * 4 = 8, not 9)"
+    assert ballot_key(boxed, json_mode=False, task_type="math") == "8"
+
+
+@pytest.mark.parametrize(
     ("raw", "key"),
     [
         ("positive", "positive"),

@@ -6,6 +6,12 @@ Normalisation (the ballot's key):
   value parsed and re-serialised canonically (keys sorted, no insignificant
   whitespace, Unicode kept), so `{"b": 1, "a": [2]}` and `{"a":[2],"b":1}` agree. In
   JSON mode an answer that does not parse casts no ballot.
+- Final answer, for `math`: the number on GSM8K's final `#### <n>` line, else in the last
+  `\\boxed{...}`, else the last number in the answer (self-consistency voting over final
+  answers); `$`, spaces and thousands separators dropped and the value written
+  canonically, so `#### 1,200`, `\\boxed{1200.0}` and `... is $1200.` agree. A boxed
+  answer that is not a number (`\\frac{1}{2}`) is compared as a label. No number: no
+  ballot.
 - Label, otherwise: whitespace runs collapsed to one space and trimmed, surrounding
   quotes and backticks and trailing `.`, `!`, `;`, `:` and `,` removed (until none is
   left), case-folded: ` "Positive."`, `` `Positive`! `` and `positive` agree. An empty
@@ -20,12 +26,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from services.router.execution.records import Answer
+from switchyard.checks.arithmetic import to_number
+from switchyard.checks.structure import boxed_answer, gsm8k_answer
 from switchyard.policy import VoteSettings
 
 _FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
 # A remaining ballot weighs at most this (one vote; a score is at most 1).
 MAX_BALLOT_WEIGHT = 1.0
 _EPSILON = 1e-9
+LAST_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+# A final answer is at the end: only the tail is scanned for the last number.
+_TAIL_CHARS = 400
 
 
 def canonical_json(text: str, *, containers_only: bool = False) -> str | None:
@@ -51,10 +62,30 @@ def label(text: str) -> str:
     return trimmed.casefold()
 
 
+def _canonical_number(text: str) -> str | None:
+    value = to_number(text.replace("$", "").replace(" ", ""))
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def final_answer_key(text: str) -> str | None:
+    marked = gsm8k_answer(text)
+    if marked is not None:
+        return _canonical_number(marked)
+    boxed = boxed_answer(text)
+    if boxed is not None:
+        return _canonical_number(boxed) or label(boxed) or None
+    numbers = LAST_NUMBER.findall(text[-_TAIL_CHARS:])
+    return _canonical_number(numbers[-1]) if numbers else None
+
+
 def ballot_key(text: str, *, json_mode: bool, task_type: str) -> str | None:
     """The normalised answer a vote compares; None when the answer casts no ballot."""
     if json_mode:
         return canonical_json(text)
+    if task_type == "math":
+        return final_answer_key(text)
     if task_type == "extraction":
         key = canonical_json(text, containers_only=True)
         if key is not None:

@@ -108,6 +108,10 @@ class SuiteSettings:
     routers: int = 1
     # Extra flags for every router process, e.g. ("--verifier-mode", "embedded").
     router_args: tuple[str, ...] = ()
+    # Each router on a port of its own (and its own ledger) instead of one shared port,
+    # so a test can ask one router; extra flags per router index.
+    own_router_ports: bool = False
+    per_router_args: tuple[tuple[str, ...], ...] = ()
     # Prometheus port per router process (index i for router i); empty: no metrics.
     router_metrics_ports: tuple[int, ...] = ()
     # Callers' tokens for the routers (examples/tenants.yaml for `make run`); None runs
@@ -323,9 +327,9 @@ class Suite:
     async def _start_router(self, index: int, deadline: float) -> None:
         s = self.settings
         name = self.router_names[index]
-        shared = s.routers > 1
+        shared = s.routers > 1 and not s.own_router_ports
         # Later routers bind the port the first one got (it may have been port 0).
-        port = s.ports.router if index == 0 else self.services["router"].port
+        port = s.ports.router if index == 0 or not shared else self.services["router"].port
         args = [
             "--registry-address",
             self.address("registry"),
@@ -339,6 +343,8 @@ class Suite:
             s.router_token,
             "--state-dir",
             str(s.state_dir / name),
+            "--router-id",
+            name,
         ]
         if s.tenant_tokens_file is not None:
             args += ["--tenant-tokens-file", str(s.tenant_tokens_file)]
@@ -353,9 +359,10 @@ class Suite:
             args += ["--metrics-port", str(s.router_metrics_ports[index])]
         log_path = self._log_dir / f"{name}.log"
         log_offset = log_path.stat().st_size if log_path.exists() else 0  # logs append
-        self._spawn(name, "services.router", port, *args, *s.router_args)
+        own = s.per_router_args[index] if index < len(s.per_router_args) else ()
+        self._spawn(name, "services.router", port, *args, *s.router_args, *own)
         await self._await_port(name, deadline)
-        if index == 0:
+        if index == 0 or not shared:
             await self._await_serving(name, deadline)
         else:
             # A health check on the shared port may reach any of the routers; this

@@ -66,6 +66,7 @@ async def amain(argv: Sequence[str] | None) -> None:
             registry_token=config.registry_token,
             controlplane_token=config.controlplane_token,
             artefact_fetch_timeout_s=config.artefact_fetch_timeout_s,
+            rollout_report_interval_s=config.rollout_report_interval_s,
             registry_tls=config.registry_tls,
             controlplane_tls=config.controlplane_tls,
         )

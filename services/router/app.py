@@ -23,6 +23,7 @@ from services.router.observers import RouteObserver
 from services.router.provider_pool import ProviderPool
 from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
+from services.router.rollout_report import DEFAULT_INTERVAL_S, RolloutStats, report_rollout_stats
 from services.router.servicer import RouterServicer
 from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
@@ -65,6 +66,7 @@ class RouterApp:
     host_store: HostStore
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    rollout_stats: RolloutStats = field(default_factory=RolloutStats)
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
@@ -79,6 +81,7 @@ class RouterApp:
         registry_token: str = "",
         controlplane_token: str = "",
         artefact_fetch_timeout_s: float = DEFAULT_FETCH_TIMEOUT_S,
+        rollout_report_interval_s: float = DEFAULT_INTERVAL_S,
         registry_tls: TlsConfig | None = None,
         controlplane_tls: TlsConfig | None = None,
     ) -> None:
@@ -104,6 +107,29 @@ class RouterApp:
                         metadata=bearer(controlplane_token),
                         timeout_s=artefact_fetch_timeout_s,
                     ),
+                )
+            )
+        )
+        self.report_rollout(
+            controlplane,
+            router_id=router_id,
+            token=controlplane_token,
+            interval_s=rollout_report_interval_s,
+        )
+
+    def report_rollout(
+        self, channel: grpc.aio.Channel, *, router_id: str, token: str, interval_s: float
+    ) -> None:
+        """Count every route per policy version and report to the control plane."""
+        self.observe(self.rollout_stats)
+        self.tasks.append(
+            asyncio.create_task(
+                report_rollout_stats(
+                    channel,
+                    self.rollout_stats,
+                    router_id=router_id,
+                    metadata=bearer(token),
+                    interval_s=interval_s,
                 )
             )
         )

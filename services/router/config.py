@@ -39,6 +39,8 @@ class RouterConfig(ServerConfig):
     # and how long one download may take. Kept under state_dir/artefacts.
     artefact_max_bytes: int = 64 * 1024 * 1024
     artefact_fetch_timeout_s: float = 30.0
+    # How often the per-version figures go to the control plane (canary guard), seconds.
+    rollout_report_interval_s: float = 2.0
     # Active health checks of models whose breaker is OPEN, every this many ms (±20 %);
     # 0 turns them off (recovery then waits for the breaker's open_wait).
     health_probe_interval_ms: int = 500
@@ -69,6 +71,8 @@ class RouterConfig(ServerConfig):
         super().__post_init__()
         if self.health_probe_interval_ms < 0:
             raise StartupError("health_probe_interval_ms must be >= 0 (0 = off)")
+        if not 0.05 <= self.rollout_report_interval_s <= 3600:
+            raise StartupError("rollout_report_interval_s must be in [0.05, 3600]")
         if self.artefact_max_bytes < 1 or self.artefact_fetch_timeout_s <= 0:
             raise StartupError("artefact_max_bytes must be >= 1 and artefact_fetch_timeout_s > 0")
         if self.idempotency_ttl_s < 1:

@@ -11,6 +11,7 @@ import grpc
 import structlog
 
 from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
+from services.router.decision_log import DecisionLog, DecisionLogSettings
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
@@ -63,6 +64,7 @@ class RouterApp:
     host_store: HostStore
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    decision_log: DecisionLog | None = None
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
@@ -110,6 +112,8 @@ class RouterApp:
             await channel.close()
         await self.pool.close()
         await self.host_store.close()
+        if self.decision_log is not None:
+            await self.decision_log.close()
 
 
 def build_router(
@@ -124,11 +128,13 @@ def build_router(
     ledger_path: str = "",
     idempotency_ttl_s: float = DEFAULT_TTL_S,
     tenants: TenantTokens | None = None,
+    decision_log: DecisionLogSettings | None = None,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
     `ledger_path`: the SQLite file shared with the host's other routers (tenant ledger,
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
+    `decision_log`: where and how every Route() is logged; None logs nothing.
     """
     board = breakers or BreakerBoard(on_transition=_log_transition)
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
@@ -153,6 +159,7 @@ def build_router(
     host_store = HostStore(
         ledger_path or (str(Path(review_dir) / LEDGER_FILE) if review_dir else ":memory:")
     )
+    decisions = DecisionLog(decision_log) if decision_log is not None else None
     servicer = RouterServicer(
         state=state,
         executor=executor,
@@ -163,5 +170,7 @@ def build_router(
         idempotency=IdempotencyStore(host_store, ttl_s=idempotency_ttl_s),
         cache=ResponseCache(),
         tenants=tenants,
+        observers=[decisions] if decisions is not None else (),
+        decisions=decisions,
     )
-    return RouterApp(state, board, pool, servicer, host_store, channels)
+    return RouterApp(state, board, pool, servicer, host_store, channels, decision_log=decisions)

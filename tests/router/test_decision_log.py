@@ -14,7 +14,7 @@ from grpc_status import rpc_status
 
 from services.router.app import RouterApp, build_router
 from services.router.decision_log import DecisionLogSettings, DecisionOutcome, build_redactor
-from services.router.decision_log.query import DecisionFilter, DecisionReader
+from services.router.decision_log.query import DecisionFilter, DecisionReader, LoggedDecision
 from services.router.decision_log.writer import DROPPED
 from services.router.observers import RouteTrace
 from services.router.state import RouterState
@@ -36,10 +36,10 @@ class LoggedRouter:
     stub: router_pb2_grpc.RouterServiceStub
     path: Path
 
-    async def decisions(self, where: DecisionFilter = DecisionFilter()):  # type: ignore[no-untyped-def]
+    async def decisions(self, where: DecisionFilter | None = None) -> list[LoggedDecision]:
         assert self.app.decision_log is not None
         await self.app.decision_log.flush()
-        return DecisionReader(self.path).decisions(where)
+        return DecisionReader(self.path).decisions(where or DecisionFilter())
 
 
 async def logged_router(
@@ -167,9 +167,7 @@ async def test_filters_pick_decisions_by_tenant_model_and_outcome(router: Logged
     await router.stub.Route(ask(tenant="globex"))
     await router.decisions()
     reader = DecisionReader(router.path)
-    assert [x.decision.tenant for x in reader.decisions(DecisionFilter(tenant="acme"))] == [
-        "acme"
-    ]
+    assert [x.decision.tenant for x in reader.decisions(DecisionFilter(tenant="acme"))] == ["acme"]
     # globex's route tried small and was answered by large: both names match it.
     assert [x.decision.tenant for x in reader.decisions(DecisionFilter(model="large"))] == [
         "globex"

@@ -4,7 +4,6 @@ every Route() answered, degraded or failed is one record; feedback labels them."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -12,9 +11,9 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from services.router.app import RouterApp, build_router
-from services.router.decision_log import DecisionLogSettings, DecisionOutcome, build_redactor
-from services.router.decision_log.query import DecisionFilter, DecisionReader, LoggedDecision
+from services.router.app import build_router
+from services.router.decision_log import DecisionOutcome, build_redactor
+from services.router.decision_log.query import DecisionFilter, DecisionReader
 from services.router.decision_log.writer import DROPPED
 from services.router.observers import RouteTrace
 from services.router.state import RouterState
@@ -22,43 +21,11 @@ from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
-from switchyard.runtime.server import RunningServer, start_server
+from switchyard.runtime.server import start_server
 from tests.router.conftest import POLICY, ask, feed
+from tests.router.decision_harness import LoggedRouter, logged_router
 
 STATIC = POLICY + "degrade: {static_answer: 'Please try again later.'}\n"
-
-
-@dataclass
-class LoggedRouter:
-    sim: RunningSimulator
-    app: RouterApp
-    server: RunningServer
-    stub: router_pb2_grpc.RouterServiceStub
-    path: Path
-
-    async def decisions(self, where: DecisionFilter | None = None) -> list[LoggedDecision]:
-        assert self.app.decision_log is not None
-        await self.app.decision_log.flush()
-        return DecisionReader(self.path).decisions(where or DecisionFilter())
-
-
-async def logged_router(
-    sim: RunningSimulator, tmp_path: Path, *, policy: str = POLICY, **settings: object
-) -> AsyncIterator[LoggedRouter]:
-    state = RouterState(str(tmp_path))
-    feed(state, sim.base_url, policy)
-    path = tmp_path / "log" / "decisions.db"
-    app = build_router(
-        state=state,
-        environ={},
-        review_dir=str(tmp_path),
-        decision_log=DecisionLogSettings(path=path, **settings),  # type: ignore[arg-type]
-    )
-    server = await start_server(name="router", config=ServerConfig(port=0), register=app.register)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield LoggedRouter(sim, app, server, router_pb2_grpc.RouterServiceStub(channel), path)
-    await server.stop(0.5)
-    await app.close()
 
 
 @pytest.fixture

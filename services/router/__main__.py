@@ -6,11 +6,18 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 
 from services.router.app import build_router
 from services.router.config import RouterConfig
+from services.router.decision_log import (
+    DECISIONS_FILE,
+    DecisionLogSettings,
+    build_redactor,
+    load_callable,
+)
 from services.router.state import RouterState
 from services.router.tenants import TenantTokens
 from switchyard.runtime.config import load_config
@@ -31,6 +38,32 @@ def load_tenants(config: RouterConfig) -> TenantTokens | None:
     tenants = TenantTokens.from_file(config.tenant_tokens_file)
     log.info("auth.tenant_tokens", path=config.tenant_tokens_file, tokens=len(tenants))
     return tenants
+
+
+def decision_log_settings(config: RouterConfig) -> DecisionLogSettings | None:
+    """Where and how this router logs its decisions; None (logged) when it does not."""
+    path = config.decision_log_path or (
+        str(Path(config.state_dir) / DECISIONS_FILE) if config.state_dir else ""
+    )
+    if not config.decision_log or not path:
+        log.info("decision_log.off", detail="" if config.decision_log else "decision_log false")
+        return None
+    hook = load_callable(config.decision_log_redactor) if config.decision_log_redactor else None
+    settings = DecisionLogSettings(
+        path=Path(path),
+        max_bytes=config.decision_log_max_mb * 1024 * 1024,
+        rotations=config.decision_log_rotations,
+        capture_text=config.decision_log_capture_text,
+        redact=build_redactor(config.decision_log_redact, hook),
+    )
+    log.info(
+        "decision_log.on",
+        path=path,
+        max_mb=config.decision_log_max_mb,
+        rotations=config.decision_log_rotations,
+        capture_text=config.decision_log_capture_text,
+    )
+    return settings
 
 
 async def amain(argv: Sequence[str] | None) -> None:
@@ -54,6 +87,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         ledger_path=config.ledger_path,
         idempotency_ttl_s=config.idempotency_ttl_s,
         tenants=tenants,
+        decision_log=decision_log_settings(config),
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()

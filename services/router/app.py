@@ -12,6 +12,7 @@ import structlog
 
 from services.router.artefact_cache import DEFAULT_FETCH_TIMEOUT_S, ArtefactFetcher
 from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
+from services.router.decision_log import DecisionLog, DecisionLogSettings
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
@@ -67,6 +68,7 @@ class RouterApp:
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     rollout_stats: RolloutStats = field(default_factory=RolloutStats)
+    decision_log: DecisionLog | None = None
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
@@ -156,6 +158,8 @@ class RouterApp:
             await channel.close()
         await self.pool.close()
         await self.host_store.close()
+        if self.decision_log is not None:
+            await self.decision_log.close()
 
 
 def build_router(
@@ -170,11 +174,13 @@ def build_router(
     ledger_path: str = "",
     idempotency_ttl_s: float = DEFAULT_TTL_S,
     tenants: TenantTokens | None = None,
+    decision_log: DecisionLogSettings | None = None,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
     `ledger_path`: the SQLite file shared with the host's other routers (tenant ledger,
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
+    `decision_log`: where and how every Route() is logged; None logs nothing.
     """
     board = breakers or BreakerBoard(on_transition=_log_transition)
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
@@ -199,6 +205,7 @@ def build_router(
     host_store = HostStore(
         ledger_path or (str(Path(review_dir) / LEDGER_FILE) if review_dir else ":memory:")
     )
+    decisions = DecisionLog(decision_log) if decision_log is not None else None
     servicer = RouterServicer(
         state=state,
         executor=executor,
@@ -209,5 +216,7 @@ def build_router(
         idempotency=IdempotencyStore(host_store, ttl_s=idempotency_ttl_s),
         cache=ResponseCache(),
         tenants=tenants,
+        observers=[decisions] if decisions is not None else (),
+        decisions=decisions,
     )
-    return RouterApp(state, board, pool, servicer, host_store, channels)
+    return RouterApp(state, board, pool, servicer, host_store, channels, decision_log=decisions)

@@ -46,6 +46,22 @@ class RouterConfig(ServerConfig):
     health_probe_interval_ms: int = 500
     # Log prompt text in decision events (off: prompts may hold personal data).
     log_prompts: bool = False
+    # The decision log (docs/observability.md#decision-log): one record per Route() in an
+    # SQLite file, written off the request path. On by default; off without a state_dir
+    # and no decision_log_path.
+    decision_log: bool = True
+    # Empty: state_dir/decisions.db. Rotated files sit beside it (decisions.1.db, ...).
+    decision_log_path: str = ""
+    # The bound over the active and rotated files together (each gets an equal share).
+    decision_log_max_mb: int = 256
+    # Rotated files kept beside the active one (0: a full file starts afresh).
+    decision_log_rotations: int = 3
+    # Store prompt and answer text (off: prompts may hold personal data); captured text
+    # goes through the built-in redaction patterns, the ones below, then the redactor.
+    decision_log_capture_text: bool = False
+    decision_log_redact: tuple[str, ...] = ()
+    # A Python callable "module:function" (str -> str) run last on captured text.
+    decision_log_redactor: str = ""
     # The SQLite file every router process on this host shares: tenant spend ledger and
     # idempotency keys. Empty: state_dir/ledger.db (give routers that share a port the
     # same path, or each enforces tenant limits alone).
@@ -77,6 +93,13 @@ class RouterConfig(ServerConfig):
             raise StartupError("artefact_max_bytes must be >= 1 and artefact_fetch_timeout_s > 0")
         if self.idempotency_ttl_s < 1:
             raise StartupError("idempotency_ttl_s must be >= 1 second")
+        if not 0 <= self.decision_log_rotations <= 99:
+            raise StartupError("decision_log_rotations must be 0..99")
+        if self.decision_log_max_mb < self.decision_log_rotations + 1:
+            raise StartupError(
+                "decision_log_max_mb must be at least 1 per file "
+                f"({self.decision_log_rotations + 1} with {self.decision_log_rotations} rotations)"
+            )
         if self.verifier_mode not in VERIFIER_MODES:
             raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")
         # Each property checks its settings; the registry token never goes out in plaintext.

@@ -17,7 +17,7 @@ from typing import Protocol
 import grpc
 import structlog
 
-from services.router.execution import RouteResult
+from services.router.execution import AttemptRecord, RouteResult, attempts_of
 from services.router.plan import RoutePlan
 from services.router.validation import RouteInput
 from switchyard.router.v1 import router_pb2
@@ -40,6 +40,9 @@ class RouteTrace:
     rule: str = ""
     plan: RoutePlan | None = None
     result: RouteResult | None = None
+    # What a route without a result tried: a failed one, or one answered from the stale
+    # cache after every stage failed.
+    attempts: tuple[AttemptRecord, ...] = ()
     response: router_pb2.RouteResponse | None = None
     cache_hit: bool = False
     idempotent_replay: bool = False
@@ -58,6 +61,7 @@ class RouteTrace:
         self.finished = True
         if exc is None:
             return
+        self.attempts = attempts_of(exc) or self.attempts
         if isinstance(exc, SwitchyardError):
             self.code, self.error = exc.code, str(exc)
         elif isinstance(exc, TimeoutError):

@@ -26,6 +26,7 @@ from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
 from services.router.rollout_report import DEFAULT_INTERVAL_S, RolloutStats, report_rollout_stats
 from services.router.servicer import RouterServicer
+from services.router.shadow import ShadowRunner
 from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
 from services.router.tenant_budget import TenantBudgets
@@ -219,4 +220,25 @@ def build_router(
         observers=[decisions] if decisions is not None else (),
         decisions=decisions,
     )
-    return RouterApp(state, board, pool, servicer, host_store, channels, decision_log=decisions)
+    stats = RolloutStats()
+    # Shadow decisions go to the decision log beside the ones they shadow.
+    servicer.observers.append(
+        ShadowRunner(
+            state=state,
+            executor=executor,
+            breakers=board,
+            estimates=estimates,
+            stats=stats,
+            recorder=decisions,
+        )
+    )
+    return RouterApp(
+        state,
+        board,
+        pool,
+        servicer,
+        host_store,
+        channels,
+        rollout_stats=stats,
+        decision_log=decisions,
+    )

@@ -43,6 +43,16 @@ class ActivePolicy:
 
 
 @dataclass(frozen=True)
+class ShadowPlan:
+    """A candidate version selected with (and on a sample executed) beside the active one."""
+
+    version: int
+    percent: float
+    execute_percent: float
+    max_spend_micros_per_hour: int
+
+
+@dataclass(frozen=True)
 class PolicySet:
     """What the last good snapshot says: policy versions, the rollout split between them,
     and operator breaker overrides (model id → BreakerOverride enum value)."""
@@ -50,6 +60,7 @@ class PolicySet:
     versions: Mapping[int, ActivePolicy]
     rollout: RolloutSplit
     breaker_overrides: Mapping[str, int] = field(default_factory=dict)
+    shadow: ShadowPlan | None = None
 
     @property
     def active(self) -> ActivePolicy:
@@ -117,6 +128,7 @@ class RouterState:
             for name, version in (
                 ("active_version", rollout.active_version),
                 ("canary_version", rollout.canary_version),
+                ("shadow.version", snapshot.rollout.shadow.version),
             )
             if (version or name == "active_version") and version not in carried
         ]
@@ -146,7 +158,15 @@ class RouterState:
             for o in snapshot.breaker_overrides
             if o.override != controlplane_pb2.BREAKER_OVERRIDE_UNSPECIFIED
         }
-        self._policies = PolicySet(versions, rollout, overrides)
+        wire = snapshot.rollout.shadow
+        shadow = (
+            ShadowPlan(
+                wire.version, wire.percent, wire.execute_percent, wire.max_spend_micros_per_hour
+            )
+            if wire.version
+            else None
+        )
+        self._policies = PolicySet(versions, rollout, overrides, shadow)
         self.snapshot_version = snapshot.version
         for listener in self._policy_listeners:
             listener(self._policies)

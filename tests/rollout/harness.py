@@ -158,3 +158,27 @@ async def set_faults(suite: Suite, model: str, faults: dict | None) -> None:
         else:
             async with http.put(url, json=faults) as response:
                 response.raise_for_status()
+
+
+def large_only_policy() -> str:
+    """A candidate that sends everything to the large model: disagrees with the
+    active version's short-prompt rule (small)."""
+    head, _, _ = EXAMPLE_POLICY.partition("rules:")
+    return (
+        head.replace("name: default", "name: all-large", 1)
+        + "rules: []\ndefault:\n  name: all-large\n  strategy: {kind: single, model: large}\n"
+    )
+
+
+def decisions(suite: Suite, router: str) -> list[sqlite3.Row]:
+    """Every record of one router's decision log file."""
+    path = suite.settings.state_dir / router / "decisions.db"
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(
+            "SELECT request_id, policy_version, shadow, shadow_of, model_id, outcome"
+            " FROM decisions ORDER BY id"
+        ).fetchall()
+    finally:
+        db.close()

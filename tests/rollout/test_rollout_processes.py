@@ -22,8 +22,10 @@ from switchyard.suite import Suite
 from tests.rollout.harness import (
     OPERATOR,
     ROUTERS,
+    decisions,
     eventually,
     failing_policy,
+    large_only_policy,
     nack_count,
     predictor_policy,
     probe,
@@ -182,3 +184,66 @@ async def test_4_canary_breaking_its_error_rate_is_rolled_back(suite: Suite, cp)
 async def _all_without_canary(cp) -> bool:
     status = await routers(cp)
     return all(status[n].canary_version == 0 and status[n].up_to_date for n in ROUTERS[:2])
+
+
+async def test_5_shadow_decisions_appear_beside_the_active_ones(suite: Suite, cp) -> None:
+    """A shadow version's selection (and, within the cap, its execution) runs beside the
+    active one: each shadowed request has its shadow record in the decision log, naming
+    it, and GetRolloutStatus compares the two."""
+    active = (await cp.GetRolloutStatus(pb.GetRolloutStatusRequest(), metadata=OPERATOR)).rollout
+    candidate = await publish(cp, large_only_policy())
+    await cp.SetShadow(
+        pb.SetShadowRequest(
+            shadow=pb.Shadow(
+                version=candidate,
+                percent=100,
+                execute_percent=100,
+                max_spend_micros_per_hour=10_000_000,
+            ),
+            author="test",
+        ),
+        metadata=OPERATOR,
+    )
+
+    async def shadowing() -> bool:
+        status = await routers(cp)
+        return status["router-2"].up_to_date
+
+    await eventually(shadowing)
+    ids = []
+    async with suite.channel("router-2") as channel:
+        stub = router_pb2_grpc.RouterServiceStub(channel)
+        for i in range(6):
+            reply = await stub.Route(
+                router_pb2.RouteRequest(
+                    messages=[router_pb2.ChatMessage(role="user", content=f"Name a colour {i}")],
+                ),
+                timeout=20,
+            )
+            assert reply.policy_version == active.active_version
+            ids.append(reply.request_id)
+
+    async def logged() -> bool:
+        rows = decisions(suite, "router-2")
+        return {r["shadow_of"] for r in rows if r["shadow"]} >= set(ids)
+
+    await eventually(logged)
+    rows = decisions(suite, "router-2")
+    for request_id in ids:
+        mine = [r for r in rows if r["request_id"] == request_id and not r["shadow"]]
+        shadows = [r for r in rows if r["shadow"] and r["shadow_of"] == request_id]
+        assert len(mine) == 1 and mine[0]["policy_version"] == active.active_version
+        assert len(shadows) == 1 and shadows[0]["policy_version"] == candidate
+        assert shadows[0]["model_id"] in ("large", "")  # executed: large answered
+
+    async def compared() -> bool:
+        status = await cp.GetRolloutStatus(pb.GetRolloutStatusRequest(), metadata=OPERATOR)
+        return status.shadow.compared >= len(ids)
+
+    await eventually(compared)
+    shadow = (await cp.GetRolloutStatus(pb.GetRolloutStatusRequest(), metadata=OPERATOR)).shadow
+    assert shadow.shadow_version == candidate
+    assert shadow.executed >= 1
+    # Short prompts: the active version asks small, the candidate large.
+    assert shadow.agreement_rate < 0.5
+    assert shadow.shadow_cost_micros_per_1k > shadow.active_cost_micros_per_1k

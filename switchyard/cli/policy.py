@@ -7,6 +7,7 @@
     switchyard policy canary VERSION --percent P | switchyard policy canary --clear
     switchyard policy breaker MODEL open|closed|none [--reason TEXT]
     switchyard policy routers
+    switchyard policy status | promote | shadow | artefact   (switchyard/cli/rollout.py)
 
 Exit status: 0 done, 1 the control plane refused or could not be reached, 2 bad usage.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 import grpc
 from google.protobuf import timestamp_pb2
 
+from switchyard.cli import rollout as rollout_cli
 from switchyard.cli.connection import add_tls_flags, client_config, operator_token, tls_from_args
 from switchyard.cli.output import report_call_error
 from switchyard.cli.tables import format_table
@@ -181,6 +183,7 @@ def _canary(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> 
             canary_version=0 if args.clear else args.version,
             canary_percent=0.0 if args.clear else args.percent,
             author=args.author,
+            guard=None if args.clear else rollout_cli.guard_from_args(args),
         ),
     )
     rollout = response.rollout
@@ -319,6 +322,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     canary.add_argument("version", type=_positive, nargs="?")
     canary.add_argument("--percent", type=float, default=5.0, help="share of keys (default 5)")
     canary.add_argument("--clear", action="store_true", help="remove the canary")
+    rollout_cli.add_guard_flags(canary)
     canary.set_defaults(func=_run(_canary))
 
     breaker = commands.add_parser("breaker", parents=[common], help="force a model's breaker")
@@ -329,3 +333,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     routers = commands.add_parser("routers", parents=[common], help="what each router runs")
     routers.set_defaults(func=_run(_routers))
+    rollout_cli.register(commands, common, _run)

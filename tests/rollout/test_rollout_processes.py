@@ -7,6 +7,8 @@ next one expects (ordered by name, like the scenario they tell)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -174,9 +176,28 @@ async def test_4_canary_breaking_its_error_rate_is_rolled_back(suite: Suite, cp)
         assert event.author == "guard"
         assert f"canary {bad}" in event.detail and "max_error_rate" in event.detail
         # Routers hear of it: no canary anywhere.
-        await eventually(
-            lambda: _all_without_canary(cp),
+        await eventually(lambda: _all_without_canary(cp))
+        # And the operator's command shows it (make run's dev operator token by default).
+        shown = await asyncio.to_thread(
+            lambda: (
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "switchyard.cli.main",
+                        "policy",
+                        "status",
+                        "--controlplane",
+                        suite.address("controlplane"),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=True,
+                ).stdout
+            )
         )
+        assert "canary_rolled_back" in shown and "max_error_rate" in shown
     finally:
         await set_faults(suite, "code", None)
 
@@ -238,7 +259,8 @@ async def test_5_shadow_decisions_appear_beside_the_active_ones(suite: Suite, cp
 
     async def compared() -> bool:
         status = await cp.GetRolloutStatus(pb.GetRolloutStatusRequest(), metadata=OPERATOR)
-        return status.shadow.compared >= len(ids)
+        # Executions finish after their comparison is counted: wait for both.
+        return status.shadow.compared >= len(ids) and status.shadow.executed >= len(ids)
 
     await eventually(compared)
     shadow = (await cp.GetRolloutStatus(pb.GetRolloutStatusRequest(), metadata=OPERATOR)).shadow

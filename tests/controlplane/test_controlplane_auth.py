@@ -115,12 +115,21 @@ def test_every_rpc_has_a_deliberate_scope() -> None:
     """Each ControlPlaneService method is either listed or falls to operator; the router
     scope never covers a write."""
     methods = pb.DESCRIPTOR.services_by_name["ControlPlaneService"].methods_by_name
-    writes = {"PublishPolicy", "RollbackPolicy", "SetRollout", "SetBreakerOverride"}
+    writes = {
+        "PublishPolicy",
+        "RollbackPolicy",
+        "SetRollout",
+        "SetBreakerOverride",
+        "UploadArtefact",
+        "PromoteCanary",
+        "SetShadow",
+    }
     for name in methods:
         scope = RULES.required_scope(f"/{RULES.service}/{name}")
         if name in writes:
             assert scope is Scope.OPERATOR, name
-    assert RULES.required_scope("/x/SubscribeRouterConfig") is Scope.ROUTER
+    for name in ("SubscribeRouterConfig", "ReportRolloutStats", "GetArtefact"):
+        assert RULES.required_scope(f"/x/{name}") is Scope.ROUTER
     assert not RULES.allows(Scope.ROUTER, Scope.OPERATOR)
     assert not RULES.allows(Scope.READ, Scope.ROUTER)
     assert RULES.allows(Scope.OPERATOR, Scope.ROUTER)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -123,7 +123,7 @@ class RolloutControl:
         store: PolicyStore,
         *,
         push: Callable[[ConfigState | None], None],
-        known_router: Callable[[str], asyncio.Future[bool] | object],
+        known_router: Callable[[str], Awaitable[bool]],
     ) -> None:
         self._db = db
         self._store = store
@@ -140,7 +140,7 @@ class RolloutControl:
             raise InvalidArgument(
                 [FieldViolation("boot_id", f"required, at most {MAX_BOOT_ID_CHARS} characters")]
             )
-        if not await self._known_router(report.router_id):  # type: ignore[misc]
+        if not await self._known_router(report.router_id):
             # Only routers that opened a config stream report; anything else is ignored.
             REPORTS_IGNORED.labels("unknown_router").inc()
             log.warning("report.unknown_router", router_id=report.router_id[:128])

@@ -8,6 +8,7 @@ in one commit).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
 from controlplane.guard import CanaryGuard, VersionCounts
@@ -17,7 +18,7 @@ from switchyard.runtime.sqlite import Transaction
 _ARTEFACT_COLUMNS = "digest, name, kind, size_bytes, author, create_time_us"
 
 
-def _artefact(row) -> ArtefactRecord:
+def _artefact(row: sqlite3.Row) -> ArtefactRecord:
     return ArtefactRecord(
         digest=row["digest"],
         name=row["name"],
@@ -258,7 +259,7 @@ async def shadow_totals(db: Transaction, shadow_version: int, active_version: in
     return total
 
 
-async def history(db: Transaction, *, limit: int) -> list:
+async def history(db: Transaction, *, limit: int) -> list[sqlite3.Row]:
     return await db.all(
         "SELECT generation, action, detail, author, time_us FROM rollout_history"
         " ORDER BY id DESC LIMIT ?",

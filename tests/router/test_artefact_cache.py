@@ -38,6 +38,7 @@ def test_a_file_damaged_on_disk_fails_verification(tmp_path: Path) -> None:
 
 
 def test_prune_keeps_only_what_the_snapshot_names(tmp_path: Path) -> None:
+    """After a snapshot is adopted, artefacts it no longer names leave the disk."""
     cache = ArtefactCache(tmp_path)
     for data in (b"a", b"b"):
         cache.store(_digest(data), data)

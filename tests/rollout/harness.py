@@ -25,7 +25,7 @@ ROUTERS = ("router", "router-2", "router-3")
 OPERATOR = bearer("dev-operator-token")
 EXAMPLE_POLICY = (EXAMPLES / "policy.yaml").read_text()
 # Loaded machine: generous, but a missing push still fails in seconds.
-WAIT_S = 15.0
+WAIT_S = 30.0
 # Router 3 may download only this many bytes: it cannot take the predictor artefact.
 TINY_ARTEFACT_LIMIT = 64
 

@@ -9,6 +9,7 @@ import structlog
 
 from controlplane.auth import interceptors
 from controlplane.config import ENV_PREFIX, ControlPlaneConfig
+from controlplane.fleet_metrics import FLEET_METRICS
 from controlplane.plane import ControlPlane
 from controlplane.registry import RegistryModels
 from controlplane.servicer import registrar
@@ -40,7 +41,9 @@ async def _main(argv: Sequence[str] | None) -> None:
         config.db_path,
         known_models=registry.model_ids if registry else None,
         max_artefact_bytes=config.max_artefact_bytes,
+        lease_s=config.breaker_lease_s,
     )
+    FLEET_METRICS.source = plane.fleet
 
     async def on_start() -> None:
         if config.seed_policy and await plane.seed(config.seed_policy):

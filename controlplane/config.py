@@ -37,6 +37,8 @@ class ControlPlaneConfig(ServerConfig):
     registry_tls_ca_file: str = ""
     registry_tls_cert_file: str = ""
     registry_tls_key_file: str = ""
+    # A half-open probe lease lapses after this long without progress from its holder.
+    breaker_lease_s: float = 2.0
     # Bearer tokens by scope (docs/security.md). All empty: access control is off.
     # operator: every RPC; router: the config stream, reports and artefact downloads;
     # read: the Get/List RPCs only.
@@ -50,6 +52,8 @@ class ControlPlaneConfig(ServerConfig):
             raise StartupError("db_path must not be empty")
         if self.registry_timeout_s <= 0:
             raise StartupError(f"registry_timeout_s must be > 0, got {self.registry_timeout_s}")
+        if not 0.1 <= self.breaker_lease_s <= 600:
+            raise StartupError(f"breaker_lease_s must be in [0.1, 600], got {self.breaker_lease_s}")
         if self.registry_address and ":" not in self.registry_address:
             raise StartupError(f"registry_address must be host:port, got {self.registry_address!r}")
         check_registry_token_transport(self)

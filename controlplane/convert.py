@@ -46,12 +46,14 @@ def rollout(split: RolloutSplit) -> pb.Rollout:
 BREAKER_STATES = {
     "forced_open": pb.BREAKER_OVERRIDE_FORCED_OPEN,
     "forced_closed": pb.BREAKER_OVERRIDE_FORCED_CLOSED,
+    "draining": pb.BREAKER_OVERRIDE_DRAIN,
 }
 
 
 BREAKER_REQUESTS: dict[int, BreakerState | None] = {
     pb.BREAKER_OVERRIDE_FORCED_OPEN: "forced_open",
     pb.BREAKER_OVERRIDE_FORCED_CLOSED: "forced_closed",
+    pb.BREAKER_OVERRIDE_DRAIN: "draining",
     pb.BREAKER_OVERRIDE_NONE: None,
 }
 

@@ -84,7 +84,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX router_replies_by_router ON router_replies (router_id, id)",
     ),
-    # 2: artefacts (content-addressed), which policy names which, the canary guard,
+    # 2: operators may drain a model (SQLite cannot alter a CHECK: copy the table).
+    (
+        """
+        CREATE TABLE breaker_overrides_v2 (
+            model_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('forced_open', 'forced_closed', 'draining')),
+            author TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            update_time_us INTEGER NOT NULL
+        )
+        """,
+        "INSERT INTO breaker_overrides_v2 SELECT * FROM breaker_overrides",
+        "DROP TABLE breaker_overrides",
+        "ALTER TABLE breaker_overrides_v2 RENAME TO breaker_overrides",
+    ),
+    # 3: artefacts (content-addressed), which policy names which, the canary guard,
     # the shadow, promotions in progress and the routers' per-version counters.
     (
         """

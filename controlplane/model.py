@@ -10,7 +10,7 @@ from typing import Literal
 from controlplane.guard import CanaryGuard
 from switchyard.policy.rollout import RolloutSplit
 
-BreakerState = Literal["forced_open", "forced_closed"]
+BreakerState = Literal["forced_open", "forced_closed", "draining"]
 ArtefactKind = Literal["predictor", "scorer"]
 ReplyStatus = Literal["ACK", "NACK"]
 

@@ -17,7 +17,9 @@ from pathlib import Path
 import structlog
 
 from controlplane.artefact_store import ArtefactStore, policy_artefacts
+from controlplane.breakers import DEFAULT_LEASE_S, ModelBreaker
 from controlplane.distribution import SnapshotDistributor
+from controlplane.fleet import Fleet
 from controlplane.guard import CanaryGuard
 from controlplane.ledger import RouterLedger
 from controlplane.migrations import open_database
@@ -65,6 +67,24 @@ def _raise_if(problems: list[FieldViolation]) -> None:
 
 
 @dataclass(frozen=True)
+class BreakerEntry:
+    """One model in ListBreakers: the fleet's merge and the operator's override."""
+
+    model_id: str
+    fleet: ModelBreaker | None
+    override: BreakerOverrideRecord | None
+
+
+@dataclass(frozen=True)
+class BreakerPage:
+    entries: list[BreakerEntry]
+    connected: frozenset[str]
+    next_page_token: str
+    ignored_unknown_router: int
+    ignored_stale_nonce: int
+
+
+@dataclass(frozen=True)
 class RouterPage:
     routers: list[RouterRecord]
     connected: frozenset[str]
@@ -80,6 +100,7 @@ class ControlPlane:
         *,
         known_models: KnownModels | None = None,
         max_artefact_bytes: int = DEFAULT_MAX_ARTEFACT_BYTES,
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         self._db = db
         self.store = PolicyStore(db)
@@ -91,6 +112,8 @@ class ControlPlane:
             db, self.store, push=self._push, known_router=self.ledger.known
         )
         self._background: list[asyncio.Task[None]] = []
+        self.fleet = Fleet(connected=distributor.connected, lease_s=lease_s)
+        self.fleet.configure(distributor.current)
 
     @classmethod
     async def open(
@@ -99,6 +122,7 @@ class ControlPlane:
         *,
         known_models: KnownModels | None = None,
         max_artefact_bytes: int = DEFAULT_MAX_ARTEFACT_BYTES,
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> ControlPlane:
         """Open the store and start the promotion loop (close() stops it)."""
         db = await open_database(db_path)
@@ -108,6 +132,7 @@ class ControlPlane:
             SnapshotDistributor(state),
             known_models=known_models,
             max_artefact_bytes=max_artefact_bytes,
+            lease_s=lease_s,
         )
         plane._background.append(asyncio.create_task(plane.rollout.run()))
         return plane
@@ -115,6 +140,7 @@ class ControlPlane:
     def drain(self) -> None:
         """End every router stream so shutdown need not wait out the grace period."""
         self.distributor.close()
+        self.fleet.changes.close()
 
     async def close(self) -> None:
         """Idempotent: the stop hook and an error path may both call it."""
@@ -125,10 +151,12 @@ class ControlPlane:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._background.clear()
+        await self.fleet.close()
         await self._db.close()
 
     def _push(self, state: ConfigState | None) -> None:
         if state is not None and self.distributor.update(state):
+            self.fleet.configure(state)
             log.info(
                 "snapshot.changed",
                 snapshot_version=state.generation,
@@ -319,11 +347,11 @@ class ControlPlane:
         )
         if not model_id:
             problems.append(FieldViolation("model_id", "is required"))
-        elif state is not None and self._known_models is not None:
-            # Removing an override stays possible after the model left the registry.
-            if model_id not in await self._known_models():
-                problems.append(FieldViolation("model_id", f"unknown model {model_id!r}"))
         _raise_if(problems)
+        # Removing an override stays possible after the model left the registry.
+        if state is not None and self._known_models is not None:
+            if model_id not in await self._known_models():
+                raise NotFound(f"model {model_id!r} is not in the registry")
         return await asyncio.shield(
             self._set_breaker_override(model_id, state, author or ANONYMOUS, reason)
         )
@@ -368,4 +396,23 @@ class ControlPlane:
             connected=self.distributor.connected(),
             current_snapshot_version=self.distributor.current.generation,
             next_page_token=encode_page_token(records[-1].router_id, "ListRouters") if more else "",
+        )
+
+    # --- fleet breakers ----------------------------------------------------------------
+
+    async def breakers(self, *, page_size: int, page_token: str) -> BreakerPage:
+        """The fleet view joined with the overrides, by model id, one page."""
+        size = page_size_of(page_size)
+        after = decode_page_token(page_token, "ListBreakers", str) or ""
+        overrides = {o.model_id: o for o in self.distributor.current.breaker_overrides}
+        fleet = {m.model_id: m for m in self.fleet.breakers.models()}
+        ids = sorted(i for i in fleet.keys() | overrides.keys() if i > after)
+        page = ids[:size]
+        more = len(ids) > size
+        return BreakerPage(
+            entries=[BreakerEntry(i, fleet.get(i), overrides.get(i)) for i in page],
+            connected=self.distributor.connected(),
+            next_page_token=encode_page_token(page[-1], "ListBreakers") if more else "",
+            ignored_unknown_router=self.fleet.ignored_unknown_router,
+            ignored_stale_nonce=self.fleet.ignored_stale_nonce,
         )

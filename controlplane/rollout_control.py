@@ -265,8 +265,10 @@ class RolloutControl:
     async def run(self, *, interval_s: float = 0.25) -> None:
         """The promotion loop: forever, until cancelled; a failed tick is logged, not fatal."""
         while True:
+            # Not shielded: each step is one transaction (rolled back if cancelled) and
+            # a change committed but not pushed is pushed by the next writer or restart.
             try:
-                await asyncio.shield(self.advance())
+                await self.advance()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

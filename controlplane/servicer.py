@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from controlplane import convert
+from controlplane import convert, fleet_convert
 from controlplane.plane import ControlPlane
 from controlplane.rollout_convert import guard_from_proto
 from controlplane.rollout_servicer import RolloutRpcs
@@ -85,7 +85,11 @@ class ControlPlaneServicer(RolloutRpcs, pb_grpc.ControlPlaneServiceServicer):
     ) -> pb.SetBreakerOverrideResponse:
         if request.override not in convert.BREAKER_REQUESTS:
             raise InvalidArgument(
-                [FieldViolation("override", "FORCED_OPEN, FORCED_CLOSED or NONE (to remove)")]
+                [
+                    FieldViolation(
+                        "override", "FORCED_OPEN, FORCED_CLOSED, DRAIN or NONE (to remove)"
+                    )
+                ]
             )
         overrides = await self._plane.set_breaker_override(
             model_id=request.model_id,
@@ -119,6 +123,22 @@ class ControlPlaneServicer(RolloutRpcs, pb_grpc.ControlPlaneServiceServicer):
             ],
             next_page_token=page.next_page_token,
             current_snapshot_version=str(page.current_snapshot_version),
+        )
+
+    async def ListBreakers(
+        self, request: pb.ListBreakersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListBreakersResponse:
+        page = await self._plane.breakers(
+            page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListBreakersResponse(
+            breakers=[
+                fleet_convert.breaker_status(e.model_id, e.fleet, e.override, page.connected)
+                for e in page.entries
+            ],
+            next_page_token=page.next_page_token,
+            ignored_unknown_router_reports=page.ignored_unknown_router,
+            ignored_stale_nonce_reports=page.ignored_stale_nonce,
         )
 
 

@@ -106,11 +106,12 @@ class SuiteSettings:
     # Router processes; more than one share the router port with SO_REUSEPORT (the
     # first is "router", the others "router-2", "router-3", ...).
     routers: int = 1
+    # Each router on its own port with its name as router id, instead of one shared
+    # port: for tests that must reach one router in particular (tests/fleet).
+    separate_router_ports: bool = False
     # Extra flags for every router process, e.g. ("--verifier-mode", "embedded").
     router_args: tuple[str, ...] = ()
-    # Each router on a port of its own (and its own ledger) instead of one shared port,
-    # so a test can ask one router; extra flags per router index.
-    own_router_ports: bool = False
+    # Extra flags for one router, by index (e.g. a smaller artefact limit for router 3).
     per_router_args: tuple[tuple[str, ...], ...] = ()
     # Prometheus port per router process (index i for router i); empty: no metrics.
     router_metrics_ports: tuple[int, ...] = ()
@@ -327,7 +328,7 @@ class Suite:
     async def _start_router(self, index: int, deadline: float) -> None:
         s = self.settings
         name = self.router_names[index]
-        shared = s.routers > 1 and not s.own_router_ports
+        shared = s.routers > 1 and not s.separate_router_ports
         # Later routers bind the port the first one got (it may have been port 0).
         port = s.ports.router if index == 0 or not shared else self.services["router"].port
         args = [
@@ -343,8 +344,6 @@ class Suite:
             s.router_token,
             "--state-dir",
             str(s.state_dir / name),
-            "--router-id",
-            name,
         ]
         if s.tenant_tokens_file is not None:
             args += ["--tenant-tokens-file", str(s.tenant_tokens_file)]
@@ -352,6 +351,8 @@ class Suite:
             args += s.tls.server_args("router")
             for upstream in ("registry", "verifier", "controlplane"):
                 args += s.tls.upstream_args(upstream, caller="router")
+        if s.separate_router_ports:
+            args += ["--router-id", name]
         if shared:
             # One port, one host: one tenant ledger and one set of idempotency keys.
             args += ["--reuse-port", "true", "--ledger-path", str(s.state_dir / "ledger.db")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from services.router.decision_log import DecisionLog, DecisionLogSettings
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
+from services.router.fleet_reports import FleetReporting
 from services.router.health_probes import OpenModelProber
 from services.router.host_store import LEDGER_FILE, HostStore
 from services.router.idempotency import DEFAULT_TTL_S, IdempotencyStore
@@ -47,6 +48,7 @@ def _log_transition(model: str, old: BreakerState, new: BreakerState) -> None:
 _FORCED = {
     controlplane_pb2.BREAKER_OVERRIDE_FORCED_OPEN: BreakerState.FORCED_OPEN,
     controlplane_pb2.BREAKER_OVERRIDE_FORCED_CLOSED: BreakerState.FORCED_CLOSED,
+    controlplane_pb2.BREAKER_OVERRIDE_DRAIN: BreakerState.DRAINING,
 }
 
 
@@ -66,10 +68,12 @@ class RouterApp:
     servicer: RouterServicer
     # The SQLite file the host's routers share: tenant ledger and idempotency keys.
     host_store: HostStore
+    estimates: OutcomeEstimates | None = None
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     rollout_stats: RolloutStats = field(default_factory=RolloutStats)
     decision_log: DecisionLog | None = None
+    _wake_reporter: Callable[[], None] | None = None
 
     def register(self, server: grpc.aio.Server) -> list[str]:
         router_pb2_grpc.add_RouterServiceServicer_to_server(self.servicer, server)
@@ -97,6 +101,8 @@ class RouterApp:
         self.tasks.append(
             asyncio.create_task(watch_fleet(registry, self.state, metadata=bearer(registry_token)))
         )
+        fleet = FleetReporting(self.breakers, self.estimates, router_id=router_id)
+        self._wake_reporter = fleet.wake
         self.tasks.append(
             asyncio.create_task(
                 subscribe_config(
@@ -104,6 +110,7 @@ class RouterApp:
                     self.state,
                     router_id=router_id,
                     metadata=bearer(controlplane_token),
+                    fleet=fleet,
                     artefacts=ArtefactFetcher(
                         controlplane,
                         self.state.artefacts,
@@ -140,6 +147,12 @@ class RouterApp:
     def observe(self, observer: RouteObserver) -> None:
         """Hand every finished Route() to `observer` (see observers)."""
         self.servicer.observers.append(observer)
+
+    def breaker_moved(self, model: str, old: BreakerState, new: BreakerState) -> None:
+        """Every transition is logged; the fleet hears of it at once."""
+        _log_transition(model, old, new)
+        if self._wake_reporter is not None:
+            self._wake_reporter()
 
     def start_health_probes(self, *, interval_s: float) -> OpenModelProber:
         """Actively probe models whose breaker is OPEN (see health_probes)."""
@@ -183,7 +196,12 @@ def build_router(
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
     `decision_log`: where and how every Route() is logged; None logs nothing.
     """
-    board = breakers or BreakerBoard(on_transition=_log_transition)
+    moved: list[RouterApp] = []  # the app, once built: transitions wake its reporter
+    board = breakers or BreakerBoard(
+        on_transition=lambda model, old, new: (
+            moved[0].breaker_moved(model, old, new) if moved else _log_transition(model, old, new)
+        )
+    )
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
     pool = ProviderPool(environ)
     embedded = EmbeddedVerifier()
@@ -232,13 +250,16 @@ def build_router(
             recorder=decisions,
         )
     )
-    return RouterApp(
+    app = RouterApp(
         state,
         board,
         pool,
         servicer,
         host_store,
+        estimates,
         channels,
         rollout_stats=stats,
         decision_log=decisions,
     )
+    moved.append(app)
+    return app

@@ -5,7 +5,12 @@ least `minimum_calls` are in it and the failure rate or slow-call rate reaches i
 threshold, the breaker OPENs. After `open_wait_s` (doubling on each re-open, up to
 `max_open_wait_s`) it turns HALF_OPEN and admits `half_open_calls` probes; their
 outcome decides CLOSED or OPEN again. After closing, traffic ramps back up linearly
-over `ramp_up_s`. Operators can force OPEN or CLOSED.
+over `ramp_up_s`. Operators can force OPEN or CLOSED, or drain a model.
+
+With a control plane, the fleet view steers the breaker too (docs/controlplane.md):
+a model the fleet holds OPEN is refused here whatever this router saw, and its open
+wait is the fleet's (no local timer to HALF_OPEN); HALF_OPEN happens only under a fleet
+lease, with the lease's probe budget. Without the control plane the breaker is local.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ class BreakerState(enum.Enum):
     HALF_OPEN = "half_open"
     FORCED_OPEN = "forced_open"
     FORCED_CLOSED = "forced_closed"
+    # Operator drain: no new calls, but panic mode may still use the model.
+    DRAINING = "draining"
+
+
+OPERATOR_STATES = (BreakerState.FORCED_OPEN, BreakerState.FORCED_CLOSED, BreakerState.DRAINING)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,26 @@ class Admission:
     epoch: int
 
 
+@dataclass
+class LeaseProgress:
+    """Probes under one fleet lease, reported back so the fleet decides the round."""
+
+    lease_id: str
+    probes: int
+    admitted: int = 0
+    successes: int = 0
+    failures: int = 0
+
+
+@dataclass
+class OutcomeCounts:
+    """Calls recorded since the breaker was made (the reporter sends differences)."""
+
+    successes: int = 0
+    failures: int = 0
+    slow_calls: int = 0
+
+
 class Breaker:
     def __init__(
         self,
@@ -95,12 +125,29 @@ class Breaker:
         self._probe_results: list[bool] = []
         self._closed_at: float | None = None
         self._epoch = 0
+        # The fleet view holds this breaker (OPEN or under a lease): no local timer.
+        self._fleet_held = False
+        self.lease: LeaseProgress | None = None
+        self.counts = OutcomeCounts()
+        # Transitions this router's own outcomes caused, for the next fleet report.
+        self.local_transitions: list[tuple[BreakerState, BreakerState]] = []
 
     @property
     def state(self) -> BreakerState:
-        if self._state is BreakerState.OPEN and self._clock() - self._opened_at >= self._open_wait:
+        if (
+            self._state is BreakerState.OPEN
+            and not self._fleet_held
+            and self._clock() - self._opened_at >= self._open_wait
+        ):
             self._move(BreakerState.HALF_OPEN)
         return self._state
+
+    @property
+    def fleet_held(self) -> bool:
+        return self._fleet_held
+
+    def _probe_budget(self) -> int:
+        return self.lease.probes if self.lease is not None else self.settings.half_open_calls
 
     def allow(self) -> bool:
         """May a call go to this model now? Consumes a probe permit when HALF_OPEN."""
@@ -118,11 +165,13 @@ class Breaker:
         state = self.state
         if state is BreakerState.FORCED_OPEN:
             return None
-        if state is BreakerState.OPEN:
+        if state in (BreakerState.OPEN, BreakerState.DRAINING):
             return Admission(probe=False, epoch=self._epoch) if panic else None
         if state is BreakerState.HALF_OPEN:
-            if self._probes_admitted < self.settings.half_open_calls:
+            if self._probes_admitted < self._probe_budget():
                 self._probes_admitted += 1
+                if self.lease is not None:
+                    self.lease.admitted += 1
                 return Admission(probe=True, epoch=self._epoch)
             return Admission(probe=False, epoch=self._epoch) if panic else None
         if state is BreakerState.CLOSED and self._closed_at is not None:
@@ -138,18 +187,27 @@ class Breaker:
         client's deadline or disconnect): its probe slot goes to the next request."""
         if admission.probe and admission.epoch == self._epoch and self._probes_admitted:
             self._probes_admitted -= 1
+            if self.lease is not None:
+                self.lease.admitted = max(0, self.lease.admitted - 1)
 
     def record(self, *, success: bool, duration_s: float) -> None:
         state = self.state
         slow = duration_s >= self.settings.slow_call_s
+        self.counts.successes += success
+        self.counts.failures += not success
+        self.counts.slow_calls += slow
         if state is BreakerState.HALF_OPEN:
-            self._probe_results.append(success and not slow)
-            if len(self._probe_results) >= self.settings.half_open_calls:
+            good = success and not slow
+            self._probe_results.append(good)
+            if self.lease is not None:
+                self.lease.successes += good
+                self.lease.failures += not good
+            if len(self._probe_results) >= self._probe_budget():
                 failures = self._probe_results.count(False) / len(self._probe_results)
                 if failures >= self.settings.failure_rate_threshold:
-                    self._open(backoff=True)
+                    self._open(backoff=True, local=True)
                 else:
-                    self._close()
+                    self._close(local=True)
             return
         if state is not BreakerState.CLOSED:
             return  # forced states and OPEN (a late reply) do not count
@@ -163,7 +221,7 @@ class Breaker:
             failure_rate >= self.settings.failure_rate_threshold
             or slow_rate >= self.settings.slow_call_rate_threshold
         ):
-            self._open(backoff=False)
+            self._open(backoff=False, local=True)
 
     def probe_succeeded(self) -> bool:
         """An active health check reached the model: an OPEN breaker turns HALF_OPEN
@@ -180,28 +238,72 @@ class Breaker:
         self._open_wait = min(max(self._open_wait, settings.open_wait_s), settings.max_open_wait_s)
 
     def force(self, state: BreakerState | None) -> None:
-        """Operator override: FORCED_OPEN, FORCED_CLOSED, or None to release to CLOSED."""
-        if state is None:
+        """Operator override: FORCED_OPEN, FORCED_CLOSED, DRAINING, or None to release."""
+        if state is None and self._fleet_held:
+            # Back to what the fleet holds (a lease it held meanwhile lapses at the
+            # control plane and goes to another router).
+            self.lease = None
+            self._opened_at = self._clock()
+            self._move(BreakerState.OPEN)
+        elif state is None:
             self._close()
-        elif state in (BreakerState.FORCED_OPEN, BreakerState.FORCED_CLOSED):
+        elif state in OPERATOR_STATES:
             self._move(state)
         else:
-            raise ValueError("only FORCED_OPEN, FORCED_CLOSED or None can be forced")
+            raise ValueError("only FORCED_OPEN, FORCED_CLOSED, DRAINING or None can be forced")
 
-    def _open(self, *, backoff: bool) -> None:
+    # --- the fleet view (services/router/fleet_breakers.py applies it) -------------------
+
+    def hold_open(self) -> None:
+        """The fleet holds the model OPEN (or leases its probes to another router)."""
+        self._fleet_held = True
+        self.lease = None
+        if self._state in OPERATOR_STATES:
+            return
+        if self._state is not BreakerState.OPEN:
+            self._opened_at = self._clock()
+            self._move(BreakerState.OPEN)
+
+    def grant_lease(self, lease_id: str, probes: int) -> None:
+        """This router holds the fleet's probe budget: HALF_OPEN with `probes` slots."""
+        self._fleet_held = True
+        if self._state in OPERATOR_STATES or (
+            self.lease is not None and self.lease.lease_id == lease_id
+        ):
+            return
+        self.lease = LeaseProgress(lease_id, max(1, probes))
+        self._move(BreakerState.HALF_OPEN)
+
+    def release_to_fleet_closed(self) -> None:
+        """The fleet decided the model recovered: close (ramping up) if still refusing."""
+        held, self._fleet_held, self.lease = self._fleet_held, False, None
+        if held and self._state in (BreakerState.OPEN, BreakerState.HALF_OPEN):
+            self._close(ramp=True)
+
+    def fleet_lost(self) -> None:
+        """The control plane is gone: what the fleet held, this router now times alone."""
+        if not self._fleet_held:
+            return
+        self._fleet_held = False
+        self.lease = None
+        if self._state is BreakerState.OPEN:
+            self._opened_at = self._clock()
+
+    def _open(self, *, backoff: bool, local: bool = False) -> None:
         if backoff:
             self._open_wait = min(self._open_wait * 2, self.settings.max_open_wait_s)
         else:
             self._open_wait = self.settings.open_wait_s
         self._opened_at = self._clock()
-        self._move(BreakerState.OPEN)
+        self._move(BreakerState.OPEN, local=local)
 
-    def _close(self) -> None:
+    def _close(self, *, ramp: bool = False, local: bool = False) -> None:
         self._window.clear()
-        self._closed_at = self._clock() if self._state is BreakerState.HALF_OPEN else None
-        self._move(BreakerState.CLOSED)
+        ramping = ramp or self._state is BreakerState.HALF_OPEN
+        self._closed_at = self._clock() if ramping else None
+        self._move(BreakerState.CLOSED, local=local)
 
-    def _move(self, new: BreakerState) -> None:
+    def _move(self, new: BreakerState, *, local: bool = False) -> None:
         old = self._state
         self._state = new
         self._epoch += 1
@@ -209,6 +311,9 @@ class Breaker:
         self._probe_results = []
         if new is not BreakerState.CLOSED:
             self._window.clear()
+        if old is not new and local:
+            # Bounded: nobody drains it while the control plane is unreachable.
+            self.local_transitions = [*self.local_transitions[-15:], (old, new)]
         if old is not new and self._on_transition is not None:
             self._on_transition(old, new)
 
@@ -242,8 +347,16 @@ class BreakerBoard:
         return breaker
 
     def open_models(self) -> list[str]:
-        """Models whose breaker is OPEN (not forced) right now."""
-        return [m for m, b in self._breakers.items() if b.state is BreakerState.OPEN]
+        """Models whose breaker is OPEN (not forced) on this router's own timer: the
+        ones the fleet holds recover by the fleet's lease, not by local probes."""
+        return [
+            m
+            for m, b in self._breakers.items()
+            if b.state is BreakerState.OPEN and not b.fleet_held
+        ]
+
+    def items(self) -> list[tuple[str, Breaker]]:
+        return list(self._breakers.items())
 
     def configure(self, settings: BreakerSettings) -> None:
         if settings == self._settings:

@@ -7,6 +7,16 @@
   With no outcomes the estimate *is* the prior; with many it is the measured rate.
 - **latency**: the last `latency_window` answered attempts' latencies; p50 and p95.
 
+With a control plane, the other routers' figures per key arrive as `FleetFigure`s
+(docs/controlplane.md, "Shared estimates") and are blended in:
+
+- acceptance: `(w·prior + λ·A_fleet + A_own) / (w + λ·T_fleet + T_own)` where A, T are
+  decayed accepted and total counts and `λ = min(1, FLEET_WEIGHT / T_fleet)`: the fleet
+  is worth at most FLEET_WEIGHT outcomes, so a new router starts from the fleet's rate
+  and its own recent outcomes (up to ~500 decayed) soon dominate;
+- latency: own and fleet percentiles averaged by sample counts, the fleet's capped at
+  FLEET_LATENCY_WEIGHT samples.
+
 Written only from the event-loop thread; the /metrics thread reads plain numbers.
 """
 
@@ -20,6 +30,26 @@ from dataclasses import dataclass, field
 DECAY = 1.0 - 1.0 / 500
 PRIOR_WEIGHT = 10.0
 LATENCY_WINDOW = 256
+# The most outcomes (and latency samples) the fleet's figures count for in the blend.
+FLEET_WEIGHT = 100.0
+FLEET_LATENCY_WEIGHT = 64.0
+
+
+@dataclass(frozen=True)
+class FleetFigure:
+    """One key's figures, raw, as a router reports them or the control plane merges them."""
+
+    accepted_weight: float
+    total_weight: float
+    outcomes: int
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_samples: int
+
+    def latency_at(self, p: float) -> float:
+        """p50 and p95 are all the fleet sends: interpolated between, clamped outside."""
+        share = min(max((p - 0.5) / 0.45, 0.0), 1.0)
+        return self.latency_p50_ms + share * (self.latency_p95_ms - self.latency_p50_ms)
 
 
 @dataclass
@@ -55,6 +85,26 @@ class OutcomeEstimates:
         self._prior_weight = prior_weight
         self._decay = decay
         self._keys: dict[tuple[str, str], _Key] = {}
+        self._fleet: dict[tuple[str, str], FleetFigure] = {}
+
+    def adopt_fleet(self, figures: dict[tuple[str, str], FleetFigure]) -> None:
+        """The other routers' merged figures, replacing the previous ones."""
+        self._fleet = dict(figures)
+
+    def figures(self) -> dict[tuple[str, str], FleetFigure]:
+        """This router's own figures per key, for its report to the control plane."""
+        out = {}
+        for (model, task), key in list(self._keys.items()):
+            samples = len(key.latencies_ms)
+            out[(model, task)] = FleetFigure(
+                accepted_weight=key.accepted,
+                total_weight=key.total,
+                outcomes=key.outcomes,
+                latency_p50_ms=key.percentile(0.5),
+                latency_p95_ms=key.percentile(0.95),
+                latency_samples=samples,
+            )
+        return out
 
     def _key(self, model_id: str, task_type: str) -> _Key:
         key = self._keys.get((model_id, task_type))
@@ -75,27 +125,41 @@ class OutcomeEstimates:
         key._stale = True
 
     def latency_percentile(self, model_id: str, task_type: str, p: float) -> float:
-        """The measured latency at quantile p (0..1), ms; 0 before any answer."""
+        """The measured latency at quantile p (0..1), ms, blended with the fleet's;
+        0 before any answer here or in the fleet."""
         key = self._keys.get((model_id, task_type))
-        return key.percentile(p) if key is not None else 0.0
+        own_n = len(key.latencies_ms) if key is not None else 0
+        own = key.percentile(p) if key is not None else 0.0
+        fleet = self._fleet.get((model_id, task_type))
+        if fleet is None or fleet.latency_samples <= 0:
+            return own
+        fleet_n = min(float(fleet.latency_samples), FLEET_LATENCY_WEIGHT)
+        return (own_n * own + fleet_n * fleet.latency_at(p)) / (own_n + fleet_n)
 
     def acceptance(self, model_id: str, task_type: str, prior: float) -> float:
         """Posterior mean of P(stage accepted) with `prior` worth prior_weight outcomes."""
         key = self._keys.get((model_id, task_type))
-        if key is None:
+        fleet = self._fleet.get((model_id, task_type))
+        if key is None and fleet is None:
             return prior
         w = self._prior_weight
-        return (w * prior + key.accepted) / (w + key.total)
+        accepted, total = (key.accepted, key.total) if key is not None else (0.0, 0.0)
+        if fleet is not None and fleet.total_weight > 0:
+            share = min(1.0, FLEET_WEIGHT / fleet.total_weight)
+            accepted += share * fleet.accepted_weight
+            total += share * fleet.total_weight
+        return (w * prior + accepted) / (w + total)
 
     def estimate(self, model_id: str, task_type: str, prior: float) -> Estimate:
         key = self._keys.get((model_id, task_type))
-        if key is None:
+        fleet = self._fleet.get((model_id, task_type))
+        if key is None and fleet is None:
             return Estimate(prior, 0, 0.0, 0.0)
         return Estimate(
             acceptance=self.acceptance(model_id, task_type, prior),
-            outcomes=key.outcomes,
-            latency_p50_ms=key.percentile(0.5),
-            latency_p95_ms=key.percentile(0.95),
+            outcomes=(key.outcomes if key else 0) + (fleet.outcomes if fleet else 0),
+            latency_p50_ms=self.latency_percentile(model_id, task_type, 0.5),
+            latency_p95_ms=self.latency_percentile(model_id, task_type, 0.95),
         )
 
     def measured(self) -> Iterator[tuple[str, str, float, int, float, float]]:

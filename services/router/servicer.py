@@ -9,6 +9,7 @@ import grpc
 import structlog
 
 from services.router.breakers import BreakerBoard, BreakerState
+from services.router.canary_key import sticky_key
 from services.router.decision_log import DecisionLog
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import (
@@ -72,6 +73,8 @@ _BREAKERS = {
     BreakerState.HALF_OPEN: router_pb2.BREAKER_STATE_HALF_OPEN,
     BreakerState.FORCED_OPEN: router_pb2.BREAKER_STATE_FORCED_OPEN,
     BreakerState.FORCED_CLOSED: router_pb2.BREAKER_STATE_FORCED_CLOSED,
+    # The router API has no drain state: to a caller a drained model is forced open.
+    BreakerState.DRAINING: router_pb2.BREAKER_STATE_FORCED_OPEN,
 }
 
 
@@ -90,11 +93,6 @@ def attempt_proto(a: AttemptRecord) -> router_pb2.Attempt:
         breaker_state=_BREAKERS[a.breaker_state],
         verifier_score=a.score,
     )
-
-
-def sticky_key(request: RouteInput) -> str:
-    """Who a canary split keeps together: the tenant, else the conversation's first turn."""
-    return request.tenant or request.messages[0].content[:256]
 
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
@@ -133,6 +131,11 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             caller = self._tenants.admit(token, tenant=request.tenant, tier=request.tier)
             request.tenant = caller.tenant
             request.tier = caller.tier
+
+    def _policy_for(self, request: RouteInput) -> ActivePolicy:
+        """The active version, or the canary for this request's sticky bucket."""
+        key = sticky_key(request, request_id=current_request_id())
+        return self._state.policies.for_key(key)
 
     def _deadline(
         self, request: RouteInput, context: grpc.aio.ServicerContext, max_ms: int
@@ -195,7 +198,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         route_in = route_input(request)
         trace.request = route_in
         policies = self._state.policies
-        active = policies.for_key(sticky_key(route_in))
+        active = self._policy_for(route_in)
         trace.policy_version = active.version
         trace.canary = active.version != policies.active.version
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
@@ -372,7 +375,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     ) -> router_pb2.PlanResponse:
         self._admit(request.request, context)
         route_in = route_input(request.request)
-        active = self._state.policies.for_key(sticky_key(route_in))
+        active = self._policy_for(route_in)
         deadline = self._deadline(route_in, context, active.policy.max_deadline_ms)
         allowance = await self._allowance(route_in, active.policy)
         plan = self._plan(route_in, active, deadline, allowance)

@@ -13,6 +13,7 @@ import grpc
 import structlog
 
 from services.router.artefact_cache import ArtefactFetcher
+from services.router.fleet_reports import FleetReporting, NonceSource
 from services.router.state import RouterState
 from switchyard.controlplane.v1 import controlplane_pb2, controlplane_pb2_grpc
 from switchyard.registry.v1 import registry_pb2, registry_pb2_grpc
@@ -56,35 +57,64 @@ async def subscribe_config(
     *,
     router_id: str,
     metadata: Sequence[tuple[str, str]] = (),
+    fleet: FleetReporting | None = None,
     artefacts: ArtefactFetcher | None = None,
 ) -> None:
-    """Follow the config stream; a snapshot whose artefacts cannot be fetched and
-    verified is NACKed without touching the policy in force."""
+    """Follow the control plane: snapshots in (ACK/NACK out), and with `fleet`, breaker
+    and estimate reports out and the fleet view in. One writer task sends everything,
+    since grpc.aio allows one pending write per call. A snapshot whose artefacts cannot
+    be fetched and verified is NACKed without touching the policy in force."""
     stub = controlplane_pb2_grpc.ControlPlaneServiceStub(channel)
     backoff = MIN_BACKOFF_S
     while True:
         call = stub.SubscribeRouterConfig(metadata=tuple(metadata))
+        outbox: asyncio.Queue[controlplane_pb2.SubscribeRouterConfigRequest] = asyncio.Queue()
+        nonce = NonceSource()
+        helpers: list[asyncio.Task[None]] = []
         try:
             await call.write(controlplane_pb2.SubscribeRouterConfigRequest(router_id=router_id))
+            helpers.append(asyncio.create_task(_write_all(call, outbox)))
+            if fleet is not None:
+                fleet.connected()
+                helpers.append(asyncio.create_task(fleet.reports(nonce, outbox)))
             while True:
                 response = await call.read()
                 if response is grpc.aio.EOF:
                     log.warning("policy.stream_ended")
                     break
-                snapshot = response.snapshot
-                missing = await artefacts.fetch_missing(snapshot) if artefacts else ""
-                if missing:
-                    log.warning("policy.nack", snapshot=snapshot.version, error=missing)
-                    await call.write(_nack(snapshot, router_id, missing))
-                else:
-                    await call.write(_reply(state, snapshot, router_id))
+                if response.HasField("snapshot"):
+                    snapshot = response.snapshot
+                    missing = await artefacts.fetch_missing(snapshot) if artefacts else ""
+                    if missing:
+                        log.warning("policy.nack", snapshot=snapshot.version, error=missing)
+                        outbox.put_nowait(_nack(snapshot, router_id, missing))
+                    else:
+                        outbox.put_nowait(_reply(state, snapshot, router_id))
+                    nonce.current = snapshot.nonce
+                if fleet is not None:
+                    fleet.apply(response)
                 backoff = MIN_BACKOFF_S
         except grpc.aio.AioRpcError as exc:
             log.warning("policy.stream_failed", code=exc.code().name, retry_in_s=backoff)
         finally:
+            for task in helpers:
+                task.cancel()
             call.cancel()
+            if fleet is not None:
+                fleet.lost()  # local breakers again until the next stream
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+async def _write_all(
+    call: grpc.aio.StreamStreamCall,
+    outbox: asyncio.Queue[controlplane_pb2.SubscribeRouterConfigRequest],
+) -> None:
+    try:
+        while True:
+            await call.write(await outbox.get())
+    except grpc.aio.AioRpcError:
+        call.cancel()  # the reader then ends the stream and reconnects
 
 
 def _reply(

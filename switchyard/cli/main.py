@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "switchyard.cli.demo",
     "switchyard.cli.models",
     "switchyard.cli.policy",
+    "switchyard.cli.breakers",
     "switchyard.cli.verifier",
     "switchyard.cli.datasets",
     "switchyard.cli.train",

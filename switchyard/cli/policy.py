@@ -5,7 +5,7 @@
     switchyard policy list [--page-size N]
     switchyard policy activate VERSION | switchyard policy rollback VERSION
     switchyard policy canary VERSION --percent P | switchyard policy canary --clear
-    switchyard policy breaker MODEL open|closed|none [--reason TEXT]
+    switchyard policy breaker MODEL open|closed|drain|none [--reason TEXT]
     switchyard policy routers
     switchyard policy status | promote | shadow | artefact   (switchyard/cli/rollout.py)
 
@@ -39,11 +39,13 @@ TIMEOUT_S = 10.0
 BREAKER_CHOICES = {
     "open": pb.BREAKER_OVERRIDE_FORCED_OPEN,
     "closed": pb.BREAKER_OVERRIDE_FORCED_CLOSED,
+    "drain": pb.BREAKER_OVERRIDE_DRAIN,
     "none": pb.BREAKER_OVERRIDE_NONE,
 }
 BREAKER_NAMES = {
     pb.BREAKER_OVERRIDE_FORCED_OPEN: "forced open",
     pb.BREAKER_OVERRIDE_FORCED_CLOSED: "forced closed",
+    pb.BREAKER_OVERRIDE_DRAIN: "draining",
 }
 
 Command = Callable[[pb_grpc.ControlPlaneServiceStub, argparse.Namespace], int]
@@ -271,6 +273,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def add_token_flag(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """--token for every command that calls the control plane (suppress: after the
+    subcommand too, keeping the value given before it)."""
+    parser.add_argument(
+        "--token",
+        default=argparse.SUPPRESS if suppress else os.environ.get("SWITCHYARD_TOKEN"),
+        help="operator token ($SWITCHYARD_TOKEN; default: make run's dev operator token "
+        "for a control plane on this machine)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `policy` and its subcommands; each sets func(args) -> exit status."""
     policy = subparsers.add_parser("policy", help="publish, inspect and roll out routing policies")
@@ -281,16 +294,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"control plane address (default {DEFAULT_CONTROLPLANE})",
     )
     add_tls_flags(policy)
-    policy.add_argument(
-        "--token",
-        default=os.environ.get("SWITCHYARD_TOKEN"),
-        help="operator token ($SWITCHYARD_TOKEN; default: make run's dev operator token "
-        "for a control plane on this machine)",
-    )
+    add_token_flag(policy)
     # Accepted after the subcommand too; SUPPRESS keeps the value given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--controlplane", default=argparse.SUPPRESS, metavar="HOST:PORT")
-    common.add_argument("--token", default=argparse.SUPPRESS)
+    add_token_flag(common, suppress=True)
     add_tls_flags(common, suppress=True)
     common.add_argument("--author", default=_author(), help="recorded with the change")
     commands = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")

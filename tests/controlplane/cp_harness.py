@@ -80,12 +80,17 @@ class RouterClient:
         self.router_id = router_id
         self.call = stub.SubscribeRouterConfig()
         self._received: asyncio.Queue[pb.RouterConfigSnapshot | BaseException] = asyncio.Queue()
+        # Fleet-only messages (breaker view, estimates), apart from the snapshots.
+        self.fleet: asyncio.Queue[pb.SubscribeRouterConfigResponse] = asyncio.Queue()
         self._drain = asyncio.ensure_future(self._read_all())
 
     async def _read_all(self) -> None:
         try:
             async for response in self.call:
-                await self._received.put(response.snapshot)
+                if response.HasField("snapshot"):
+                    await self._received.put(response.snapshot)
+                if response.HasField("fleet_breakers") or response.HasField("fleet_estimates"):
+                    await self.fleet.put(response)
         except BaseException as exc:
             await self._received.put(exc)
             return
@@ -117,6 +122,20 @@ class RouterClient:
                 ),
             )
         )
+
+    async def report(self, report: pb.RouterReport) -> None:
+        await self.call.write(pb.SubscribeRouterConfigRequest(report=report))
+
+    async def next_fleet(
+        self, field: str, wait_s: float = STREAM_WAIT_S
+    ) -> pb.SubscribeRouterConfigResponse:
+        """The next fleet message carrying `field` ("fleet_breakers" / "fleet_estimates")."""
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            response = await asyncio.wait_for(self.fleet.get(), max(left, 0.001))
+            if response.HasField(field):
+                return response
 
     def close(self) -> None:
         self.call.cancel()

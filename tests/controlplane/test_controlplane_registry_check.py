@@ -89,7 +89,12 @@ async def test_policy_naming_an_unknown_model_is_refused(tmp_path: Path) -> None
         )
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await cp.stub.SetBreakerOverride(forced)
-        assert [v.field for v in field_violations(caught.value)] == ["model_id"]
+        # An override for a model the registry does not know is NOT_FOUND (issue 15).
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+        assert "'ghost'" in (caught.value.details() or "")
+        # Removing one never is: the model may have left the registry since.
+        removed = pb.SetBreakerOverrideRequest(model_id="ghost", override=pb.BREAKER_OVERRIDE_NONE)
+        await cp.stub.SetBreakerOverride(removed)
     finally:
         await stop_control_plane(cp)
         await models.close()

@@ -53,7 +53,7 @@ def rollout_settings(state_dir: Path) -> SuiteSettings:
         state_dir=state_dir,
         ports=SuitePorts.ephemeral(),
         routers=3,
-        own_router_ports=True,
+        separate_router_ports=True,
         router_args=("--rollout-report-interval-s", "0.2", "--health-probe-interval-ms", "0"),
         per_router_args=((), (), ("--artefact-max-bytes", str(TINY_ARTEFACT_LIMIT))),
     )

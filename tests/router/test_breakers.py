@@ -396,11 +396,11 @@ def test_forcing_open_forgets_the_window() -> None:
 
 
 def test_only_forced_states_can_be_forced() -> None:
-    """force() takes FORCED_OPEN, FORCED_CLOSED or None and says so otherwise."""
+    """force() takes FORCED_OPEN, FORCED_CLOSED, DRAINING or None and says so otherwise."""
     b = Breaker(SETTINGS, clock=Clock())
     for state in (BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED):
         with pytest.raises(
-            ValueError, match=r"^only FORCED_OPEN, FORCED_CLOSED or None can be forced$"
+            ValueError, match=r"^only FORCED_OPEN, FORCED_CLOSED, DRAINING or None can be forced$"
         ):
             b.force(state)
 

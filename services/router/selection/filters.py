@@ -108,7 +108,7 @@ def candidate_for(
     # Last, so a BREAKER drop means every other filter passed: panic mode may then admit
     # it without breaking the budget, the deadline or a capability.
     state = breaker_state(stage.model)
-    if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN):
+    if state in (BreakerState.OPEN, BreakerState.FORCED_OPEN, BreakerState.DRAINING):
         return candidate(False, f"breaker {state.value}", DropReason.BREAKER)
     return candidate(True, "eligible")
 
@@ -129,5 +129,7 @@ def panic_admits(
             reason="panic: breaker open, admitted because every allowed model is refused",
         )
         for c in screened
-        if c.drop is DropReason.BREAKER and breaker_state(c.model_id) is BreakerState.OPEN
+        # A drained model is healthy, only taken out of rotation: a last resort too.
+        if c.drop is DropReason.BREAKER
+        and breaker_state(c.model_id) in (BreakerState.OPEN, BreakerState.DRAINING)
     ]

@@ -16,6 +16,24 @@ class BreakerOverride(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BREAKER_OVERRIDE_NONE: _ClassVar[BreakerOverride]
     BREAKER_OVERRIDE_FORCED_OPEN: _ClassVar[BreakerOverride]
     BREAKER_OVERRIDE_FORCED_CLOSED: _ClassVar[BreakerOverride]
+    BREAKER_OVERRIDE_DRAIN: _ClassVar[BreakerOverride]
+
+class LocalBreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOCAL_BREAKER_STATE_UNSPECIFIED: _ClassVar[LocalBreakerState]
+    LOCAL_BREAKER_STATE_CLOSED: _ClassVar[LocalBreakerState]
+    LOCAL_BREAKER_STATE_OPEN: _ClassVar[LocalBreakerState]
+    LOCAL_BREAKER_STATE_HALF_OPEN: _ClassVar[LocalBreakerState]
+    LOCAL_BREAKER_STATE_FORCED_OPEN: _ClassVar[LocalBreakerState]
+    LOCAL_BREAKER_STATE_FORCED_CLOSED: _ClassVar[LocalBreakerState]
+    LOCAL_BREAKER_STATE_DRAINING: _ClassVar[LocalBreakerState]
+
+class FleetBreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FLEET_BREAKER_STATE_UNSPECIFIED: _ClassVar[FleetBreakerState]
+    FLEET_BREAKER_STATE_CLOSED: _ClassVar[FleetBreakerState]
+    FLEET_BREAKER_STATE_OPEN: _ClassVar[FleetBreakerState]
+    FLEET_BREAKER_STATE_HALF_OPEN: _ClassVar[FleetBreakerState]
 
 class ArtefactKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -26,6 +44,18 @@ BREAKER_OVERRIDE_UNSPECIFIED: BreakerOverride
 BREAKER_OVERRIDE_NONE: BreakerOverride
 BREAKER_OVERRIDE_FORCED_OPEN: BreakerOverride
 BREAKER_OVERRIDE_FORCED_CLOSED: BreakerOverride
+BREAKER_OVERRIDE_DRAIN: BreakerOverride
+LOCAL_BREAKER_STATE_UNSPECIFIED: LocalBreakerState
+LOCAL_BREAKER_STATE_CLOSED: LocalBreakerState
+LOCAL_BREAKER_STATE_OPEN: LocalBreakerState
+LOCAL_BREAKER_STATE_HALF_OPEN: LocalBreakerState
+LOCAL_BREAKER_STATE_FORCED_OPEN: LocalBreakerState
+LOCAL_BREAKER_STATE_FORCED_CLOSED: LocalBreakerState
+LOCAL_BREAKER_STATE_DRAINING: LocalBreakerState
+FLEET_BREAKER_STATE_UNSPECIFIED: FleetBreakerState
+FLEET_BREAKER_STATE_CLOSED: FleetBreakerState
+FLEET_BREAKER_STATE_OPEN: FleetBreakerState
+FLEET_BREAKER_STATE_HALF_OPEN: FleetBreakerState
 ARTEFACT_KIND_UNSPECIFIED: ArtefactKind
 ARTEFACT_KIND_PREDICTOR: ArtefactKind
 ARTEFACT_KIND_SCORER: ArtefactKind
@@ -205,20 +235,26 @@ class ConfigNack(_message.Message):
     def __init__(self, version: _Optional[str] = ..., nonce: _Optional[str] = ..., error_detail: _Optional[str] = ...) -> None: ...
 
 class SubscribeRouterConfigRequest(_message.Message):
-    __slots__ = ("router_id", "ack", "nack")
+    __slots__ = ("router_id", "ack", "nack", "report")
     ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     NACK_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
     router_id: str
     ack: ConfigAck
     nack: ConfigNack
-    def __init__(self, router_id: _Optional[str] = ..., ack: _Optional[_Union[ConfigAck, _Mapping]] = ..., nack: _Optional[_Union[ConfigNack, _Mapping]] = ...) -> None: ...
+    report: RouterReport
+    def __init__(self, router_id: _Optional[str] = ..., ack: _Optional[_Union[ConfigAck, _Mapping]] = ..., nack: _Optional[_Union[ConfigNack, _Mapping]] = ..., report: _Optional[_Union[RouterReport, _Mapping]] = ...) -> None: ...
 
 class SubscribeRouterConfigResponse(_message.Message):
-    __slots__ = ("snapshot",)
+    __slots__ = ("snapshot", "fleet_breakers", "fleet_estimates")
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    FLEET_BREAKERS_FIELD_NUMBER: _ClassVar[int]
+    FLEET_ESTIMATES_FIELD_NUMBER: _ClassVar[int]
     snapshot: RouterConfigSnapshot
-    def __init__(self, snapshot: _Optional[_Union[RouterConfigSnapshot, _Mapping]] = ...) -> None: ...
+    fleet_breakers: FleetBreakerView
+    fleet_estimates: FleetEstimates
+    def __init__(self, snapshot: _Optional[_Union[RouterConfigSnapshot, _Mapping]] = ..., fleet_breakers: _Optional[_Union[FleetBreakerView, _Mapping]] = ..., fleet_estimates: _Optional[_Union[FleetEstimates, _Mapping]] = ...) -> None: ...
 
 class SetRolloutRequest(_message.Message):
     __slots__ = ("canary_version", "canary_percent", "author", "guard")
@@ -309,6 +345,170 @@ class ListRoutersResponse(_message.Message):
     next_page_token: str
     current_snapshot_version: str
     def __init__(self, routers: _Optional[_Iterable[_Union[RouterStatus, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., current_snapshot_version: _Optional[str] = ...) -> None: ...
+
+class BreakerTransition(_message.Message):
+    __slots__ = ("from_state", "to_state")
+    FROM_STATE_FIELD_NUMBER: _ClassVar[int]
+    TO_STATE_FIELD_NUMBER: _ClassVar[int]
+    from_state: LocalBreakerState
+    to_state: LocalBreakerState
+    def __init__(self, from_state: _Optional[_Union[LocalBreakerState, str]] = ..., to_state: _Optional[_Union[LocalBreakerState, str]] = ...) -> None: ...
+
+class ModelBreakerReport(_message.Message):
+    __slots__ = ("model_id", "state", "transitions", "successes", "failures", "slow_calls", "lease_id", "probes_admitted", "probe_successes", "probe_failures")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TRANSITIONS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    SLOW_CALLS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    PROBES_ADMITTED_FIELD_NUMBER: _ClassVar[int]
+    PROBE_SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    PROBE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    state: LocalBreakerState
+    transitions: _containers.RepeatedCompositeFieldContainer[BreakerTransition]
+    successes: int
+    failures: int
+    slow_calls: int
+    lease_id: str
+    probes_admitted: int
+    probe_successes: int
+    probe_failures: int
+    def __init__(self, model_id: _Optional[str] = ..., state: _Optional[_Union[LocalBreakerState, str]] = ..., transitions: _Optional[_Iterable[_Union[BreakerTransition, _Mapping]]] = ..., successes: _Optional[int] = ..., failures: _Optional[int] = ..., slow_calls: _Optional[int] = ..., lease_id: _Optional[str] = ..., probes_admitted: _Optional[int] = ..., probe_successes: _Optional[int] = ..., probe_failures: _Optional[int] = ...) -> None: ...
+
+class OutcomeEstimate(_message.Message):
+    __slots__ = ("model_id", "task_type", "accepted_weight", "total_weight", "outcomes", "latency_p50_ms", "latency_p95_ms", "latency_samples")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    task_type: str
+    accepted_weight: float
+    total_weight: float
+    outcomes: int
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_samples: int
+    def __init__(self, model_id: _Optional[str] = ..., task_type: _Optional[str] = ..., accepted_weight: _Optional[float] = ..., total_weight: _Optional[float] = ..., outcomes: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_samples: _Optional[int] = ...) -> None: ...
+
+class RouterReport(_message.Message):
+    __slots__ = ("router_id", "nonce", "breakers", "estimates")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    BREAKERS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATES_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    nonce: str
+    breakers: _containers.RepeatedCompositeFieldContainer[ModelBreakerReport]
+    estimates: _containers.RepeatedCompositeFieldContainer[OutcomeEstimate]
+    def __init__(self, router_id: _Optional[str] = ..., nonce: _Optional[str] = ..., breakers: _Optional[_Iterable[_Union[ModelBreakerReport, _Mapping]]] = ..., estimates: _Optional[_Iterable[_Union[OutcomeEstimate, _Mapping]]] = ...) -> None: ...
+
+class BreakerLease(_message.Message):
+    __slots__ = ("lease_id", "router_id", "probes", "expire_time")
+    LEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROBES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    lease_id: str
+    router_id: str
+    probes: int
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, lease_id: _Optional[str] = ..., router_id: _Optional[str] = ..., probes: _Optional[int] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FleetBreaker(_message.Message):
+    __slots__ = ("model_id", "state", "opened_by_router_id", "lease")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    OPENED_BY_ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    state: FleetBreakerState
+    opened_by_router_id: str
+    lease: BreakerLease
+    def __init__(self, model_id: _Optional[str] = ..., state: _Optional[_Union[FleetBreakerState, str]] = ..., opened_by_router_id: _Optional[str] = ..., lease: _Optional[_Union[BreakerLease, _Mapping]] = ...) -> None: ...
+
+class FleetBreakerView(_message.Message):
+    __slots__ = ("revision", "breakers")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    BREAKERS_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    breakers: _containers.RepeatedCompositeFieldContainer[FleetBreaker]
+    def __init__(self, revision: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[FleetBreaker, _Mapping]]] = ...) -> None: ...
+
+class FleetEstimates(_message.Message):
+    __slots__ = ("estimates", "routers")
+    ESTIMATES_FIELD_NUMBER: _ClassVar[int]
+    ROUTERS_FIELD_NUMBER: _ClassVar[int]
+    estimates: _containers.RepeatedCompositeFieldContainer[OutcomeEstimate]
+    routers: int
+    def __init__(self, estimates: _Optional[_Iterable[_Union[OutcomeEstimate, _Mapping]]] = ..., routers: _Optional[int] = ...) -> None: ...
+
+class ListBreakersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class RouterBreakerStatus(_message.Message):
+    __slots__ = ("router_id", "state", "successes", "failures", "slow_calls", "report_time", "connected")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    SLOW_CALLS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_TIME_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    state: LocalBreakerState
+    successes: int
+    failures: int
+    slow_calls: int
+    report_time: _timestamp_pb2.Timestamp
+    connected: bool
+    def __init__(self, router_id: _Optional[str] = ..., state: _Optional[_Union[LocalBreakerState, str]] = ..., successes: _Optional[int] = ..., failures: _Optional[int] = ..., slow_calls: _Optional[int] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected: _Optional[bool] = ...) -> None: ...
+
+class ModelBreakerStatus(_message.Message):
+    __slots__ = ("model_id", "state", "override", "override_reason", "opened_by_router_id", "open_time", "half_open_time", "lease", "routers")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_REASON_FIELD_NUMBER: _ClassVar[int]
+    OPENED_BY_ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    OPEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    HALF_OPEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    ROUTERS_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    state: FleetBreakerState
+    override: BreakerOverride
+    override_reason: str
+    opened_by_router_id: str
+    open_time: _timestamp_pb2.Timestamp
+    half_open_time: _timestamp_pb2.Timestamp
+    lease: BreakerLease
+    routers: _containers.RepeatedCompositeFieldContainer[RouterBreakerStatus]
+    def __init__(self, model_id: _Optional[str] = ..., state: _Optional[_Union[FleetBreakerState, str]] = ..., override: _Optional[_Union[BreakerOverride, str]] = ..., override_reason: _Optional[str] = ..., opened_by_router_id: _Optional[str] = ..., open_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., half_open_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease: _Optional[_Union[BreakerLease, _Mapping]] = ..., routers: _Optional[_Iterable[_Union[RouterBreakerStatus, _Mapping]]] = ...) -> None: ...
+
+class ListBreakersResponse(_message.Message):
+    __slots__ = ("breakers", "next_page_token", "ignored_unknown_router_reports", "ignored_stale_nonce_reports")
+    BREAKERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_UNKNOWN_ROUTER_REPORTS_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_STALE_NONCE_REPORTS_FIELD_NUMBER: _ClassVar[int]
+    breakers: _containers.RepeatedCompositeFieldContainer[ModelBreakerStatus]
+    next_page_token: str
+    ignored_unknown_router_reports: int
+    ignored_stale_nonce_reports: int
+    def __init__(self, breakers: _Optional[_Iterable[_Union[ModelBreakerStatus, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., ignored_unknown_router_reports: _Optional[int] = ..., ignored_stale_nonce_reports: _Optional[int] = ...) -> None: ...
 
 class Artefact(_message.Message):
     __slots__ = ("digest", "name", "kind", "size_bytes", "author", "create_time")

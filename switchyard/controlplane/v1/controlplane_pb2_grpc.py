@@ -82,6 +82,11 @@ class ControlPlaneServiceStub:
                 request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersRequest.SerializeToString,
                 response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersResponse.FromString,
                 _registered_method=True)
+        self.ListBreakers = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/ListBreakers',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersResponse.FromString,
+                _registered_method=True)
         self.UploadArtefact = channel.unary_unary(
                 '/switchyard.controlplane.v1.ControlPlaneService/UploadArtefact',
                 request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.UploadArtefactRequest.SerializeToString,
@@ -198,6 +203,14 @@ class ControlPlaneServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBreakers(self, request, context):
+        """ListBreakers shows the fleet breaker view: per model the merged state, the
+        operator override, the half-open lease, and what each router reported.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadArtefact(self, request, context):
         """--- Artefacts, guarded canaries and shadow versions (docs/controlplane.md) ---
 
@@ -307,6 +320,11 @@ def add_ControlPlaneServiceServicer_to_server(servicer, server):
                     servicer.ListRouters,
                     request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersRequest.FromString,
                     response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersResponse.SerializeToString,
+            ),
+            'ListBreakers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBreakers,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersResponse.SerializeToString,
             ),
             'UploadArtefact': grpc.unary_unary_rpc_method_handler(
                     servicer.UploadArtefact,
@@ -590,6 +608,33 @@ class ControlPlaneService:
             '/switchyard.controlplane.v1.ControlPlaneService/ListRouters',
             switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersRequest.SerializeToString,
             switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListRoutersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBreakers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/ListBreakers',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,157 @@
+"""The router's side of fleet breakers: hold, lease, release, lose the fleet; reports."""
+
+from __future__ import annotations
+
+from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
+from services.router.fleet_breakers import BreakerReporter, apply_fleet_view, fleet_lost
+from switchyard.controlplane.v1 import controlplane_pb2 as pb
+from tests.router.fakes import Clock
+
+SETTINGS = BreakerSettings(
+    window_size=4, minimum_calls=4, open_wait_s=10, max_open_wait_s=40, half_open_calls=3
+)
+ME = "router-a"
+
+
+def board(clock: Clock) -> BreakerBoard:
+    return BreakerBoard(SETTINGS, clock=clock)
+
+
+def view(state: int, *, lease_to: str = "", lease_id: str = "L1", probes: int = 2):
+    breaker = pb.FleetBreaker(model_id="small", state=state)
+    if lease_to:
+        breaker.lease.CopyFrom(
+            pb.BreakerLease(lease_id=lease_id, router_id=lease_to, probes=probes)
+        )
+    return pb.FleetBreakerView(revision=1, breakers=[breaker])
+
+
+def fail(b: BreakerBoard, times: int) -> None:
+    for _ in range(times):
+        b.get("small").record(success=False, duration_s=0.01)
+
+
+def test_a_fleet_open_refuses_here_and_outlasts_the_local_wait() -> None:
+    """Held OPEN by the fleet: refused, no local HALF_OPEN after open_wait, not probed."""
+    clock = Clock()
+    breakers = board(clock)
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    breaker = breakers.get("small")
+    assert breaker.state is BreakerState.OPEN and breaker.admit() is None
+    clock.now += 60
+    assert breaker.state is BreakerState.OPEN
+    assert breakers.open_models() == []  # the health prober leaves it to the lease
+    assert breaker.local_transitions == []  # the fleet's doing, not reported as ours
+
+
+def test_a_lease_elsewhere_keeps_this_router_refusing() -> None:
+    """HALF_OPEN with another router's lease is OPEN here."""
+    breakers = board(Clock())
+    apply_fleet_view(
+        breakers, view(pb.FLEET_BREAKER_STATE_HALF_OPEN, lease_to="router-b"), router_id=ME
+    )
+    assert breakers.get("small").admit() is None
+
+
+def test_a_lease_here_admits_exactly_its_probes_and_reports_them() -> None:
+    """Our lease of 2: two probes admitted, a third refused; results go in the report."""
+    breakers = board(Clock())
+    reporter = BreakerReporter(breakers)
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_HALF_OPEN, lease_to=ME), router_id=ME)
+    breaker = breakers.get("small")
+    first, second = breaker.admit(), breaker.admit()
+    assert first and first.probe and second and second.probe
+    assert breaker.admit() is None
+    breaker.record(success=True, duration_s=0.01)
+    report = reporter.reports()[0]
+    assert (report.lease_id, report.probes_admitted, report.probe_successes) == ("L1", 2, 1)
+    # The same lease again (the view re-sent) does not refill the budget.
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_HALF_OPEN, lease_to=ME), router_id=ME)
+    assert breaker.admit() is None
+
+
+def test_fleet_closed_releases_a_held_breaker() -> None:
+    """The fleet decided recovery: a held breaker closes here too."""
+    breakers = board(Clock())
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    apply_fleet_view(breakers, pb.FleetBreakerView(revision=2), router_id=ME)
+    assert breakers.get("small").state is BreakerState.CLOSED
+    assert not breakers.get("small").fleet_held
+
+
+def test_losing_the_control_plane_hands_back_local_timing() -> None:
+    """Control plane gone: the held breaker stays OPEN, then half-opens on its own timer."""
+    clock = Clock()
+    breakers = board(clock)
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    clock.now += 30
+    fleet_lost(breakers)
+    breaker = breakers.get("small")
+    assert breaker.state is BreakerState.OPEN
+    assert breakers.open_models() == ["small"]  # the local prober may help again
+    clock.now += SETTINGS.open_wait_s
+    assert breaker.state is BreakerState.HALF_OPEN
+
+
+def test_operator_overrides_win_over_the_fleet() -> None:
+    """FORCED_CLOSED stays forced whatever the fleet view says."""
+    breakers = board(Clock())
+    breakers.apply_overrides({"small": BreakerState.FORCED_CLOSED})
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    assert breakers.get("small").state is BreakerState.FORCED_CLOSED
+
+
+def test_removing_an_override_returns_to_what_the_fleet_holds() -> None:
+    """Forced closed while the fleet held it open; the override goes: OPEN again."""
+    breakers = board(Clock())
+    breakers.apply_overrides({"small": BreakerState.FORCED_CLOSED})
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    breakers.apply_overrides({})
+    assert breakers.get("small").state is BreakerState.OPEN
+
+
+def test_reports_carry_local_openings_and_count_deltas_only_when_changed() -> None:
+    """Our own failures open the breaker: one report with the transition and 4 failures;
+    with nothing new, no report; the next one carries only the new calls."""
+    breakers = board(Clock())
+    reporter = BreakerReporter(breakers)
+    fail(breakers, 4)
+    (report,) = reporter.reports()
+    assert report.state == pb.LOCAL_BREAKER_STATE_OPEN
+    assert [(t.from_state, t.to_state) for t in report.transitions] == [
+        (pb.LOCAL_BREAKER_STATE_CLOSED, pb.LOCAL_BREAKER_STATE_OPEN)
+    ]
+    assert report.failures == 4
+    assert reporter.reports() == []
+    breakers.get("large").record(success=True, duration_s=0.01)
+    (report,) = reporter.reports()
+    assert report.model_id == "large" and report.successes == 1 and not report.transitions
+    reporter.restart()
+    assert {r.model_id for r in reporter.reports()} == {"small", "large"}
+
+
+def test_a_new_stream_reports_a_still_open_breaker_and_forgets_old_transitions() -> None:
+    """Transitions from while the control plane was away are dropped; a breaker still
+    OPEN on its own is reported as CLOSED→OPEN so the fleet opens it."""
+    breakers = board(Clock())
+    reporter = BreakerReporter(breakers)
+    fail(breakers, 4)  # small opens, nobody reports it
+    breakers.get("large").force(BreakerState.FORCED_OPEN)
+    breakers.get("large").force(None)
+    reporter.restart()
+    reports = {r.model_id: r for r in reporter.reports()}
+    assert [(t.from_state, t.to_state) for t in reports["small"].transitions] == [
+        (pb.LOCAL_BREAKER_STATE_CLOSED, pb.LOCAL_BREAKER_STATE_OPEN)
+    ]
+    assert not reports["large"].transitions
+
+
+def test_drain_refuses_but_panic_may_still_use_it() -> None:
+    """DRAINING: no ordinary admission; a panic admission goes through (unlike FORCED_OPEN)."""
+    breakers = board(Clock())
+    breakers.apply_overrides({"small": BreakerState.DRAINING})
+    breaker = breakers.get("small")
+    assert breaker.admit() is None
+    assert breaker.admit(panic=True) is not None
+    breakers.apply_overrides({"small": BreakerState.FORCED_OPEN})
+    assert breaker.admit(panic=True) is None

@@ -5,10 +5,13 @@
     switchyard decisions show REQUEST_ID [-o json]
     switchyard decisions stats [filters]
     switchyard decisions export --format jsonl|csv --out FILE [filters]
+    switchyard decisions label REQUEST_ID 0.9 [--source human]   # RecordFeedback on the router
 
 Reads the router's SQLite file read-only (safe while the router writes): --db, default
 var/router/decisions.db (what `make run` writes), plus the rotated files beside it.
-Exit status: 0 done, 1 a request id with no decision, 2 bad usage or no log at the path.
+`label` is the one command that talks to the router (--router, --token and --tls-* as
+for `switchyard route`). Exit status: 0 done, 1 a request id with no decision (or the
+router refused the label), 2 bad usage or no log at the path, 3 router unreachable.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import re
 import sys
 import time
@@ -37,7 +41,10 @@ from services.router.decision_log.query import (
     LoggedDecision,
 )
 from services.router.decision_log.record import DecisionOutcome
+from switchyard.cli.connection import add_tls_flags, client_config, router_token, tls_from_args
+from switchyard.cli.output import ROUTER_HINTS, report_call_error
 from switchyard.cli.tables import format_table
+from switchyard.client import DEFAULT_ROUTER, CallError, RouterClient
 from switchyard.learning.dataset import write_dataset
 
 DEFAULT_DB = Path("var/router/decisions.db")
@@ -74,6 +81,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     export.add_argument("--format", choices=("jsonl", "csv"), required=True)
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(func=_guarded(_export))
+
+    label = commands.add_parser("label", help="attach a quality label in [0, 1] to a decision")
+    label.add_argument("request_id")
+    label.add_argument("label", type=float, help="the answer's quality, 0 (bad) .. 1 (good)")
+    label.add_argument("--source", default="", help="who labels: human, thumbs, ... (default api)")
+    label.add_argument(
+        "--router",
+        default=os.environ.get("SWITCHYARD_ROUTER", DEFAULT_ROUTER),
+        metavar="HOST:PORT",
+        help=f"router address ($SWITCHYARD_ROUTER, default {DEFAULT_ROUTER})",
+    )
+    label.add_argument("--token", default=os.environ.get("SWITCHYARD_TOKEN"))
+    label.add_argument("--timeout", type=float, default=10.0, help="deadline, seconds")
+    add_tls_flags(label)
+    label.set_defaults(func=_label)
+
+
+def _label(args: argparse.Namespace) -> int:
+    tls = tls_from_args(args)
+    config = client_config(
+        address=args.router,
+        token=router_token(args.token, address=args.router, tls=tls),
+        tls=tls,
+        timeout_s=args.timeout,
+    )
+    try:
+        with RouterClient(config) as router:
+            reply = router.record_feedback(args.request_id, args.label, source=args.source)
+    except CallError as error:
+        return report_call_error(error, service="router", address=args.router, hints=ROUTER_HINTS)
+    print(f"labelled {reply.request_id} {args.label:g} from {reply.source}")
+    return 0
 
 
 def _db_flag(parser: argparse.ArgumentParser) -> None:

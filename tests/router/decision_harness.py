@@ -12,6 +12,7 @@ from services.router.app import RouterApp, build_router
 from services.router.decision_log import DecisionLogSettings
 from services.router.decision_log.query import DecisionFilter, DecisionReader, LoggedDecision
 from services.router.state import RouterState
+from services.router.tenants import TenantTokens
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
@@ -34,7 +35,12 @@ class LoggedRouter:
 
 
 async def logged_router(
-    sim: RunningSimulator, tmp_path: Path, *, policy: str = POLICY, **settings: object
+    sim: RunningSimulator,
+    tmp_path: Path,
+    *,
+    policy: str = POLICY,
+    tenants: TenantTokens | None = None,
+    **settings: object,
 ) -> AsyncIterator[LoggedRouter]:
     state = RouterState(str(tmp_path))
     feed(state, sim.base_url, policy)
@@ -43,6 +49,7 @@ async def logged_router(
         state=state,
         environ={},
         review_dir=str(tmp_path),
+        tenants=tenants,
         decision_log=DecisionLogSettings(path=path, **settings),  # type: ignore[arg-type]
     )
     server = await start_server(name="router", config=ServerConfig(port=0), register=app.register)

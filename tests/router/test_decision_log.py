@@ -3,6 +3,7 @@ every Route() answered, degraded or failed is one record; feedback labels them."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from services.router.decision_log.query import DecisionFilter, DecisionReader
 from services.router.decision_log.writer import DROPPED
 from services.router.observers import RouteTrace
 from services.router.state import RouterState
+from services.router.tenants import TenantGrant, TenantTokens
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
@@ -270,3 +272,58 @@ async def test_a_full_queue_drops_and_counts_instead_of_waiting(
         dropped = DROPPED._value.get() - before
         written = len(await r.decisions())
         assert dropped > 0 and dropped + written == 5000
+
+
+async def test_with_caller_tokens_a_tenant_labels_only_its_own_decisions(
+    simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    """Tenant globex's token cannot label acme's decision: NOT_FOUND, as for an unknown id."""
+    tokens = TenantTokens.from_tokens(
+        {
+            "acme-token": TenantGrant("acme", frozenset({"free"}), "free"),
+            "globex-token": TenantGrant("globex", frozenset({"free"}), "free"),
+        }
+    )
+    async for r in logged_router(simulator, tmp_path, tenants=tokens):
+        acme = (("authorization", "Bearer acme-token"),)
+        globex = (("authorization", "Bearer globex-token"),)
+        reply = await r.stub.Route(ask(), metadata=acme)
+        label = router_pb2.RecordFeedbackRequest(request_id=reply.request_id, label=1.0)
+        with pytest.raises(grpc.aio.AioRpcError) as foreign:
+            await r.stub.RecordFeedback(label, metadata=globex)
+        assert foreign.value.code() is grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+            await r.stub.RecordFeedback(label)
+        assert anonymous.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        assert (await r.stub.RecordFeedback(label, metadata=acme)).decisions == 1
+
+
+STALE = """
+name: stale
+max_deadline_ms: 5000
+budget_micros: 100000
+retry: {max_retries: 0}
+checks: [{name: non_empty}, {name: length, params: {min_chars: 20}}]
+degrade: {stale_cache: true}
+default:
+  name: cached
+  strategy: {kind: single, model: small}
+  cache: {ttl_s: 0.3, max_entries: 4}
+"""
+
+
+async def test_a_stale_cache_answer_keeps_the_attempts_that_failed_before_it(
+    simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    """Past the TTL with the model failing, the expired answer is served degraded; its
+    record still lists the failed attempt that led there."""
+    async for r in logged_router(simulator, tmp_path, policy=STALE):
+        await r.stub.Route(ask())
+        await asyncio.sleep(0.35)
+        r.sim.model("small").faults = FaultSettings(error_rate=1.0, error_status=503)
+        reply = await r.stub.Route(ask())
+        assert reply.degraded and reply.cache_hit
+        newest = (await r.decisions())[0].decision
+        assert newest.outcome is DecisionOutcome.DEGRADED and newest.cache_hit
+        assert [a["outcome"] for a in newest.detail["attempts"]] == ["server_error"]
+        assert newest.models == ("small",)

@@ -59,6 +59,7 @@ def decision(request_id: str, *, pad: int = 900, time_unix: float = 1.0) -> Deci
         output_tokens=40,
         # Random text: compressible padding would not exercise the bound.
         detail={"attempts": [{"model_id": "small"}], "pad": os.urandom(pad // 2).hex()},
+        models=("small",),
     )
 
 

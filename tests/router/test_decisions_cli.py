@@ -3,6 +3,7 @@ export read back by the dataset tools' own reader."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import AsyncIterator
@@ -162,3 +163,25 @@ def test_a_bad_time_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as usage:
         main(["decisions", "list", "--since", "yesterday"])
     assert usage.value.code == 2 and "expected an ISO time" in capsys.readouterr().err
+
+
+async def test_label_sends_feedback_to_the_router(
+    router: LoggedRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`decisions label` is RecordFeedback from the shell: labelled, refused with the
+    field named, or NOT_FOUND, each with its exit status."""
+    reply = await router.stub.Route(ask())
+    address = f"127.0.0.1:{router.server.port}"
+
+    def label(*argv: str) -> int:
+        return main(["decisions", "label", *argv, "--router", address, "--token", ""])
+
+    capsys.readouterr()
+    assert await asyncio.to_thread(label, reply.request_id, "0.8", "--source", "human") == 0
+    assert f"labelled {reply.request_id} 0.8 from human" in capsys.readouterr().out
+    assert await asyncio.to_thread(label, reply.request_id, "1.5") == 1
+    assert "label: 1.5 is outside [0, 1]" in capsys.readouterr().err
+    assert await asyncio.to_thread(label, "nope", "0.5") == 1
+    assert "NOT_FOUND" in capsys.readouterr().err
+    [logged] = await router.decisions()
+    assert [(lb.source, lb.label) for lb in logged.labels] == [("human", 0.8)]

@@ -47,9 +47,14 @@ def dataset_record(logged: LoggedDecision) -> DatasetRecord | str:
     )
     if not any(m.role == "user" for m in messages):
         return SKIP_NO_TEXT
-    answered = [a for a in d.detail.get("attempts", ()) if a["model_id"] == d.model_id]
-    called = [a for a in answered if a["outcome"] == "ok"]
-    if d.outcome is DecisionOutcome.FAILED or d.cache_hit or not d.model_id or not called:
+    # The answering model's calls: none for a failure, a static or review answer, or a
+    # cache hit. A degraded answer a model gave (rejected, held) is still its answer.
+    called = [
+        a
+        for a in d.detail.get("attempts", ())
+        if a["model_id"] == d.model_id and a["outcome"] == "ok" and not d.cache_hit
+    ]
+    if not called:
         return SKIP_NO_MODEL
     last = called[-1]
     metadata = {

@@ -35,7 +35,9 @@ class DecisionOutcome(enum.StrEnum):
 Redactor = Callable[[str], str]
 
 
-@dataclass(frozen=True)
+# Plain slotted dataclasses on the write path: a frozen one's __init__ calls
+# object.__setattr__ per field, which showed as a third of the cost of a record.
+@dataclass(slots=True)
 class ResponseFacts:
     """What the decision needs from the RouteResponse, copied on the request path so the
     writer thread never reads a proto the event loop is serializing."""
@@ -52,7 +54,7 @@ class ResponseFacts:
     answer: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PendingDecision:
     """A finished route waiting in the write queue."""
 
@@ -121,9 +123,9 @@ COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
-    """One logged Route(), as stored and as read back."""
+    """One logged Route(), as stored and as read back (treat as immutable)."""
 
     request_id: str
     time_unix: float
@@ -155,14 +157,8 @@ class Decision:
     input_tokens: int
     output_tokens: int
     detail: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def models(self) -> tuple[str, ...]:
-        """Every model the route called or tried, then the one that answered."""
-        seen = dict.fromkeys(a["model_id"] for a in self.detail.get("attempts", ()))
-        if self.model_id:
-            seen.setdefault(self.model_id)
-        return tuple(seen)
+    # Every model the route called or tried, then the one that answered.
+    models: tuple[str, ...] = ()
 
     def row(self) -> tuple[Any, ...]:
         # Spaces around each name so `instr(models, ' m ')` matches whole names only.
@@ -231,6 +227,7 @@ class Decision:
             input_tokens=row["input_tokens"],
             output_tokens=row["output_tokens"],
             detail=orjson.loads(row["detail"]),
+            models=tuple(row["models"].split()),
         )
 
 
@@ -250,31 +247,14 @@ def _candidate(c: Candidate) -> dict[str, Any]:
         "model_id": c.model_id,
         "stage": c.stage_index,
         "kept": c.kept,
-        "drop": c.drop.value,
+        "drop": c.drop,
         "reason": c.reason,
         # The worst case the budget check used, and the selector's expectations.
         "max_cost_micros": c.max_cost_micros,
         "expected_latency_ms": c.expected_latency_ms,
-        "accept_probability": round(c.accept_probability, 4),
+        "accept_probability": c.accept_probability,
         "quality_source": c.quality_source,
         "score": c.score,
-    }
-
-
-def _attempt(a: AttemptRecord) -> dict[str, Any]:
-    return {
-        "model_id": a.model_id,
-        "stage": a.stage,
-        "retry": a.retry,
-        "outcome": a.outcome.value,
-        "verdict": a.verdict.value,
-        "score": round(a.score, 4),
-        "input_tokens": a.input_tokens,
-        "output_tokens": a.output_tokens,
-        "cost_micros": a.cost_micros,
-        "latency_ms": round(a.latency_ms, 2),
-        "detail": a.detail,
-        "breaker_state": a.breaker_state.value,
     }
 
 
@@ -297,10 +277,11 @@ def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> D
         slo_met = outcome is not DecisionOutcome.FAILED and trace.latency_ms <= slo_ms
     detail: dict[str, Any] = {
         "candidates": [_candidate(c) for c in plan.candidates] if plan else [],
-        "attempts": [_attempt(a) for a in attempts],
+        # orjson writes the attempt dataclasses (and their enums) natively, in C.
+        "attempts": attempts,
     }
     if plan is not None:
-        detail["expected_quality"] = round(plan.expected_quality, 4)
+        detail["expected_quality"] = plan.expected_quality
         detail["budget_micros"] = plan.budget_micros
         if plan.panic:
             detail["panic"] = True
@@ -313,7 +294,7 @@ def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> D
         if result.hedged:
             detail["hedged"] = True
         if result.agreement:
-            detail["agreement"] = round(result.agreement, 4)
+            detail["agreement"] = result.agreement
         if result.review_ticket_id:
             detail["review_ticket_id"] = result.review_ticket_id
     if capture is not None and request is not None:
@@ -347,7 +328,7 @@ def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> D
         expected_cost_micros=plan.expected_cost_micros if plan else None,
         expected_latency_ms=plan.expected_latency_ms if plan else None,
         cost_micros=response.cost_micros if response else sum(a.cost_micros for a in attempts),
-        latency_ms=round(trace.latency_ms, 2),
+        latency_ms=trace.latency_ms,
         slo_ms=slo_ms,
         slo_met=slo_met,
         cache_hit=response.cache_hit if response else False,
@@ -356,7 +337,15 @@ def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> D
             response.output_tokens if response else sum(a.output_tokens for a in attempts)
         ),
         detail=detail,
+        models=_models(attempts, response.model_id if response else ""),
     )
+
+
+def _models(attempts: Sequence[AttemptRecord], answered_by: str) -> tuple[str, ...]:
+    seen = dict.fromkeys(a.model_id for a in attempts)
+    if answered_by:
+        seen.setdefault(answered_by)
+    return tuple(seen)
 
 
 def _escalations(attempts: Sequence[AttemptRecord], strategy: str) -> int:

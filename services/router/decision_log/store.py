@@ -6,10 +6,12 @@ Only the writer thread touches a `DecisionFiles`; readers open the files read-on
 
 The bound: `max_bytes` over every file, db + WAL + shared-memory index. Each file gets
 an equal share; SQLite itself refuses to grow the active database past its share of
-pages (`max_page_count`), the WAL is checkpointed and truncated when it passes a
-quarter of the share, and one transaction writes at most an eighth of it, so the
-active file never passes its share. When the database is full the oldest file goes,
-the others move down one, and a fresh active file starts.
+pages (`max_page_count`), the WAL is checkpointed when it passes an eighth of the
+share and truncated back to a quarter (`wal_autocheckpoint`, `journal_size_limit`),
+and one transaction writes at most an eighth of it, so the active file never passes
+its share (a reader holding an old snapshot delays the checkpoint: readers are brief).
+When the database is full the oldest file goes, the others move down one, and a fresh
+active file starts.
 """
 
 from __future__ import annotations
@@ -182,7 +184,6 @@ class DecisionFiles:
             self.rotate()
             rotated = True
             self._insert(rows)
-        self._trim_wal()
         return rotated
 
     def _insert(self, rows: Sequence[tuple[object, ...]]) -> None:
@@ -199,15 +200,6 @@ class DecisionFiles:
             return exc
         pages = self._db.execute("PRAGMA page_count").fetchone()[0]
         return DecisionFileFull() if pages * 2 >= self.share.max_pages else exc
-
-    def _trim_wal(self) -> None:
-        wal = Path(f"{self.path}-wal")
-        try:
-            size = wal.stat().st_size
-        except FileNotFoundError:
-            return
-        if size > self.share.wal_bytes and self._db is not None:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def rotate(self) -> None:
         """The active file becomes .1, .1 becomes .2, ...; the oldest is deleted."""

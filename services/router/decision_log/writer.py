@@ -266,9 +266,9 @@ class DecisionLog:
         try:
             rotated = self.files.write(rows)
         except (sqlite3.Error, OSError) as exc:
+            # SQLite rolled the batch back; the same connection writes again once the
+            # disk has room (or opens the file once the directory can hold it).
             self.failures.failed(exc, lost=len(rows), path=self.settings.path)
-            # Start over on the next batch: the directory may be back, the disk freed.
-            self.files.close()
             return
         WRITTEN.inc(len(rows))
         if rotated:
@@ -282,6 +282,5 @@ class DecisionLog:
             self.files.add_feedback(item.request_id, source=item.source, label=item.label)
         except (sqlite3.Error, OSError) as exc:
             self.failures.failed(exc, lost=1, path=self.settings.path)
-            self.files.close()
             return Unavailable("the decision log cannot be written; retry the feedback later")
         return found

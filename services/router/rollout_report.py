@@ -129,8 +129,12 @@ class RolloutStats:
         self.changes += 1
 
     def shadow(self, shadow_version: int, active_version: int) -> ShadowCounters:
+        """The counters to add to; call `changed()` after adding, so they are sent."""
         self.changes += 1
         return self.shadows.setdefault((shadow_version, active_version), ShadowCounters())
+
+    def changed(self) -> None:
+        self.changes += 1
 
     def request(self, router_id: str, boot_id: str) -> controlplane_pb2.ReportRolloutStatsRequest:
         return controlplane_pb2.ReportRolloutStatsRequest(

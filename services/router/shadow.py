@@ -23,9 +23,11 @@ from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor, RouteResult, Verdict
 from services.router.fleet import FleetView
 from services.router.observers import RouteTrace
+from services.router.plan import RoutePlan
 from services.router.rollout_report import RolloutStats, ShadowCounters, latency_bucket
 from services.router.selection import plan_route
 from services.router.state import ActivePolicy, RouterState, ShadowPlan
+from switchyard.router.v1 import router_pb2
 from switchyard.runtime.errors import SwitchyardError
 
 log = structlog.get_logger(__name__)
@@ -157,7 +159,10 @@ class ShadowRunner:
             spent = shadowed.result.total_cost_micros if shadowed.result else 0
             self.window.spend(spent - worst)
             shadowed.finish(error)
+            if shadowed.result is not None:
+                shadowed.response = _response(shadowed, plan)
             _count_execution(counters, shadowed, trace)
+            self._stats.changed()  # the execution finished after the comparison was sent
         else:
             shadowed.finish()
         if self._recorder is not None:
@@ -165,6 +170,26 @@ class ShadowRunner:
 
     def _fleet(self) -> FleetView:
         return self._state.fleet
+
+
+def _response(shadowed: RouteTrace, plan: RoutePlan) -> router_pb2.RouteResponse:
+    """What the shadow would have answered, for its decision-log record (never sent)."""
+    result = shadowed.result
+    assert result is not None
+    return router_pb2.RouteResponse(
+        answer=result.answer,
+        model_id=result.model_id,
+        rule=plan.rule.name,
+        strategy=plan.rule.strategy.kind,
+        policy_version=shadowed.policy_version,
+        total_cost_micros=result.total_cost_micros,
+        total_latency_ms=round(shadowed.latency_ms),
+        degraded=result.degraded,
+        escalations=result.escalations,
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        finish_reason=result.finish_reason,
+    )
 
 
 def _first_model(chain: tuple) -> str:

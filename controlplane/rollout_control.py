@@ -158,7 +158,7 @@ class RolloutControl:
         return await self.judge_canary()
 
     async def _canary_verdict(self, db: rollout_store.Transaction) -> tuple[int, Verdict | None]:
-        _, split = await self._store._rollout(db)
+        _, split = await self._store.rollout_in(db)
         extras = await rollout_store.read_extras(db)
         if not split.canary_version or extras.guard is None:
             return split.canary_version, None
@@ -195,7 +195,7 @@ class RolloutControl:
             )
         async with self._lock:
             async with self._db.begin() as db:
-                _, split = await self._store._rollout(db)
+                _, split = await self._store.rollout_in(db)
                 if not split.canary_version:
                     raise FailedPrecondition("no canary to promote; start one with SetRollout")
                 promotion = PromotionRecord(
@@ -280,17 +280,17 @@ class RolloutControl:
     async def set_shadow(self, shadow: ShadowSplit, *, author: str) -> ConfigState:
         async with self._lock:
             async with self._db.begin() as db:
-                _, split = await self._store._rollout(db)
+                _, split = await self._store.rollout_in(db)
                 check_shadow(shadow, split.active_version, split.canary_version)
-                if shadow.version and await self._store._get(db, shadow.version) is None:
+                if shadow.version and await self._store.version_in(db, shadow.version) is None:
                     raise NotFound(f"policy version {shadow.version} does not exist")
                 if not split.active_version:
                     raise FailedPrecondition("no policy is active yet; publish one first")
                 wanted = shadow if shadow.version else ShadowSplit()
                 if wanted == (await rollout_store.read_extras(db)).shadow:
-                    return await self._store._state(db)
+                    return await self._store.state_in(db)
                 await rollout_store.write_shadow(db, wanted)
-                await self._store._bump(
+                await self._store.bump_in(
                     db,
                     action="shadow" if wanted.version else "shadow_cleared",
                     detail=f"shadow {wanted.version} on {wanted.percent:g}%, executing"
@@ -300,7 +300,7 @@ class RolloutControl:
                     at=now_us(),
                     split=split,
                 )
-                state = await self._store._state(db)
+                state = await self._store.state_in(db)
         self._push(state)
         return state
 
@@ -308,7 +308,7 @@ class RolloutControl:
 
     async def status(self) -> RolloutStatus:
         async with self._db.begin() as db:
-            state = await self._store._state(db)
+            state = await self._store.state_in(db)
             extras = await rollout_store.read_extras(db)
             split = state.rollout
             since = extras.canary_start_us if split.canary_version else 0

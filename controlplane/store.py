@@ -180,6 +180,13 @@ class PolicyStore:
             ),
         )
 
+    # The reads and the generation bump, for RolloutControl to compose into its own
+    # transactions (a guard rollback, a shadow change) without a second copy of the SQL.
+    rollout_in = _rollout
+    version_in = _get
+    state_in = _state
+    bump_in = _bump
+
     async def _activate(
         self, db: Transaction, version: int, *, action: str, author: str, at: int
     ) -> bool:

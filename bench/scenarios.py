@@ -108,6 +108,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         router_args=("--verifier-mode", "remote"),
     ),
     Throughput(
+        "single-nolog",
+        "single with the router's decision log off: the baseline for single-decisionlog",
+        strategy={"kind": "single", "model": "instant"},
+        router_args=("--decision-log", "false"),
+    ),
+    Throughput(
+        "single-decisionlog",
+        "single with the decision log on (the default), one record per request written"
+        " off the request path; target: within 5 % of single-nolog",
+        strategy={"kind": "single", "model": "instant"},
+        router_args=("--decision-log", "true"),
+    ),
+    Throughput(
         "fallback",
         "instant -> backup on failure: the peers' configuration",
         strategy={"kind": "cascade", "stages": [{"model": "instant"}, {"model": "backup"}]},

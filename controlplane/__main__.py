@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from controlplane.auth import interceptors
 from controlplane.config import ENV_PREFIX, ControlPlaneConfig
 from controlplane.fleet_metrics import FLEET_METRICS
 from controlplane.plane import ControlPlane
@@ -39,6 +40,7 @@ async def _main(argv: Sequence[str] | None) -> None:
     plane = await ControlPlane.open(
         config.db_path,
         known_models=registry.model_ids if registry else None,
+        max_artefact_bytes=config.max_artefact_bytes,
         lease_s=config.breaker_lease_s,
     )
     FLEET_METRICS.source = plane.fleet
@@ -63,6 +65,7 @@ async def _main(argv: Sequence[str] | None) -> None:
             on_start=on_start,
             on_stop=on_stop,
             on_drain=on_drain,
+            interceptors=interceptors(config),
         )
     except BaseException:
         await on_stop()

@@ -19,6 +19,10 @@ DEFAULT_PORT = 50054
 @dataclass(frozen=True)
 class ControlPlaneConfig(ServerConfig):
     port: int = DEFAULT_PORT
+    # Room for an artefact upload in one message (the suite's default is 4 MiB).
+    max_message_bytes: int = 64 * 1024 * 1024
+    # The largest artefact UploadArtefact accepts; must fit in one message.
+    max_artefact_bytes: int = 48 * 1024 * 1024
     db_path: str = "var/controlplane.db"
     # Published and activated at start when the store holds no policy yet.
     seed_policy: str = ""
@@ -35,6 +39,12 @@ class ControlPlaneConfig(ServerConfig):
     registry_tls_key_file: str = ""
     # A half-open probe lease lapses after this long without progress from its holder.
     breaker_lease_s: float = 2.0
+    # Bearer tokens by scope (docs/security.md). All empty: access control is off.
+    # operator: every RPC; router: the config stream, reports and artefact downloads;
+    # read: the Get/List RPCs only.
+    operator_tokens: tuple[str, ...] = ()
+    router_tokens: tuple[str, ...] = ()
+    read_tokens: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -47,6 +57,14 @@ class ControlPlaneConfig(ServerConfig):
         if self.registry_address and ":" not in self.registry_address:
             raise StartupError(f"registry_address must be host:port, got {self.registry_address!r}")
         check_registry_token_transport(self)
+        if not 1 <= self.max_artefact_bytes <= self.max_message_bytes - 64 * 1024:
+            raise StartupError(
+                "max_artefact_bytes must be >= 1 and leave 64 KiB of max_message_bytes"
+                f" ({self.max_message_bytes}) for the rest of the message"
+            )
+        scopes = (self.operator_tokens, self.router_tokens, self.read_tokens)
+        if any(not token.strip() for tokens in scopes for token in tokens):
+            raise StartupError("access tokens must not be empty strings")
 
     @property
     def registry_tls(self) -> TlsConfig | None:

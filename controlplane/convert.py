@@ -70,12 +70,16 @@ def breaker_override(record: BreakerOverrideRecord) -> pb.ModelBreakerOverride:
 
 def snapshot(state: ConfigState, nonce: str) -> pb.RouterConfigSnapshot:
     """The wire snapshot: version is the generation as a string, as xDS does."""
+    # Imported here: rollout_convert builds on this module's timestamp().
+    from controlplane import rollout_convert
+
     return pb.RouterConfigSnapshot(
         version=str(state.generation),
         nonce=nonce,
         policies=[policy_version(p) for p in state.policies],
-        rollout=rollout(state.rollout),
+        rollout=rollout_convert.fill_rollout(rollout(state.rollout), state),
         breaker_overrides=[breaker_override(o) for o in state.breaker_overrides],
+        artefacts=[rollout_convert.artefact(a) for a in state.artefacts],
     )
 
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from controlplane.db import Database, now_us
-from controlplane.model import RouterRecord, RouterReply
+from controlplane.model import RouterRecord, RouterReply, now_us
+from switchyard.runtime.sqlite import SqliteDatabase
 
 # The newest replies kept per router; older ones are history nobody reads.
 REPLIES_KEPT_PER_ROUTER = 200
 
 
 class RouterLedger:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
+
+    async def known(self, router_id: str) -> bool:
+        """True once the router has opened a config stream here."""
+        async with self._db.begin() as db:
+            row = await db.one("SELECT 1 FROM routers WHERE router_id = ?", (router_id,))
+        return row is not None
 
     async def seen(self, router_id: str) -> None:
         at = now_us()
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             await db.execute(
                 "INSERT INTO routers (router_id, first_seen_us, last_seen_us) VALUES (?, ?, ?)"
                 " ON CONFLICT (router_id) DO UPDATE SET last_seen_us = excluded.last_seen_us",
@@ -25,7 +31,7 @@ class RouterLedger:
     async def record_reply(self, reply: RouterReply) -> None:
         """Log an ACK/NACK and update what the router is known to run."""
         sent = reply.sent
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             await db.execute(
                 "INSERT INTO router_replies (router_id, snapshot_version, nonce, status, error,"
                 " time_us) VALUES (?, ?, ?, ?, ?, ?)",
@@ -70,7 +76,7 @@ class RouterLedger:
 
     async def replies(self, router_id: str) -> list[tuple[str, str, str, str]]:
         """(snapshot_version, nonce, status, error) oldest first: the audit of one router."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             rows = await db.all(
                 "SELECT snapshot_version, nonce, status, error FROM router_replies"
                 " WHERE router_id = ? ORDER BY id",
@@ -80,7 +86,7 @@ class RouterLedger:
 
     async def routers(self, *, after: str = "", limit: int = 10_000) -> list[RouterRecord]:
         """Known routers ordered by id, starting after `after`."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             rows = await db.all(
                 "SELECT * FROM routers WHERE router_id > ? ORDER BY router_id LIMIT ?",
                 (after, limit),

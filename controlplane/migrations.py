@@ -1,12 +1,12 @@
 """The SQLite schema as an ordered list of migrations, applied once each at start.
 
-Append a new entry to change the schema; never edit one that has shipped. Each
-migration runs in its own transaction together with the schema_version bump.
+Append a new entry to change the schema; never edit one that has shipped. Opening
+and migrating is `switchyard.runtime.sqlite`'s, shared with the registry and routers.
 """
 
 from __future__ import annotations
 
-import aiosqlite
+from switchyard.runtime.sqlite import SqliteDatabase
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: policy versions, the rollout (one row), breaker overrides, routers and replies.
@@ -99,31 +99,74 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TABLE breaker_overrides",
         "ALTER TABLE breaker_overrides_v2 RENAME TO breaker_overrides",
     ),
+    # 3: artefacts (content-addressed), which policy names which, the canary guard,
+    # the shadow, promotions in progress and the routers' per-version counters.
+    (
+        """
+        CREATE TABLE artefacts (
+            digest TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('predictor', 'scorer')),
+            size_bytes INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            create_time_us INTEGER NOT NULL,
+            content BLOB NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE policy_artefacts (
+            version INTEGER NOT NULL REFERENCES policy_versions(version),
+            digest TEXT NOT NULL REFERENCES artefacts(digest),
+            PRIMARY KEY (version, digest)
+        )
+        """,
+        # The guard as JSON (controlplane.guard), set with the canary.
+        "ALTER TABLE rollout ADD COLUMN canary_guard TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE rollout ADD COLUMN canary_start_us INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE rollout ADD COLUMN shadow_version INTEGER REFERENCES policy_versions(version)",
+        "ALTER TABLE rollout ADD COLUMN shadow_percent REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE rollout ADD COLUMN shadow_execute_percent REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE rollout ADD COLUMN shadow_max_spend_micros_per_hour"
+        " INTEGER NOT NULL DEFAULT 0",
+        """
+        CREATE TABLE promotions (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            canary_version INTEGER NOT NULL,
+            steps TEXT NOT NULL,
+            next_step INTEGER NOT NULL,
+            next_step_us INTEGER NOT NULL,
+            step_interval_s REAL NOT NULL,
+            author TEXT NOT NULL
+        )
+        """,
+        # Cumulative per router process (boot_id): the latest report replaces the row.
+        """
+        CREATE TABLE version_counts (
+            router_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            policy_version INTEGER NOT NULL,
+            counts TEXT NOT NULL,
+            update_time_us INTEGER NOT NULL,
+            PRIMARY KEY (router_id, boot_id, policy_version)
+        )
+        """,
+        """
+        CREATE TABLE shadow_counts (
+            router_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            shadow_version INTEGER NOT NULL,
+            active_version INTEGER NOT NULL,
+            counts TEXT NOT NULL,
+            update_time_us INTEGER NOT NULL,
+            PRIMARY KEY (router_id, boot_id, shadow_version, active_version)
+        )
+        """,
+    ),
 )
 
 LATEST = len(MIGRATIONS)
 
 
-class SchemaTooNew(Exception):
-    """The database was written by a newer control plane; refuse rather than guess."""
-
-
-async def migrate(db: aiosqlite.Connection) -> int:
-    """Bring the schema to LATEST; return the version it was at."""
-    await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
-        row = await cursor.fetchone()
-    current = int(row[0]) if row and row[0] is not None else 0
-    if current > LATEST:
-        raise SchemaTooNew(f"database schema {current} is newer than this build ({LATEST})")
-    for number in range(current + 1, LATEST + 1):
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[number - 1]:
-                await db.execute(statement)
-            await db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        await db.execute("COMMIT")
-    return current
+async def open_database(path: str) -> SqliteDatabase:
+    """The control plane's database, created and migrated (StartupError saying why)."""
+    return await SqliteDatabase.open(path, migrations=MIGRATIONS)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Literal
 
+from controlplane.guard import CanaryGuard
 from switchyard.policy.rollout import RolloutSplit
 
 BreakerState = Literal["forced_open", "forced_closed", "draining"]
+ArtefactKind = Literal["predictor", "scorer"]
 ReplyStatus = Literal["ACK", "NACK"]
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
 
 
 def content_hash(source: str) -> str:
@@ -40,6 +47,28 @@ class BreakerOverrideRecord:
 
 
 @dataclass(frozen=True)
+class ShadowSplit:
+    """A candidate version routers also select with (and sometimes run), never answer with."""
+
+    version: int = 0
+    percent: float = 0.0
+    execute_percent: float = 0.0
+    max_spend_micros_per_hour: int = 0
+
+
+@dataclass(frozen=True)
+class ArtefactRecord:
+    """One uploaded artefact, named by the SHA-256 of its bytes."""
+
+    digest: str
+    name: str
+    kind: ArtefactKind
+    size_bytes: int
+    author: str
+    create_time_us: int
+
+
+@dataclass(frozen=True)
 class ConfigState:
     """Everything a router snapshot is built from, read in one transaction.
 
@@ -51,6 +80,10 @@ class ConfigState:
     rollout: RolloutSplit
     policies: tuple[PolicyRecord, ...]
     breaker_overrides: tuple[BreakerOverrideRecord, ...] = ()
+    shadow: ShadowSplit = ShadowSplit()
+    guard: CanaryGuard | None = None
+    # Every artefact the carried policies name by content address.
+    artefacts: tuple[ArtefactRecord, ...] = ()
 
     @property
     def deliverable(self) -> bool:
@@ -60,7 +93,11 @@ class ConfigState:
     def check(self) -> None:
         """The snapshot's consistency check: every version the rollout names is present."""
         present = {p.version for p in self.policies}
-        wanted = {self.rollout.active_version, self.rollout.canary_version} - {0}
+        wanted = {
+            self.rollout.active_version,
+            self.rollout.canary_version,
+            self.shadow.version,
+        } - {0}
         if wanted - present:
             raise ValueError(f"snapshot {self.generation} lacks policy versions {wanted - present}")
 

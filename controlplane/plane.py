@@ -8,6 +8,7 @@ cancellation, so a client hanging up can never leave a committed change unpushed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import structlog
 
+from controlplane.artefact_store import ArtefactStore, policy_artefacts
 from controlplane.breakers import DEFAULT_LEASE_S, ModelBreaker
-from controlplane.db import Database
 from controlplane.distribution import SnapshotDistributor
 from controlplane.fleet import Fleet
+from controlplane.guard import CanaryGuard
 from controlplane.ledger import RouterLedger
 from controlplane.metrics import CONTROLPLANE_METRICS
+from controlplane.migrations import open_database
 from controlplane.model import (
     BreakerOverrideRecord,
     BreakerState,
@@ -31,11 +34,13 @@ from controlplane.model import (
     RouterReply,
     content_hash,
 )
-from controlplane.paging import decode_page_token, encode_page_token, page_size_of
+from controlplane.rollout_control import RolloutControl
 from controlplane.store import PolicyStore
 from switchyard.policy import parse_policy
 from switchyard.policy.rollout import RolloutSplit
 from switchyard.runtime.errors import FieldViolation, InvalidArgument, NotFound, StartupError
+from switchyard.runtime.paging import decode_page_token, encode_page_token, page_size_of
+from switchyard.runtime.sqlite import SqliteDatabase
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +51,7 @@ MAX_AUTHOR_CHARS = 200
 MAX_MESSAGE_CHARS = 4000
 MAX_MODEL_ID_CHARS = 128
 ANONYMOUS = "anonymous"
+DEFAULT_MAX_ARTEFACT_BYTES = 48 * 1024 * 1024
 
 
 def _check_texts(**fields: tuple[str, int]) -> list[FieldViolation]:
@@ -90,10 +96,11 @@ class RouterPage:
 class ControlPlane:
     def __init__(
         self,
-        db: Database,
+        db: SqliteDatabase,
         distributor: SnapshotDistributor,
         *,
         known_models: KnownModels | None = None,
+        max_artefact_bytes: int = DEFAULT_MAX_ARTEFACT_BYTES,
         lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         self._db = db
@@ -101,6 +108,11 @@ class ControlPlane:
         self.ledger = RouterLedger(db)
         self.distributor = distributor
         self._known_models = known_models
+        self.artefacts = ArtefactStore(db, max_bytes=max_artefact_bytes)
+        self.rollout = RolloutControl(
+            db, self.store, push=self._push, known_router=self.ledger.known
+        )
+        self._background: list[asyncio.Task[None]] = []
         self.fleet = Fleet(connected=distributor.connected, lease_s=lease_s)
         self.fleet.configure(distributor.current)
         CONTROLPLANE_METRICS.source = distributor  # /metrics reads this plane's rollout
@@ -111,11 +123,21 @@ class ControlPlane:
         db_path: str,
         *,
         known_models: KnownModels | None = None,
+        max_artefact_bytes: int = DEFAULT_MAX_ARTEFACT_BYTES,
         lease_s: float = DEFAULT_LEASE_S,
     ) -> ControlPlane:
-        db = await Database.open(db_path)
+        """Open the store and start the promotion loop (close() stops it)."""
+        db = await open_database(db_path)
         state = await PolicyStore(db).config_state()
-        return cls(db, SnapshotDistributor(state), known_models=known_models, lease_s=lease_s)
+        plane = cls(
+            db,
+            SnapshotDistributor(state),
+            known_models=known_models,
+            max_artefact_bytes=max_artefact_bytes,
+            lease_s=lease_s,
+        )
+        plane._background.append(asyncio.create_task(plane.rollout.run()))
+        return plane
 
     def drain(self) -> None:
         """End every router stream so shutdown need not wait out the grace period."""
@@ -125,6 +147,12 @@ class ControlPlane:
     async def close(self) -> None:
         """Idempotent: the stop hook and an error path may both call it."""
         self.distributor.close()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
         await self.fleet.close()
         await self._db.close()
 
@@ -160,8 +188,9 @@ class ControlPlane:
         known = None
         if check_registry and self._known_models is not None:
             known = await self._known_models()  # Unavailable propagates: nothing stored
+        artefacts: tuple[str, ...] = ()
         try:
-            parse_policy(source, known_models=known)
+            artefacts = policy_artefacts(parse_policy(source, known_models=known))
         except InvalidArgument as exc:
             problems = [*exc.violations, *problems]
         _raise_if(problems)
@@ -175,14 +204,33 @@ class ControlPlane:
                 config=None,
             )
         return await asyncio.shield(
-            self._publish(source, digest, author=author, message=message, activate=activate)
+            self._publish(
+                source,
+                digest,
+                author=author,
+                message=message,
+                activate=activate,
+                artefacts=artefacts,
+            )
         )
 
     async def _publish(
-        self, source: str, digest: str, *, author: str, message: str, activate: bool
+        self,
+        source: str,
+        digest: str,
+        *,
+        author: str,
+        message: str,
+        activate: bool,
+        artefacts: tuple[str, ...],
     ) -> Published:
         published = await self.store.publish(
-            source=source, content_hash=digest, author=author, message=message, activate=activate
+            source=source,
+            content_hash=digest,
+            author=author,
+            message=message,
+            activate=activate,
+            artefacts=artefacts,
         )
         log.info(
             "policy.published",
@@ -229,13 +277,10 @@ class ControlPlane:
 
     async def list(self, *, page_size: int, page_token: str) -> tuple[list[PolicyRecord], str, int]:
         size = page_size_of(page_size)
-        position = decode_page_token("policies", page_token)
-        if position is not None and not position.isdigit():
-            raise InvalidArgument([FieldViolation("page_token", "not a token this RPC issued")])
-        before = int(position) if position is not None else None
+        before = decode_page_token(page_token, "ListPolicies", int)
         records, active = await self.store.list(page_size=size, before=before)
         more = len(records) == size and records[-1].version > 1
-        token = encode_page_token("policies", str(records[-1].version)) if more else ""
+        token = encode_page_token(records[-1].version, "ListPolicies") if more else ""
         return records, token, active
 
     async def rollback(self, version: int, *, author: str) -> PolicyRecord:
@@ -254,19 +299,35 @@ class ControlPlane:
     # --- rollout and breakers ----------------------------------------------------------
 
     async def set_rollout(
-        self, *, canary_version: int, percent: float, author: str
+        self,
+        *,
+        canary_version: int,
+        percent: float,
+        author: str,
+        guard: CanaryGuard | None = None,
     ) -> RolloutSplit:
-        """Send `percent` of sticky keys to `canary_version`; version 0 removes the canary."""
+        """Send `percent` of sticky keys to `canary_version`; version 0 removes the canary.
+
+        `guard`: thresholds that roll this canary back automatically (none: unguarded).
+        """
         problems = _check_texts(author=(author, MAX_AUTHOR_CHARS))
         if canary_version < 0:
             problems.append(FieldViolation("canary_version", "must be 0 (none) or a version"))
         if canary_version > 0 and not (math.isfinite(percent) and 0 < percent <= 100):
             problems.append(FieldViolation("canary_percent", "must be in (0, 100]"))
+        if guard is not None:
+            problems.extend(guard.violations())
         _raise_if(problems)
-        return await asyncio.shield(self._set_rollout(canary_version, percent, author or ANONYMOUS))
+        return await asyncio.shield(
+            self._set_rollout(canary_version, percent, author or ANONYMOUS, guard)
+        )
 
-    async def _set_rollout(self, canary_version: int, percent: float, author: str) -> RolloutSplit:
-        split, state = await self.store.set_canary(canary_version, percent, author=author)
+    async def _set_rollout(
+        self, canary_version: int, percent: float, author: str, guard: CanaryGuard | None
+    ) -> RolloutSplit:
+        split, state = await self.store.set_canary(
+            canary_version, percent, author=author, guard=guard
+        )
         log.info(
             "rollout.changed",
             canary_version=split.canary_version,
@@ -329,7 +390,7 @@ class ControlPlane:
 
     async def routers(self, *, page_size: int, page_token: str) -> RouterPage:
         size = page_size_of(page_size)
-        after = decode_page_token("routers", page_token) or ""
+        after = decode_page_token(page_token, "ListRouters", str) or ""
         records = await self.ledger.routers(after=after, limit=size + 1)
         more = len(records) > size
         records = records[:size]
@@ -337,7 +398,7 @@ class ControlPlane:
             routers=records,
             connected=self.distributor.connected(),
             current_snapshot_version=self.distributor.current.generation,
-            next_page_token=encode_page_token("routers", records[-1].router_id) if more else "",
+            next_page_token=encode_page_token(records[-1].router_id, "ListRouters") if more else "",
         )
 
     # --- fleet breakers ----------------------------------------------------------------
@@ -345,7 +406,7 @@ class ControlPlane:
     async def breakers(self, *, page_size: int, page_token: str) -> BreakerPage:
         """The fleet view joined with the overrides, by model id, one page."""
         size = page_size_of(page_size)
-        after = decode_page_token("breakers", page_token) or ""
+        after = decode_page_token(page_token, "ListBreakers", str) or ""
         overrides = {o.model_id: o for o in self.distributor.current.breaker_overrides}
         fleet = {m.model_id: m for m in self.fleet.breakers.models()}
         ids = sorted(i for i in fleet.keys() | overrides.keys() if i > after)
@@ -354,7 +415,7 @@ class ControlPlane:
         return BreakerPage(
             entries=[BreakerEntry(i, fleet.get(i), overrides.get(i)) for i in page],
             connected=self.distributor.connected(),
-            next_page_token=encode_page_token("breakers", page[-1]) if more else "",
+            next_page_token=encode_page_token(page[-1], "ListBreakers") if more else "",
             ignored_unknown_router=self.fleet.ignored_unknown_router,
             ignored_stale_nonce=self.fleet.ignored_stale_nonce,
         )

@@ -8,6 +8,8 @@ import grpc
 
 from controlplane import convert, fleet_convert
 from controlplane.plane import ControlPlane
+from controlplane.rollout_convert import guard_from_proto
+from controlplane.rollout_servicer import RolloutRpcs
 from controlplane.stream import subscribe
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as pb_grpc
@@ -17,7 +19,7 @@ from switchyard.runtime.server import Registrar
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ControlPlaneService"].full_name
 
 
-class ControlPlaneServicer(pb_grpc.ControlPlaneServiceServicer):
+class ControlPlaneServicer(RolloutRpcs, pb_grpc.ControlPlaneServiceServicer):
     def __init__(self, plane: ControlPlane) -> None:
         self._plane = plane
 
@@ -74,6 +76,7 @@ class ControlPlaneServicer(pb_grpc.ControlPlaneServiceServicer):
             canary_version=request.canary_version,
             percent=request.canary_percent,
             author=request.author,
+            guard=guard_from_proto(request.guard) if request.HasField("guard") else None,
         )
         return pb.SetRolloutResponse(rollout=convert.rollout(split))
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import aiosqlite
 
-from controlplane.db import Database, Transaction, now_us
+from controlplane import rollout_store
+from controlplane.guard import CanaryGuard
+from controlplane.migrations import open_database
 from controlplane.model import (
     BreakerOverrideRecord,
     BreakerState,
     ConfigState,
     PolicyRecord,
     Published,
+    ShadowSplit,
+    now_us,
 )
 from switchyard.policy.rollout import RolloutSplit
 from switchyard.runtime.errors import (
@@ -24,6 +28,7 @@ from switchyard.runtime.errors import (
     InvalidArgument,
     NotFound,
 )
+from switchyard.runtime.sqlite import SqliteDatabase, Transaction
 
 _POLICY_COLUMNS = "version, content_hash, author, message, create_time_us, source"
 
@@ -40,12 +45,12 @@ def _policy(row: aiosqlite.Row) -> PolicyRecord:
 
 
 class PolicyStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
     @classmethod
     async def open(cls, path: str) -> PolicyStore:
-        return cls(await Database.open(path))
+        return cls(await open_database(path))
 
     async def close(self) -> None:
         await self._db.close()
@@ -72,8 +77,10 @@ class PolicyStore:
 
     async def _state(self, db: Transaction) -> ConfigState:
         generation, split = await self._rollout(db)
+        extras = await rollout_store.read_extras(db)
         policies = []
-        for version in sorted({split.active_version, split.canary_version} - {0}):
+        carried = sorted({split.active_version, split.canary_version, extras.shadow.version} - {0})
+        for version in carried:
             record = await self._get(db, version)
             if record is not None:
                 policies.append(record)
@@ -90,33 +97,41 @@ class PolicyStore:
                 " ORDER BY model_id",
             )
         ]
-        state = ConfigState(generation, split, tuple(policies), tuple(overrides))
+        state = ConfigState(
+            generation,
+            split,
+            tuple(policies),
+            tuple(overrides),
+            shadow=extras.shadow,
+            guard=extras.guard if split.canary_version else None,
+            artefacts=await rollout_store.artefacts_for(db, carried),
+        )
         state.check()
         return state
 
     async def config_state(self) -> ConfigState:
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             return await self._state(db)
 
     async def get(self, version: int) -> PolicyRecord | None:
         """A version by number; 0 means the active one (None when nothing is active)."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             if version == 0:
                 _, split = await self._rollout(db)
                 version = split.active_version
             return await self._get(db, version) if version else None
 
     async def active_version(self) -> int:
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             return (await self._rollout(db))[1].active_version
 
     async def has_policies(self) -> bool:
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             return await db.one("SELECT 1 FROM policy_versions LIMIT 1") is not None
 
     async def list(self, *, page_size: int, before: int | None) -> tuple[list[PolicyRecord], int]:
         """Newest first, at most page_size versions below `before`; also the active version."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             rows = await db.all(
                 f"SELECT {_POLICY_COLUMNS} FROM policy_versions WHERE version < ?"
                 " ORDER BY version DESC LIMIT ?",
@@ -165,6 +180,13 @@ class PolicyStore:
             ),
         )
 
+    # The reads and the generation bump, for RolloutControl to compose into its own
+    # transactions (a guard rollback, a shadow change) without a second copy of the SQL.
+    rollout_in = _rollout
+    version_in = _get
+    state_in = _state
+    bump_in = _bump
+
     async def _activate(
         self, db: Transaction, version: int, *, action: str, author: str, at: int
     ) -> bool:
@@ -173,6 +195,11 @@ class PolicyStore:
         if split.active_version == version:
             return False
         promoted = split.canary_version == version
+        if promoted:
+            await rollout_store.write_guard(db, None, canary_start_us=0)
+            await rollout_store.write_promotion(db, None)
+        if (await rollout_store.read_extras(db)).shadow.version == version:
+            await rollout_store.write_shadow(db, ShadowSplit())  # it answers for real now
         await self._bump(
             db,
             action=action,
@@ -188,14 +215,34 @@ class PolicyStore:
         return True
 
     async def publish(
-        self, *, source: str, content_hash: str, author: str, message: str, activate: bool
+        self,
+        *,
+        source: str,
+        content_hash: str,
+        author: str,
+        message: str,
+        activate: bool,
+        artefacts: tuple[str, ...] = (),
     ) -> Published:
         """Store a new version (or return the latest if its content is identical).
 
         The first version ever stored becomes active whatever `activate` says.
+        `artefacts`: the content addresses the policy names; each must be uploaded.
         """
         at = now_us()
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
+            missing = await rollout_store.missing_artefacts(db, list(artefacts))
+            if missing:
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            "predictor.artefact",
+                            f"no artefact {d} has been uploaded (switchyard policy artefact"
+                            " upload FILE)",
+                        )
+                        for d in missing
+                    ]
+                )
             row = await db.one(
                 f"SELECT {_POLICY_COLUMNS} FROM policy_versions ORDER BY version DESC LIMIT 1"
             )
@@ -212,6 +259,7 @@ class PolicyStore:
                     PolicyRecord(version, content_hash, author, message, at, source),
                     True,
                 )
+                await rollout_store.link_policy_artefacts(db, version, list(artefacts))
             _, split = await self._rollout(db)
             changed = False
             if activate or split.active_version == 0:
@@ -230,7 +278,7 @@ class PolicyStore:
         self, version: int, *, author: str, action: str
     ) -> tuple[PolicyRecord, ConfigState | None]:
         """Make an existing version active (rollback or promotion); NotFound if absent."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             record = await self._get(db, version)
             if record is None:
                 raise NotFound(f"policy version {version} does not exist")
@@ -238,10 +286,17 @@ class PolicyStore:
             return record, await self._state(db) if changed else None
 
     async def set_canary(
-        self, canary_version: int, percent: float, *, author: str
+        self,
+        canary_version: int,
+        percent: float,
+        *,
+        author: str,
+        guard: CanaryGuard | None = None,
+        action: str = "",
+        detail: str = "",
     ) -> tuple[RolloutSplit, ConfigState | None]:
         """Set or (version 0) clear the canary; checked against the rollout it changes."""
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             _, split = await self._rollout(db)
             if canary_version:
                 if await self._get(db, canary_version) is None:
@@ -255,14 +310,25 @@ class PolicyStore:
             wanted = RolloutSplit(
                 split.active_version, canary_version, percent if canary_version else 0.0
             )
-            if wanted == split:
+            extras = await rollout_store.read_extras(db)
+            kept_guard = guard if canary_version else None
+            if wanted == split and kept_guard == extras.guard:
                 return split, None
+            at = now_us()
+            if canary_version != split.canary_version or not canary_version:
+                await rollout_store.write_promotion(db, None)
+            started = (
+                extras.canary_start_us
+                if canary_version and canary_version == split.canary_version
+                else (at if canary_version else 0)
+            )
+            await rollout_store.write_guard(db, kept_guard, canary_start_us=started)
             await self._bump(
                 db,
-                action="canary" if canary_version else "canary_cleared",
-                detail=f"canary {canary_version} at {wanted.canary_percent}%",
+                action=action or ("canary" if canary_version else "canary_cleared"),
+                detail=detail or f"canary {canary_version} at {wanted.canary_percent}%",
                 author=author,
-                at=now_us(),
+                at=at,
                 split=wanted,
             )
             return wanted, await self._state(db)
@@ -272,7 +338,7 @@ class PolicyStore:
     ) -> ConfigState | None:
         """Force one model's breaker fleet-wide, or (None) remove the override."""
         at = now_us()
-        async with self._db.transaction() as db:
+        async with self._db.begin() as db:
             row = await db.one(
                 "SELECT state FROM breaker_overrides WHERE model_id = ?", (model_id,)
             )

@@ -23,9 +23,8 @@ from collections.abc import AsyncIterator
 import structlog
 
 from controlplane import convert, fleet_convert
-from controlplane.db import now_us
 from controlplane.fleet import Fleet
-from controlplane.model import ReplyStatus, RouterReply, SentSnapshot
+from controlplane.model import ReplyStatus, RouterReply, SentSnapshot, now_us
 from controlplane.plane import ControlPlane
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from switchyard.runtime.errors import FieldViolation, InvalidArgument

@@ -23,6 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchyard.certs import DevCerts
+from switchyard.client.config import DEV_OPERATOR_TOKEN, DEV_ROUTER_TOKEN
 from switchyard.fleet import apply_fleet, load_fleet
 from switchyard.registry.v1 import registry_pb2_grpc
 from switchyard.runtime.parent_death import tethered
@@ -115,6 +116,10 @@ class SuiteSettings:
     # read-only one.
     admin_token: str = "dev-admin-token"
     read_token: str = "dev-read-token"
+    # The control plane's tokens (docs/security.md): the CLI's operator default, and
+    # the router-scope token every router subscribes with.
+    operator_token: str = DEV_OPERATOR_TOKEN
+    router_token: str = DEV_ROUTER_TOKEN
     extra_env: Mapping[str, str] = field(default_factory=dict)
     # Router processes; more than one share the router port with SO_REUSEPORT (the
     # first is "router", the others "router-2", "router-3", ...).
@@ -124,6 +129,8 @@ class SuiteSettings:
     separate_router_ports: bool = False
     # Extra flags for every router process, e.g. ("--verifier-mode", "embedded").
     router_args: tuple[str, ...] = ()
+    # Extra flags for one router, by index (e.g. a smaller artefact limit for router 3).
+    per_router_args: tuple[tuple[str, ...], ...] = ()
     # Prometheus port per router process (index i for router i); empty: no metrics.
     router_metrics_ports: tuple[int, ...] = ()
     # Every service's metrics port (`make run` uses the defaults); None: none, except
@@ -330,6 +337,12 @@ class Suite:
                 str(s.state_dir / "controlplane.db"),
                 "--seed-policy",
                 str(s.policy_file),
+                "--operator-tokens",
+                s.operator_token,
+                "--router-tokens",
+                s.router_token,
+                "--read-tokens",
+                s.read_token,
                 *self._server_args("controlplane"),
             )
             await self._await_port("controlplane", deadline)
@@ -360,6 +373,8 @@ class Suite:
             self.address("controlplane"),
             "--registry-token",
             s.read_token,
+            "--controlplane-token",
+            s.router_token,
             "--state-dir",
             str(s.state_dir / name),
         ]
@@ -380,7 +395,8 @@ class Suite:
             args += ["--metrics-port", str(s.metrics.router)]
         log_path = self._log_dir / f"{name}.log"
         log_offset = log_path.stat().st_size if log_path.exists() else 0  # logs append
-        self._spawn(name, "services.router", port, *args, *s.router_args)
+        own = s.per_router_args[index] if index < len(s.per_router_args) else ()
+        self._spawn(name, "services.router", port, *args, *s.router_args, *own)
         await self._await_port(name, deadline)
         if index == 0 or not shared:
             await self._await_serving(name, deadline)

@@ -13,10 +13,12 @@ from typing import Any
 import aiohttp
 import grpc
 
+from switchyard.client.config import DEV_OPERATOR_TOKEN
 from switchyard.controlplane.v1 import controlplane_pb2 as cp
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as cp_grpc
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import field_violations
+from switchyard.runtime.tokens import bearer
 from switchyard.suite import Suite
 
 AUTHOR = "chaos"
@@ -80,9 +82,11 @@ class ControlPlane:
     """Policy pushes and the routers' ACK/NACK ledger, over a channel that survives
     the control plane's restarts (gRPC reconnects on the next call)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, token: str = DEV_OPERATOR_TOKEN) -> None:
         self._channel = grpc.aio.insecure_channel(address)
         self._stub = cp_grpc.ControlPlaneServiceStub(self._channel)
+        # The suite's control plane checks tokens: an operator's, as `make run` sets.
+        self._auth = bearer(token)
 
     async def publish(self, source: str, *, activate: bool, message: str) -> Published:
         try:
@@ -92,6 +96,7 @@ class ControlPlane:
                 ),
                 timeout=10,
                 wait_for_ready=True,
+                metadata=self._auth,
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
@@ -105,11 +110,14 @@ class ControlPlane:
             cp.RollbackPolicyRequest(version=version, author=AUTHOR),
             timeout=10,
             wait_for_ready=True,
+            metadata=self._auth,
         )
 
     async def routers(self) -> tuple[list[cp.RouterStatus], str]:
         """Every router's status, and the snapshot version being distributed now."""
-        reply = await self._stub.ListRouters(cp.ListRoutersRequest(), timeout=5)
+        reply = await self._stub.ListRouters(
+            cp.ListRoutersRequest(), timeout=5, metadata=self._auth
+        )
         return list(reply.routers), reply.current_snapshot_version
 
     async def wait_for(

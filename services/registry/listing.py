@@ -1,19 +1,14 @@
-"""ListModels filters and page tokens: parsing, matching and paging, without gRPC.
+"""ListModels filters and paging: parsing, matching and paging, without gRPC.
 
 Filter grammar (AIP-160 subset): terms joined by `AND`, each `key=value`, where key is
 `labels.<label>`, `capability`, `task_type` or `health`; values may be double-quoted.
 Enum values accept their short or full names in any case (`json_mode`, `CAPABILITY_JSON_MODE`).
 
-Page tokens are opaque to clients: base64url JSON holding the last name returned and
-a hash of the filter, so a token cannot be replayed against a different query.
+Page tokens and sizes follow `switchyard.runtime.paging`, shared with the control plane.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +16,17 @@ from typing import Any
 
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import FieldViolation, InvalidArgument
+from switchyard.runtime.paging import decode_page_token, encode_page_token, page_size_of
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
+# Re-exported: the servicer pages revisions with the same rules.
+__all__ = [
+    "ModelFilter",
+    "decode_page_token",
+    "encode_page_token",
+    "list_page",
+    "page_size_of",
+    "parse_filter",
+]
 MAX_FILTER_LENGTH = 2000
 
 _SPLIT_RE = re.compile(r"\s+AND\s+", re.IGNORECASE)
@@ -106,44 +109,6 @@ def parse_filter(text: str, field_name: str = "filter") -> ModelFilter:
     return ModelFilter(
         labels, frozenset(capabilities), frozenset(task_types), frozenset(health_states)
     )
-
-
-def page_size_of(requested: int, field_name: str = "page_size") -> int:
-    if requested < 0:
-        raise InvalidArgument([FieldViolation(field_name, "must not be negative")])
-    if requested == 0:
-        return DEFAULT_PAGE_SIZE
-    return min(requested, MAX_PAGE_SIZE)
-
-
-def _query_hash(query: str) -> str:
-    return hashlib.sha256(query.encode()).hexdigest()[:16]
-
-
-def encode_page_token(position: str | int, query: str) -> str:
-    raw = json.dumps({"p": position, "q": _query_hash(query)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_page_token(token: str, query: str, kind: type, field_name: str = "page_token") -> Any:
-    """The position stored in `token`, or None for the first page."""
-    if not token:
-        return None
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        position, query_hash = decoded["p"], decoded["q"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(
-            [FieldViolation(field_name, "not a page token from this service")]
-        ) from exc
-    if not isinstance(position, kind) or isinstance(position, bool):
-        raise InvalidArgument([FieldViolation(field_name, "not a page token from this service")])
-    if query_hash != _query_hash(query):
-        raise InvalidArgument(
-            [FieldViolation(field_name, "was issued for a different filter; start from page 1")]
-        )
-    return position
 
 
 def list_page(

@@ -29,10 +29,11 @@ from services.registry.history import (
     revision_insert,
     revision_proto,
 )
-from services.registry.migrations import migrate
+from services.registry.migrations import MIGRATIONS
 from services.registry.notifier import ChangeNotifier, Subscription
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import Aborted, AlreadyExists, NotFound, StartupError
+from switchyard.runtime.sqlite import SchemaTooNew, connect, migrate
 
 log = structlog.get_logger(__name__)
 
@@ -95,35 +96,32 @@ class ModelStore:
 
     @classmethod
     async def open(cls, db_path: str | Path, *, watch_queue_limit: int = 10_000) -> ModelStore:
-        """Open (creating and migrating) the database; StartupError when it cannot."""
-        path = Path(db_path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writer = await aiosqlite.connect(path, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise StartupError(f"cannot open database {path}: {exc}") from exc
-        try:
-            await cls._configure(writer)
-            await migrate(writer)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            await reader.execute("PRAGMA query_only = ON")
-            models, revision = await cls._load(writer)
-        except (OSError, sqlite3.Error, RuntimeError) as exc:
-            await writer.close()
-            raise StartupError(f"cannot open database {path}: {exc}") from exc
-        log.info("store.opened", db_path=str(path), models=len(models), revision=revision)
-        return cls(writer, reader, models, revision, watch_queue_limit)
+        """Open (creating and migrating) the database; StartupError when it cannot.
 
-    @staticmethod
-    async def _configure(db: aiosqlite.Connection) -> None:
-        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
-            row = await cursor.fetchone()
-        if row is None or str(row[0]).lower() != "wal":
-            raise StartupError(f"database does not support WAL (journal_mode={row})")
-        # FULL: fsync the WAL on every commit, so an acknowledged write survives kill -9
-        # and power loss, not only a process crash.
-        await db.execute("PRAGMA synchronous = FULL")
-        await db.execute("PRAGMA busy_timeout = 5000")
+        Both connections come from `switchyard.runtime.sqlite` (WAL; synchronous=FULL,
+        so an acknowledged write survives kill -9 and power loss), as every store's do.
+        """
+        path = str(db_path)
+        writer = await connect(path, busy_timeout_ms=5000)
+        reader: aiosqlite.Connection | None = None
+        try:
+            await migrate(writer, MIGRATIONS)
+            reader = await connect(path, busy_timeout_ms=5000, query_only=True)
+            for connection in (writer, reader):
+                connection.row_factory = None  # rows are plain tuples here
+            models, revision = await cls._load(writer)
+        except (OSError, sqlite3.Error, SchemaTooNew) as exc:
+            await writer.close()
+            if reader is not None:
+                await reader.close()
+            raise StartupError(f"cannot open database {path}: {exc}") from exc
+        except BaseException:
+            await writer.close()
+            if reader is not None:
+                await reader.close()
+            raise
+        log.info("store.opened", db_path=path, models=len(models), revision=revision)
+        return cls(writer, reader, models, revision, watch_queue_limit)
 
     @staticmethod
     async def _load(db: aiosqlite.Connection) -> tuple[dict[str, Model], int]:

@@ -6,12 +6,19 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 
 from services.router.app import build_router
 from services.router.concurrency import ConcurrencyLimiter, GradientLimit
 from services.router.config import RouterConfig
+from services.router.decision_log import (
+    DECISIONS_FILE,
+    DecisionLogSettings,
+    build_redactor,
+    load_callable,
+)
 from services.router.overload import OverloadGuard
 from services.router.state import RouterState
 from services.router.tenants import TenantTokens
@@ -45,11 +52,41 @@ def load_tenants(config: RouterConfig) -> TenantTokens | None:
     return tenants
 
 
+def decision_log_settings(config: RouterConfig) -> DecisionLogSettings | None:
+    """Where and how this router logs its decisions; None (logged) when it does not."""
+    path = config.decision_log_path or (
+        str(Path(config.state_dir) / DECISIONS_FILE) if config.state_dir else ""
+    )
+    if not config.decision_log or not path:
+        log.info("decision_log.off", detail="" if config.decision_log else "decision_log false")
+        return None
+    hook = load_callable(config.decision_log_redactor) if config.decision_log_redactor else None
+    settings = DecisionLogSettings(
+        path=Path(path),
+        max_bytes=config.decision_log_max_mb * 1024 * 1024,
+        rotations=config.decision_log_rotations,
+        capture_text=config.decision_log_capture_text,
+        redact=build_redactor(config.decision_log_redact, hook),
+    )
+    log.info(
+        "decision_log.on",
+        path=path,
+        max_mb=config.decision_log_max_mb,
+        rotations=config.decision_log_rotations,
+        capture_text=config.decision_log_capture_text,
+    )
+    return settings
+
+
 async def amain(argv: Sequence[str] | None) -> None:
     config = load_config(
         RouterConfig, env_prefix="SWITCHYARD_ROUTER_", argv=argv, description=__doc__
     )
-    state = RouterState(config.state_dir or None, artefacts_dir=config.artefacts_dir)
+    state = RouterState(
+        config.state_dir or None,
+        artefacts_dir=config.artefacts_dir,
+        artefact_max_bytes=config.artefact_max_bytes,
+    )
     state.restore()
     tenants = load_tenants(config)
     app = build_router(
@@ -64,6 +101,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         tenants=tenants,
         overload=overload_guard(config),
         metrics_tenants=config.metrics_tenants,
+        decision_log=decision_log_settings(config),
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()
@@ -74,6 +112,9 @@ async def amain(argv: Sequence[str] | None) -> None:
             controlplane_address=config.controlplane_address,
             router_id=config.router_id or f"{socket.gethostname()}-{os.getpid()}",
             registry_token=config.registry_token,
+            controlplane_token=config.controlplane_token,
+            artefact_fetch_timeout_s=config.artefact_fetch_timeout_s,
+            rollout_report_interval_s=config.rollout_report_interval_s,
             registry_tls=config.registry_tls,
             controlplane_tls=config.controlplane_tls,
         )

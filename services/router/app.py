@@ -10,7 +10,9 @@ from pathlib import Path
 import grpc
 import structlog
 
+from services.router.artefact_cache import DEFAULT_FETCH_TIMEOUT_S, ArtefactFetcher
 from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
+from services.router.decision_log import DecisionLog, DecisionLogSettings
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
@@ -24,8 +26,10 @@ from services.router.overload import OverloadGuard
 from services.router.provider_pool import ProviderPool
 from services.router.response_cache import ResponseCache
 from services.router.review import ReviewQueue
+from services.router.rollout_report import DEFAULT_INTERVAL_S, RolloutStats, report_rollout_stats
 from services.router.route_metrics import ROUTE_METRICS, RouteMetrics
 from services.router.servicer import RouterServicer
+from services.router.shadow import ShadowRunner
 from services.router.state import PolicySet, RouterState
 from services.router.sync import subscribe_config, watch_fleet
 from services.router.tenant_budget import TenantBudgets
@@ -34,6 +38,7 @@ from services.router.verification import AnswerVerifier, EmbeddedVerifier, Remot
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.tls import TlsConfig, open_upstream_channel
+from switchyard.runtime.tokens import bearer
 
 log = structlog.get_logger("services.router")
 
@@ -68,6 +73,8 @@ class RouterApp:
     estimates: OutcomeEstimates | None = None
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    rollout_stats: RolloutStats = field(default_factory=RolloutStats)
+    decision_log: DecisionLog | None = None
     _wake_reporter: Callable[[], None] | None = None
     # Also a route observer; the process's /metrics exports the last router built.
     metrics: RouteMetrics = field(default_factory=RouteMetrics)
@@ -83,20 +90,61 @@ class RouterApp:
         controlplane_address: str,
         router_id: str,
         registry_token: str = "",
+        controlplane_token: str = "",
+        artefact_fetch_timeout_s: float = DEFAULT_FETCH_TIMEOUT_S,
+        rollout_report_interval_s: float = DEFAULT_INTERVAL_S,
         registry_tls: TlsConfig | None = None,
         controlplane_tls: TlsConfig | None = None,
     ) -> None:
         """Start the watch streams that keep the fleet and the policy current."""
         registry = open_upstream_channel(registry_address, registry_tls, token=registry_token)
-        controlplane = open_upstream_channel(controlplane_address, controlplane_tls)
+        controlplane = open_upstream_channel(
+            controlplane_address, controlplane_tls, token=controlplane_token
+        )
         self.channels.extend([registry, controlplane])
-        metadata = (("authorization", f"Bearer {registry_token}"),) if registry_token else ()
-        self.tasks.append(asyncio.create_task(watch_fleet(registry, self.state, metadata=metadata)))
+        self.tasks.append(
+            asyncio.create_task(watch_fleet(registry, self.state, metadata=bearer(registry_token)))
+        )
         fleet = FleetReporting(self.breakers, self.estimates, router_id=router_id)
         self._wake_reporter = fleet.wake
         self.tasks.append(
             asyncio.create_task(
-                subscribe_config(controlplane, self.state, router_id=router_id, fleet=fleet)
+                subscribe_config(
+                    controlplane,
+                    self.state,
+                    router_id=router_id,
+                    metadata=bearer(controlplane_token),
+                    fleet=fleet,
+                    artefacts=ArtefactFetcher(
+                        controlplane,
+                        self.state.artefacts,
+                        metadata=bearer(controlplane_token),
+                        timeout_s=artefact_fetch_timeout_s,
+                    ),
+                )
+            )
+        )
+        self.report_rollout(
+            controlplane,
+            router_id=router_id,
+            token=controlplane_token,
+            interval_s=rollout_report_interval_s,
+        )
+
+    def report_rollout(
+        self, channel: grpc.aio.Channel, *, router_id: str, token: str, interval_s: float
+    ) -> None:
+        """Count every route per policy version and report to the control plane."""
+        self.observe(self.rollout_stats)
+        self.tasks.append(
+            asyncio.create_task(
+                report_rollout_stats(
+                    channel,
+                    self.rollout_stats,
+                    router_id=router_id,
+                    metadata=bearer(token),
+                    interval_s=interval_s,
+                )
             )
         )
 
@@ -128,6 +176,8 @@ class RouterApp:
             await channel.close()
         await self.pool.close()
         await self.host_store.close()
+        if self.decision_log is not None:
+            await self.decision_log.close()
 
 
 def build_router(
@@ -144,12 +194,14 @@ def build_router(
     tenants: TenantTokens | None = None,
     overload: OverloadGuard | None = None,
     metrics_tenants: int = 0,
+    decision_log: DecisionLogSettings | None = None,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
     `ledger_path`: the SQLite file shared with the host's other routers (tenant ledger,
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
     `metrics_tenants`: label cost and budget metrics with up to this many tenants (0: none).
+    `decision_log`: where and how every Route() is logged; None logs nothing.
     """
     metrics = RouteMetrics(tenant_labels=metrics_tenants)
     moved: list[RouterApp] = []  # the app, once built: transitions wake its reporter
@@ -186,6 +238,7 @@ def build_router(
     host_store = HostStore(
         ledger_path or (str(Path(review_dir) / LEDGER_FILE) if review_dir else ":memory:")
     )
+    decisions = DecisionLog(decision_log) if decision_log is not None else None
     servicer = RouterServicer(
         state=state,
         executor=executor,
@@ -197,8 +250,32 @@ def build_router(
         cache=ResponseCache(),
         tenants=tenants,
         overload=overload,
-        observers=[metrics],
+        observers=[metrics, decisions] if decisions is not None else [metrics],
+        decisions=decisions,
     )
-    app = RouterApp(state, board, pool, servicer, host_store, estimates, channels, metrics=metrics)
+    stats = RolloutStats()
+    # Shadow decisions go to the decision log beside the ones they shadow.
+    servicer.observers.append(
+        ShadowRunner(
+            state=state,
+            executor=executor,
+            breakers=board,
+            estimates=estimates,
+            stats=stats,
+            recorder=decisions,
+        )
+    )
+    app = RouterApp(
+        state,
+        board,
+        pool,
+        servicer,
+        host_store,
+        estimates,
+        channels,
+        metrics=metrics,
+        rollout_stats=stats,
+        decision_log=decisions,
+    )
     moved.append(app)
     return app

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.router.artefact_cache import PREFIX, ArtefactCache
 from services.router.selection import BoundPredictor
 from switchyard.policy import Policy
 from switchyard.runtime.errors import FieldViolation
 
 
-def resolve(artefact: str, artefacts_dir: Path) -> Path:
+def resolve(artefact: str, artefacts_dir: Path, cache: ArtefactCache | None = None) -> Path:
+    """A content address (sha256:...) is the control plane's artefact in `cache`; a path
+    is the operator's own file, relative paths under `artefacts_dir`."""
+    if cache is not None and artefact.startswith(PREFIX):
+        return cache.path(artefact)
     path = Path(artefact)
     return path if path.is_absolute() else artefacts_dir / path
 
 
 def load_bound_predictor(
-    policy: Policy, artefacts_dir: Path
+    policy: Policy, artefacts_dir: Path, cache: ArtefactCache | None = None
 ) -> tuple[BoundPredictor | None, list[FieldViolation]]:
     """The policy's predictor, or the violations that make the policy unusable."""
     ref = policy.predictor
@@ -29,11 +34,15 @@ def load_bound_predictor(
     # Imported here: routers whose policies name no artefact never load numpy et al.
     from switchyard.learning.predictor import ArtefactError, load_predictor
 
+    if cache is not None and ref.artefact.startswith(PREFIX) and not cache.verified(ref.artefact):
+        return None, [
+            FieldViolation("predictor.artefact", f"{ref.artefact} is missing or fails its hash")
+        ]
     try:
         model = load_predictor(
-            resolve(ref.artefact, artefacts_dir), expected_hash=ref.sha256 or None
+            resolve(ref.artefact, artefacts_dir, cache), expected_hash=ref.sha256 or None
         )
-    except ArtefactError as exc:
+    except (ArtefactError, ValueError) as exc:
         return None, [FieldViolation("predictor.artefact", str(exc))]
     problems = [
         FieldViolation(f"predictor.models.{fleet_id}", f"the artefact has no model {name!r}")

@@ -8,8 +8,10 @@ from services.router.concurrency import LimitSettings, TierShares
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.tls import (
+    PlaintextTokenError,
     TlsConfig,
     check_registry_token_transport,
+    check_token_transport,
     configured_upstream_tls,
 )
 
@@ -29,11 +31,19 @@ class RouterConfig(ServerConfig):
     verifier_mode: str = "remote"
     # Token for the registry watch (a read-only token is enough).
     registry_token: str = ""
+    # Router-scope token for the control plane (config stream, reports, artefacts).
+    controlplane_token: str = ""
     router_id: str = ""
     # Where the last good policy and fleet snapshots are kept across restarts.
     state_dir: str = "var/router"
     # Where relative `predictor.artefact` paths in policies resolve.
     artefacts_dir: str = "artefacts"
+    # Control-plane artefacts (sha256: in a policy): the largest this router downloads,
+    # and how long one download may take. Kept under state_dir/artefacts.
+    artefact_max_bytes: int = 64 * 1024 * 1024
+    artefact_fetch_timeout_s: float = 30.0
+    # How often the per-version figures go to the control plane (canary guard), seconds.
+    rollout_report_interval_s: float = 2.0
     # Active health checks of models whose breaker is OPEN, every this many ms (±20 %);
     # 0 turns them off (recovery then waits for the breaker's open_wait).
     health_probe_interval_ms: int = 500
@@ -43,6 +53,22 @@ class RouterConfig(ServerConfig):
     metrics_tenants: int = 0
     # Log prompt text in decision events (off: prompts may hold personal data).
     log_prompts: bool = False
+    # The decision log (docs/observability.md#decision-log): one record per Route() in an
+    # SQLite file, written off the request path. On by default; off without a state_dir
+    # and no decision_log_path.
+    decision_log: bool = True
+    # Empty: state_dir/decisions.db. Rotated files sit beside it (decisions.1.db, ...).
+    decision_log_path: str = ""
+    # The bound over the active and rotated files together (each gets an equal share).
+    decision_log_max_mb: int = 256
+    # Rotated files kept beside the active one (0: a full file starts afresh).
+    decision_log_rotations: int = 3
+    # Store prompt and answer text (off: prompts may hold personal data); captured text
+    # goes through the built-in redaction patterns, the ones below, then the redactor.
+    decision_log_capture_text: bool = False
+    decision_log_redact: tuple[str, ...] = ()
+    # A Python callable "module:function" (str -> str) run last on captured text.
+    decision_log_redactor: str = ""
     # The SQLite file every router process on this host shares: tenant spend ledger and
     # idempotency keys. Empty: state_dir/ledger.db (give routers that share a port the
     # same path, or each enforces tenant limits alone).
@@ -81,13 +107,32 @@ class RouterConfig(ServerConfig):
             raise StartupError("health_probe_interval_ms must be >= 0 (0 = off)")
         if self.metrics_tenants < 0:
             raise StartupError("metrics_tenants must be >= 0 (0 = no tenant label)")
+        if not 0.05 <= self.rollout_report_interval_s <= 3600:
+            raise StartupError("rollout_report_interval_s must be in [0.05, 3600]")
+        if self.artefact_max_bytes < 1 or self.artefact_fetch_timeout_s <= 0:
+            raise StartupError("artefact_max_bytes must be >= 1 and artefact_fetch_timeout_s > 0")
         if self.idempotency_ttl_s < 1:
             raise StartupError("idempotency_ttl_s must be >= 1 second")
+        if not 0 <= self.decision_log_rotations <= 99:
+            raise StartupError("decision_log_rotations must be 0..99")
+        if self.decision_log_max_mb < self.decision_log_rotations + 1:
+            raise StartupError(
+                "decision_log_max_mb must be at least 1 per file "
+                f"({self.decision_log_rotations + 1} with {self.decision_log_rotations} rotations)"
+            )
         if self.verifier_mode not in VERIFIER_MODES:
             raise StartupError(f"verifier_mode must be one of {VERIFIER_MODES}")
         # Each property checks its settings; the registry token never goes out in plaintext.
         _ = (self.verifier_tls, self.controlplane_tls, self.concurrency_limit, self.tiers)
         check_registry_token_transport(self)
+        try:
+            check_token_transport(
+                self.controlplane_address,
+                secure=self.controlplane_tls is not None,
+                sends_token=bool(self.controlplane_token),
+            )
+        except PlaintextTokenError as exc:
+            raise StartupError(f"controlplane_token: {exc} (controlplane_tls_ca_file)") from exc
 
     @property
     def registry_tls(self) -> TlsConfig | None:

@@ -17,7 +17,7 @@ from typing import Protocol
 import grpc
 import structlog
 
-from services.router.execution import RouteResult
+from services.router.execution import AttemptRecord, RouteResult, attempts_of
 from services.router.plan import RoutePlan
 from services.router.tenant_budget import TenantAllowance
 from services.router.validation import RouteInput
@@ -43,6 +43,9 @@ class RouteTrace:
     # The tenant's window as the route found it (None: the policy does not limit it).
     allowance: TenantAllowance | None = None
     result: RouteResult | None = None
+    # What a route without a result tried: a failed one, or one answered from the stale
+    # cache after every stage failed.
+    attempts: tuple[AttemptRecord, ...] = ()
     response: router_pb2.RouteResponse | None = None
     cache_hit: bool = False
     idempotent_replay: bool = False
@@ -61,6 +64,7 @@ class RouteTrace:
         self.finished = True
         if exc is None:
             return
+        self.attempts = attempts_of(exc) or self.attempts
         if isinstance(exc, SwitchyardError):
             self.code, self.error = exc.code, str(exc)
         elif isinstance(exc, TimeoutError):

@@ -10,6 +10,7 @@ import structlog
 
 from services.router.breakers import BreakerBoard, BreakerState
 from services.router.canary_key import sticky_key
+from services.router.decision_log import DecisionLog
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import (
     AttemptOutcome,
@@ -17,7 +18,9 @@ from services.router.execution import (
     RouteExecutor,
     RouteResult,
     Verdict,
+    attempts_of,
 )
+from services.router.feedback import feedback_input
 from services.router.idempotency import IdempotencyScope, IdempotencyStore, request_fingerprint
 from services.router.observers import RouteObserver, RouteTrace, notify
 from services.router.overload import OverloadGuard
@@ -39,6 +42,7 @@ from switchyard.policy import Policy, Rule
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import (
     DeadlineExceeded,
+    FailedPrecondition,
     QuotaExhausted,
     ResourceExhausted,
     Unavailable,
@@ -108,8 +112,10 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         tenants: TenantTokens | None = None,
         observers: Sequence[RouteObserver] = (),
         overload: OverloadGuard | None = None,
+        decisions: DecisionLog | None = None,
     ) -> None:
         self._tenants = tenants
+        self._decisions = decisions
         self.observers = list(observers)
         self._overload = overload or OverloadGuard()
         self._estimates = estimates
@@ -271,10 +277,11 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             result = await self._executor.execute(
                 plan, route_in, policy, deadline=deadline, budget=spend
             )
-        except (Unavailable, DeadlineExceeded):
+        except (Unavailable, DeadlineExceeded) as exc:
             stale = self._stale(policy, rule, key)
             if stale is None:
                 raise
+            trace.attempts = attempts_of(exc)
             return self._cached(stale, rule, active.version, started, degraded=True)
         except ResourceExhausted as exc:
             if isinstance(exc, QuotaExhausted) or spend is None or spend.refusal is None:
@@ -432,6 +439,24 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             estimated_prompt_tokens=route_in.prompt_tokens,
             latency_slo_ms=plan.slo_ms,
             meets_slo=plan.meets_slo,
+        )
+
+    async def RecordFeedback(
+        self, request: router_pb2.RecordFeedbackRequest, context: grpc.aio.ServicerContext
+    ) -> router_pb2.RecordFeedbackResponse:
+        feedback = feedback_input(request)
+        if self._decisions is None:
+            raise FailedPrecondition("this router's decision log is off (--decision-log true)")
+        # With callers' tokens a tenant may label only its own decisions.
+        tenant = None
+        if self._tenants is not None:
+            token = bearer_token(context.invocation_metadata())
+            tenant = self._tenants.admit(token, tenant="", tier="").tenant
+        found = await self._decisions.record_feedback(
+            feedback.request_id, label=feedback.label, source=feedback.source, tenant=tenant
+        )
+        return router_pb2.RecordFeedbackResponse(
+            request_id=feedback.request_id, decisions=found, source=feedback.source
         )
 
     def _log_decision(

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
+from services.router.artefact_cache import DEFAULT_MAX_BYTES, ArtefactCache
 from services.router.artefacts import load_bound_predictor
 from services.router.fleet import FleetView, profile_from_proto
 from services.router.selection import BoundPredictor
@@ -24,11 +24,13 @@ from switchyard.policy import Policy, parse_policy
 from switchyard.policy.rollout import RolloutSplit, choose_version
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import FieldViolation, InvalidArgument, Unavailable
+from switchyard.runtime.files import write_atomically
 
 log = structlog.get_logger(__name__)
 
 POLICY_FILE = "policy-snapshot.pb"
 FLEET_FILE = "fleet-snapshot.pb"
+ARTEFACTS_DIR = "artefacts"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,16 @@ class ActivePolicy:
 
 
 @dataclass(frozen=True)
+class ShadowPlan:
+    """A candidate version selected with (and on a sample executed) beside the active one."""
+
+    version: int
+    percent: float
+    execute_percent: float
+    max_spend_micros_per_hour: int
+
+
+@dataclass(frozen=True)
 class PolicySet:
     """What the last good snapshot says: policy versions, the rollout split between them,
     and operator breaker overrides (model id → BreakerOverride enum value)."""
@@ -48,6 +60,7 @@ class PolicySet:
     versions: Mapping[int, ActivePolicy]
     rollout: RolloutSplit
     breaker_overrides: Mapping[str, int] = field(default_factory=dict)
+    shadow: ShadowPlan | None = None
 
     @property
     def active(self) -> ActivePolicy:
@@ -60,16 +73,21 @@ class PolicySet:
         return self.versions[choose_version(self.rollout, sticky_key)]
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 class RouterState:
-    def __init__(self, state_dir: str | None, *, artefacts_dir: str = "artefacts") -> None:
+    def __init__(
+        self,
+        state_dir: str | None,
+        *,
+        artefacts_dir: str = "artefacts",
+        artefact_max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self._dir = Path(state_dir) if state_dir else None
         self._artefacts_dir = Path(artefacts_dir)
+        # Control-plane artefacts live beside the last good snapshot that names them.
+        self.artefacts = ArtefactCache(
+            (self._dir / ARTEFACTS_DIR) if self._dir else self._artefacts_dir / ARTEFACTS_DIR,
+            max_bytes=artefact_max_bytes,
+        )
         self.fleet = FleetView()
         self._policies: PolicySet | None = None
         self.snapshot_version = ""
@@ -110,9 +128,11 @@ class RouterState:
             for name, version in (
                 ("active_version", rollout.active_version),
                 ("canary_version", rollout.canary_version),
+                ("shadow.version", snapshot.rollout.shadow.version),
             )
             if (version or name == "active_version") and version not in carried
         ]
+        problems.extend(self.artefacts.problems(snapshot.artefacts))
         if problems:
             raise InvalidArgument(problems)
         versions: dict[int, ActivePolicy] = {}
@@ -126,7 +146,7 @@ class RouterState:
                         for v in exc.violations
                     ]
                 ) from exc
-            predictor, unusable = load_bound_predictor(policy, self._artefacts_dir)
+            predictor, unusable = load_bound_predictor(policy, self._artefacts_dir, self.artefacts)
             if unusable:
                 raise InvalidArgument(
                     [FieldViolation(f"policies[{i}].{v.field}", v.description) for v in unusable]
@@ -138,13 +158,22 @@ class RouterState:
             for o in snapshot.breaker_overrides
             if o.override != controlplane_pb2.BREAKER_OVERRIDE_UNSPECIFIED
         }
-        self._policies = PolicySet(versions, rollout, overrides)
+        wire = snapshot.rollout.shadow
+        shadow = (
+            ShadowPlan(
+                wire.version, wire.percent, wire.execute_percent, wire.max_spend_micros_per_hour
+            )
+            if wire.version
+            else None
+        )
+        self._policies = PolicySet(versions, rollout, overrides, shadow)
         self.snapshot_version = snapshot.version
         for listener in self._policy_listeners:
             listener(self._policies)
         self._policy_ready.set()
         if persist and self._dir is not None:
-            _atomic_write(self._dir / POLICY_FILE, snapshot.SerializeToString())
+            write_atomically(self._dir / POLICY_FILE, snapshot.SerializeToString())
+            self.artefacts.prune([a.digest for a in snapshot.artefacts])
         log.info(
             "policy.applied",
             policy_version=rollout.active_version,
@@ -188,7 +217,7 @@ class RouterState:
         snapshot = registry_pb2.FleetSnapshot(
             models=list(self._fleet_models.values()), revision=self.fleet.revision
         )
-        _atomic_write(self._dir / FLEET_FILE, snapshot.SerializeToString())
+        write_atomically(self._dir / FLEET_FILE, snapshot.SerializeToString())
 
     # -- restore ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import grpc
 import structlog
 
+from services.router.artefact_cache import ArtefactFetcher
 from services.router.fleet_reports import FleetReporting, NonceSource
 from services.router.state import RouterState
 from switchyard.controlplane.v1 import controlplane_pb2, controlplane_pb2_grpc
@@ -55,15 +56,18 @@ async def subscribe_config(
     state: RouterState,
     *,
     router_id: str,
+    metadata: Sequence[tuple[str, str]] = (),
     fleet: FleetReporting | None = None,
+    artefacts: ArtefactFetcher | None = None,
 ) -> None:
     """Follow the control plane: snapshots in (ACK/NACK out), and with `fleet`, breaker
     and estimate reports out and the fleet view in. One writer task sends everything,
-    since grpc.aio allows one pending write per call."""
+    since grpc.aio allows one pending write per call. A snapshot whose artefacts cannot
+    be fetched and verified is NACKed without touching the policy in force."""
     stub = controlplane_pb2_grpc.ControlPlaneServiceStub(channel)
     backoff = MIN_BACKOFF_S
     while True:
-        call = stub.SubscribeRouterConfig()
+        call = stub.SubscribeRouterConfig(metadata=tuple(metadata))
         outbox: asyncio.Queue[controlplane_pb2.SubscribeRouterConfigRequest] = asyncio.Queue()
         nonce = NonceSource()
         helpers: list[asyncio.Task[None]] = []
@@ -79,8 +83,14 @@ async def subscribe_config(
                     log.warning("policy.stream_ended")
                     break
                 if response.HasField("snapshot"):
-                    outbox.put_nowait(_reply(state, response.snapshot, router_id))
-                    nonce.current = response.snapshot.nonce
+                    snapshot = response.snapshot
+                    missing = await artefacts.fetch_missing(snapshot) if artefacts else ""
+                    if missing:
+                        log.warning("policy.nack", snapshot=snapshot.version, error=missing)
+                        outbox.put_nowait(_nack(snapshot, router_id, missing))
+                    else:
+                        outbox.put_nowait(_reply(state, snapshot, router_id))
+                    nonce.current = snapshot.nonce
                 if fleet is not None:
                     fleet.apply(response)
                 backoff = MIN_BACKOFF_S

@@ -22,6 +22,7 @@ from services.simulator.models import load_profiles
 from services.simulator.replay import load_replay
 from switchyard.runtime.config import load_config
 from switchyard.runtime.errors import StartupError
+from switchyard.runtime.files import write_atomically
 from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.server import run_service
 from switchyard.runtime.shutdown import wait_for_stop_signal
@@ -54,9 +55,7 @@ def build_fleet(config: SimulatorConfig) -> Fleet:
 
 
 def write_port_file(path: str, port: int) -> None:
-    tmp = Path(path + ".tmp")
-    tmp.write_text(str(port))
-    tmp.replace(path)  # atomic: readers never see a partial port
+    write_atomically(path, str(port), durable=False)  # readers never see a partial port
 
 
 async def serve(config: SimulatorConfig) -> None:

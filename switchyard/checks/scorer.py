@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from switchyard.checks.features import FEATURE_NAMES, extract
+from switchyard.runtime.files import write_atomically
 
 ARTIFACT_FORMAT = "switchyard.quality_scorer/1"
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
@@ -147,10 +148,8 @@ def load_scorer(path: str | Path = DEFAULT_ARTIFACT) -> LogisticQualityScorer:
 
 
 def save_scorer(scorer: LogisticQualityScorer, path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(scorer.to_json(), indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)  # readers never see a half-written artefact
+    # Readers never see a half-written artefact.
+    write_atomically(path, json.dumps(scorer.to_json(), indent=2, sort_keys=False) + "\n")
 
 
 @lru_cache(maxsize=1)

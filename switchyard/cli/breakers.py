@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from switchyard.cli.connection import add_tls_flags
-from switchyard.cli.policy import DEFAULT_CONTROLPLANE, _author, _run, _time
+from switchyard.cli.policy import DEFAULT_CONTROLPLANE, _author, _run, _time, add_token_flag
 from switchyard.cli.tables import format_table
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as pb_grpc
@@ -118,9 +118,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"control plane address (default {DEFAULT_CONTROLPLANE})",
     )
     add_tls_flags(breakers)
+    add_token_flag(breakers)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--controlplane", default=argparse.SUPPRESS, metavar="HOST:PORT")
     add_tls_flags(common, suppress=True)
+    add_token_flag(common, suppress=True)
     commands = breakers.add_subparsers(dest="breakers_command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from switchyard.client import DEV_TENANT_TOKEN, ClientConfig, TlsConfig
+from switchyard.client.config import DEV_OPERATOR_TOKEN
 from switchyard.runtime.tls import is_loopback
 
 TLS_FLAGS = (
@@ -81,6 +82,17 @@ def router_token(explicit: str | None, *, address: str, tls: TlsConfig | None) -
         return explicit
     if tls is not None or is_loopback(address):
         return DEV_TENANT_TOKEN
+    return ""
+
+
+def operator_token(explicit: str | None, *, address: str, tls: TlsConfig | None) -> str:
+    """The token to send the control plane: --token or $SWITCHYARD_TOKEN when given,
+    else `make run`'s dev operator token for a control plane on this machine or over
+    TLS; never a default token in plaintext across the network."""
+    if explicit is not None:
+        return explicit
+    if tls is not None or is_loopback(address):
+        return DEV_OPERATOR_TOKEN
     return ""
 
 

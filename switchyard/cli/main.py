@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "switchyard.cli.profile",
     "switchyard.cli.evaluate",
     "switchyard.cli.route",
+    "switchyard.cli.decisions",
 )
 
 

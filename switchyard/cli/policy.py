@@ -7,6 +7,7 @@
     switchyard policy canary VERSION --percent P | switchyard policy canary --clear
     switchyard policy breaker MODEL open|closed|drain|none [--reason TEXT]
     switchyard policy routers
+    switchyard policy status | promote | shadow | artefact   (switchyard/cli/rollout.py)
 
 Exit status: 0 done, 1 the control plane refused or could not be reached, 2 bad usage.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,7 +25,8 @@ from pathlib import Path
 import grpc
 from google.protobuf import timestamp_pb2
 
-from switchyard.cli.connection import add_tls_flags, client_config, tls_from_args
+from switchyard.cli import rollout as rollout_cli
+from switchyard.cli.connection import add_tls_flags, client_config, operator_token, tls_from_args
 from switchyard.cli.output import report_call_error
 from switchyard.cli.tables import format_table
 from switchyard.client import error_from_rpc, open_channel
@@ -75,8 +78,12 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
     """Open a channel to --controlplane, run the command, turn RPC errors into messages."""
 
     def run(args: argparse.Namespace) -> int:
+        tls = tls_from_args(args)
         config = client_config(
-            address=args.controlplane, tls=tls_from_args(args), timeout_s=TIMEOUT_S
+            address=args.controlplane,
+            tls=tls,
+            timeout_s=TIMEOUT_S,
+            token=operator_token(args.token, address=args.controlplane, tls=tls),
         )
         with open_channel(config) as channel:
             try:
@@ -178,6 +185,7 @@ def _canary(stub: pb_grpc.ControlPlaneServiceStub, args: argparse.Namespace) -> 
             canary_version=0 if args.clear else args.version,
             canary_percent=0.0 if args.clear else args.percent,
             author=args.author,
+            guard=None if args.clear else rollout_cli.guard_from_args(args),
         ),
     )
     rollout = response.rollout
@@ -265,6 +273,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def add_token_flag(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """--token for every command that calls the control plane (suppress: after the
+    subcommand too, keeping the value given before it)."""
+    parser.add_argument(
+        "--token",
+        default=argparse.SUPPRESS if suppress else os.environ.get("SWITCHYARD_TOKEN"),
+        help="operator token ($SWITCHYARD_TOKEN; default: make run's dev operator token "
+        "for a control plane on this machine)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `policy` and its subcommands; each sets func(args) -> exit status."""
     policy = subparsers.add_parser("policy", help="publish, inspect and roll out routing policies")
@@ -275,9 +294,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"control plane address (default {DEFAULT_CONTROLPLANE})",
     )
     add_tls_flags(policy)
+    add_token_flag(policy)
     # Accepted after the subcommand too; SUPPRESS keeps the value given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--controlplane", default=argparse.SUPPRESS, metavar="HOST:PORT")
+    add_token_flag(common, suppress=True)
     add_tls_flags(common, suppress=True)
     common.add_argument("--author", default=_author(), help="recorded with the change")
     commands = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
@@ -309,6 +330,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     canary.add_argument("version", type=_positive, nargs="?")
     canary.add_argument("--percent", type=float, default=5.0, help="share of keys (default 5)")
     canary.add_argument("--clear", action="store_true", help="remove the canary")
+    rollout_cli.add_guard_flags(canary)
     canary.set_defaults(func=_run(_canary))
 
     breaker = commands.add_parser("breaker", parents=[common], help="force a model's breaker")
@@ -319,3 +341,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     routers = commands.add_parser("routers", parents=[common], help="what each router runs")
     routers.set_defaults(func=_run(_routers))
+    rollout_cli.register(commands, common, _run)

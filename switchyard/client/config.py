@@ -20,6 +20,10 @@ DEFAULT_ROUTER = "127.0.0.1:50051"
 # The development token `make run` gives tenant `demo` (examples/tenants.yaml; tiers free,
 # pro, enterprise). Public: never configure it on a router anyone else can reach.
 DEV_TENANT_TOKEN = "dev-tenant-token"
+# The control plane's development tokens under `make run` (docs/security.md): the
+# operator's (every write) and the routers' (config stream, reports, artefacts). Public.
+DEV_OPERATOR_TOKEN = "dev-operator-token"
+DEV_ROUTER_TOKEN = "dev-router-token"
 # Every service the retry policy applies to, named by its descriptor.
 SERVICE_NAMES = tuple(
     service.full_name

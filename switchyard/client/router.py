@@ -70,6 +70,16 @@ class AsyncRouterClient:
                 timeout=timeout_s or self.config.timeout_s,
             )
 
+    async def record_feedback(
+        self, request_id: str, label: float, *, source: str = "", timeout_s: float | None = None
+    ) -> router_pb2.RecordFeedbackResponse:
+        """Attach a quality label in [0, 1] to the decision logged for `request_id`."""
+        with raising_call_errors():
+            return await self._stub.RecordFeedback(
+                router_pb2.RecordFeedbackRequest(request_id=request_id, label=label, source=source),
+                timeout=timeout_s or self.config.timeout_s,
+            )
+
     async def close(self) -> None:
         await self._channel.close()
 
@@ -100,6 +110,15 @@ class RouterClient:
         with raising_call_errors():
             return self._stub.Plan(
                 router_pb2.PlanRequest(request=request),
+                timeout=timeout_s or self.config.timeout_s,
+            )
+
+    def record_feedback(
+        self, request_id: str, label: float, *, source: str = "", timeout_s: float | None = None
+    ) -> router_pb2.RecordFeedbackResponse:
+        with raising_call_errors():
+            return self._stub.RecordFeedback(
+                router_pb2.RecordFeedbackRequest(request_id=request_id, label=label, source=source),
                 timeout=timeout_s or self.config.timeout_s,
             )
 

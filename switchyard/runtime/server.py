@@ -18,7 +18,6 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 import structlog
@@ -27,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import StartupError
+from switchyard.runtime.files import write_atomically
 from switchyard.runtime.interceptors import Instrumentation, InstrumentedServer
 from switchyard.runtime.logging import configure_logging
 from switchyard.runtime.metrics import observe_gc_pauses, start_metrics_endpoint
@@ -239,9 +239,8 @@ async def serve(
     if supervisor is not None and workers == 1:  # workers are always started with 1
         running.background.append(asyncio.create_task(stop_when_orphaned(supervisor)))
     if config.port_file:
-        tmp = Path(config.port_file + ".tmp")
-        tmp.write_text(str(running.port))
-        tmp.replace(config.port_file)  # atomic: readers never see a partial port
+        # Atomic: readers never see a partial port. Not durable: a restart rewrites it.
+        write_atomically(config.port_file, str(running.port), durable=False)
     log.info("service.listening", port=running.port, host=config.host, transport=config.transport)
 
     async def report_ready() -> None:

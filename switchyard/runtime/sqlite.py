@@ -8,8 +8,9 @@ against the other processes'. Each transaction runs as its own task, shielded fr
 caller: a client that cancels mid-transaction leaves it to COMMIT or ROLLBACK whole,
 never half-applied with the lock held.
 
-(The registry and the control plane keep their own older copies of this setup; new
-stores use this one.)
+Every SQLite file of the suite is opened here: the registry's (which keeps its own
+writer/reader pair, opened with `connect` and migrated with `migrate`), the control
+plane's and the router host's (`SqliteDatabase`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import asyncio
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,6 +57,79 @@ async def _enable_wal(connection: aiosqlite.Connection, *, timeout_s: float) -> 
                 raise
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.2)
+
+
+async def connect(
+    path: str,
+    *,
+    synchronous: str = "FULL",
+    busy_timeout_ms: int = 10_000,
+    query_only: bool = False,
+) -> aiosqlite.Connection:
+    """One connection in autocommit mode (transactions are explicit), WAL, busy timeout.
+
+    StartupError, saying why, when the file cannot be opened or does not support WAL.
+    """
+    try:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StartupError(f"cannot open database {path}: {exc}") from exc
+    try:
+        connection.row_factory = sqlite3.Row
+        await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = await _enable_wal(connection, timeout_s=busy_timeout_ms / 1000)
+        if path != ":memory:" and mode != "wal":
+            raise StartupError(f"database {path} does not support WAL (journal_mode={mode})")
+        await connection.execute(f"PRAGMA synchronous = {synchronous}")
+        await connection.execute("PRAGMA foreign_keys = ON")
+        if query_only:
+            await connection.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as exc:
+        await connection.close()
+        raise StartupError(f"cannot open database {path}: {exc}") from exc
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
+async def migrate(connection: aiosqlite.Connection, migrations: Sequence[Sequence[str]]) -> int:
+    """Apply every migration step not yet recorded in schema_version; the version now.
+
+    Append steps, never edit a shipped one. Each step re-reads the version inside its
+    own write transaction, so processes opening the same file at once run it once.
+    SchemaTooNew when the file was written by a newer build.
+    """
+    await connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    latest = len(migrations)
+    for number, statements in enumerate(migrations, start=1):
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            current = await _schema_version(connection)
+            if current > latest:
+                raise SchemaTooNew(f"schema {current} is newer than this build ({latest})")
+            if current < number:
+                for statement in statements:
+                    await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (number,)
+                )
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+    current = await _schema_version(connection)
+    if current > latest:
+        raise SchemaTooNew(f"schema {current} is newer than this build ({latest})")
+    return current
+
+
+async def _schema_version(connection: aiosqlite.Connection) -> int:
+    async with connection.execute("SELECT MAX(version) FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 class Transaction:
@@ -94,59 +169,17 @@ class SqliteDatabase:
         synchronous: str = "FULL",
         busy_timeout_ms: int = 10_000,
     ) -> SqliteDatabase:
-        """Open (creating and migrating) the database, or raise StartupError saying why.
-
-        Several processes may open the same file at once: each migration step re-reads
-        the schema version inside its write transaction, so a step runs exactly once.
-        """
+        """Open (creating and migrating) the database, or raise StartupError saying why."""
+        connection = await connect(path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
         try:
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            connection = await aiosqlite.connect(path, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise StartupError(f"cannot open database {path}: {exc}") from exc
-        try:
-            connection.row_factory = sqlite3.Row
-            await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            mode = await _enable_wal(connection, timeout_s=busy_timeout_ms / 1000)
-            if path != ":memory:" and mode != "wal":
-                raise StartupError(f"database {path} does not support WAL (journal_mode={mode})")
-            await connection.execute(f"PRAGMA synchronous = {synchronous}")
-            database = cls(connection, path)
-            await database._migrate(migrations)
+            await migrate(connection, migrations)
         except (sqlite3.Error, SchemaTooNew) as exc:
             await connection.close()
             raise StartupError(f"cannot open database {path}: {exc}") from exc
         except BaseException:
             await connection.close()
             raise
-        return database
-
-    async def _migrate(self, migrations: Sequence[Sequence[str]]) -> None:
-        await self._connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-        )
-        for number, statements in enumerate(migrations, start=1):
-
-            async def step(tx: Transaction, number: int = number, statements=statements) -> None:
-                row = await tx.one("SELECT MAX(version) FROM schema_version")
-                current = int(row[0]) if row and row[0] is not None else 0
-                if current > len(migrations):
-                    raise SchemaTooNew(
-                        f"schema {current} is newer than this build ({len(migrations)})"
-                    )
-                if current >= number:
-                    return
-                for statement in statements:
-                    await tx.execute(statement)
-                await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-
-            await self.transaction(step)
-        if not migrations:
-            return
-        row = await self.read_one("SELECT MAX(version) FROM schema_version")
-        if row is not None and row[0] is not None and int(row[0]) > len(migrations):
-            raise SchemaTooNew(f"schema {row[0]} is newer than this build ({len(migrations)})")
+        return cls(connection, path)
 
     async def transaction(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
         """Run `body` in one BEGIN IMMEDIATE ... COMMIT (ROLLBACK if it raises).
@@ -175,6 +208,24 @@ class SqliteDatabase:
                 raise
             await self._connection.execute("COMMIT")
             return result
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Transaction]:
+        """`async with db.begin() as tx:` one BEGIN IMMEDIATE ... COMMIT in the caller's task.
+
+        Unlike `transaction`, a cancelled caller rolls it back: callers that must not
+        be cut short shield themselves (the control plane shields each write).
+        """
+        async with self._lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError(f"database {self.path} is closed")
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._connection)
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
 
     async def read_one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         """One row from a read outside any write transaction (a WAL snapshot)."""

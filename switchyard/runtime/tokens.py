@@ -20,6 +20,11 @@ def bearer_token(metadata: Sequence[tuple[str, Any]] | None) -> str:
     return ""
 
 
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying `token`; none for an empty token."""
+    return ((AUTHORIZATION_HEADER, f"Bearer {token}"),) if token else ()
+
+
 def token_digest(token: str) -> str:
     """SHA-256 of the token, hex: how token files may store it, and how tables key it."""
     return hashlib.sha256(token.encode()).hexdigest()

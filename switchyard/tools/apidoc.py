@@ -138,7 +138,15 @@ def elements(files: descriptor_pb2.FileDescriptorSet) -> Iterator[Element]:
             list(file.message_type), file.package, (_FILE_MESSAGE,)
         ):
             yield Element("message", name, comment(*path))
+            # A proto3 `optional` field's synthetic oneof has no source to comment.
+            synthetic = {
+                f.oneof_index
+                for f in message.field
+                if f.proto3_optional and f.HasField("oneof_index")
+            }
             for o_index, oneof in enumerate(message.oneof_decl):
+                if o_index in synthetic:
+                    continue
                 o_path = (*path, _MESSAGE_ONEOF, o_index)
                 yield Element("oneof", f"{name}.{oneof.name}", comment(*o_path))
             for f_index, field in enumerate(message.field):

@@ -4,12 +4,13 @@ and a hand-driven fake router stream."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
+from controlplane.auth import interceptors
 from controlplane.config import ControlPlaneConfig
 from controlplane.plane import ControlPlane, KnownModels
 from controlplane.servicer import registrar
@@ -44,13 +45,19 @@ class ControlPlaneUnderTest:
 
 
 async def start_control_plane(
-    db_path: Path, *, known_models: KnownModels | None = None
+    db_path: Path,
+    *,
+    known_models: KnownModels | None = None,
+    tokens: Mapping[str, tuple[str, ...]] | None = None,
 ) -> ControlPlaneUnderTest:
+    """`tokens`: operator_tokens / router_tokens / read_tokens, to turn access control on."""
     plane = await ControlPlane.open(str(db_path), known_models=known_models)
+    config = ControlPlaneConfig(port=0, db_path=str(db_path), **(tokens or {}))
     server = await start_server(
         name="controlplane",
-        config=ControlPlaneConfig(port=0, db_path=str(db_path)),
+        config=config,
         register=registrar(plane),
+        interceptors=interceptors(config),
     )
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     return ControlPlaneUnderTest(plane, server, channel, pb_grpc.ControlPlaneServiceStub(channel))

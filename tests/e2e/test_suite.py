@@ -174,3 +174,30 @@ async def test_score_rule_routes_and_reports_scores(router) -> None:
     reply = await router.Route(request, timeout=20)
     assert reply.rule == "structured-score"
     assert reply.attempts[0].model_id == kept[0].model_id
+
+
+async def test_the_router_process_logs_each_decision_and_takes_feedback(
+    router, suite: Suite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The launched router logs decisions to STATE/router/decisions.db by default; feedback
+    over gRPC labels one, and `switchyard decisions show` finds it there while the router
+    runs. A token's tenant may label only its own decisions."""
+    from switchyard.cli.main import main
+
+    reply = await router.Route(route("Explain what a decision log is for."), timeout=10)
+    answer = await router.RecordFeedback(
+        router_pb2.RecordFeedbackRequest(request_id=reply.request_id, label=0.9, source="e2e"),
+        timeout=10,
+    )
+    assert answer.decisions == 1
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await router.RecordFeedback(
+            router_pb2.RecordFeedbackRequest(request_id="not-a-request", label=0.5), timeout=10
+        )
+    assert missing.value.code() is grpc.StatusCode.NOT_FOUND
+    db = suite.settings.state_dir / "router" / "decisions.db"
+    capsys.readouterr()
+    assert main(["decisions", "show", reply.request_id, "--db", str(db)]) == 0
+    shown = capsys.readouterr().out
+    assert f"request {reply.request_id}" in shown and "label: 0.9 from e2e" in shown
+    assert "tenant / tier / task: demo /" in shown

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import grpc
 
+from switchyard.client import ClientConfig, open_aio_channel
 from switchyard.controlplane.v1 import controlplane_pb2 as cp_pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as cp_grpc
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
@@ -46,7 +47,14 @@ class Fleet:
             channel = self.suite.channel(name)
             self._channels.append(channel)
             self.routers[name] = router_pb2_grpc.RouterServiceStub(channel)
-        channel = self.suite.channel("controlplane")
+        # The suite's control plane checks tokens: call as its operator.
+        channel = open_aio_channel(
+            ClientConfig(
+                address=self.suite.address("controlplane"),
+                token=self.suite.settings.operator_token,
+                retry=None,
+            )
+        )
         self._channels.append(channel)
         self.controlplane = cp_grpc.ControlPlaneServiceStub(channel)
 

@@ -24,6 +24,8 @@ from services.router.execution.records import (
     RouteResult,
     StopReason,
     Verdict,
+    attach_attempts,
+    attempts_of,
 )
 from services.router.execution.run import BREAKER_REFUSED
 
@@ -42,4 +44,6 @@ __all__ = [
     "RouteResult",
     "StopReason",
     "Verdict",
+    "attach_attempts",
+    "attempts_of",
 ]

@@ -21,7 +21,13 @@ from services.router.execution.degrade import degrade, stop_for_dropped
 from services.router.execution.hedge import run_hedge
 from services.router.execution.hedge_cap import HedgeAccounts
 from services.router.execution.parallel import run_parallel
-from services.router.execution.records import PANICS, Answer, RouteResult, StopReason
+from services.router.execution.records import (
+    PANICS,
+    Answer,
+    RouteResult,
+    StopReason,
+    attach_attempts,
+)
 from services.router.execution.run import Run
 from services.router.execution.vote import run_vote
 from services.router.plan import RouteInput, RoutePlan
@@ -77,6 +83,14 @@ class RouteExecutor:
         """Run the plan. `budget` is the shared budget every attempt reserves from
         (a tenant's ledger); the request's own budget is the plan's budget_micros."""
         run = Run(plan, request, policy, deadline, budget=budget or UNLIMITED, panic=plan.panic)
+        try:
+            return await self._run(run)
+        except BaseException as exc:
+            attach_attempts(exc, run.attempts)
+            raise
+
+    async def _run(self, run: Run) -> RouteResult:
+        plan = run.plan
         strategy = self._strategies[plan.rule.strategy.kind]
         accepted = await strategy(self._runner, run)
         if accepted is None and not run.panic and run.refused_everywhere:

@@ -92,6 +92,25 @@ class RouteResult:
     hedged: bool = False
 
 
+_ATTEMPTS_ATTR = "switchyard_attempts"
+
+
+def attach_attempts(exc: BaseException, attempts: list[AttemptRecord]) -> None:
+    """Let a route that ends in an error still report what it tried (decision log)."""
+    if not hasattr(exc, _ATTEMPTS_ATTR):
+        setattr(exc, _ATTEMPTS_ATTR, tuple(attempts))
+
+
+def attempts_of(exc: BaseException | None) -> tuple[AttemptRecord, ...]:
+    """The attempts a failed route made: on the error, or on the one it was raised from."""
+    while exc is not None:
+        attempts = getattr(exc, _ATTEMPTS_ATTR, None)
+        if attempts is not None:
+            return attempts
+        exc = exc.__cause__
+    return ()
+
+
 @dataclass
 class PanicRoutes:
     """Routes served in panic mode (exported as a metric)."""

@@ -87,6 +87,41 @@ class ControlPlaneServiceStub:
                 request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersRequest.SerializeToString,
                 response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersResponse.FromString,
                 _registered_method=True)
+        self.UploadArtefact = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/UploadArtefact',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.UploadArtefactRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.UploadArtefactResponse.FromString,
+                _registered_method=True)
+        self.GetArtefact = channel.unary_stream(
+                '/switchyard.controlplane.v1.ControlPlaneService/GetArtefact',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetArtefactRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetArtefactResponse.FromString,
+                _registered_method=True)
+        self.ListArtefacts = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/ListArtefacts',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListArtefactsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListArtefactsResponse.FromString,
+                _registered_method=True)
+        self.ReportRolloutStats = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/ReportRolloutStats',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ReportRolloutStatsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ReportRolloutStatsResponse.FromString,
+                _registered_method=True)
+        self.GetRolloutStatus = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/GetRolloutStatus',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRolloutStatusRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRolloutStatusResponse.FromString,
+                _registered_method=True)
+        self.PromoteCanary = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/PromoteCanary',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.PromoteCanaryRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.PromoteCanaryResponse.FromString,
+                _registered_method=True)
+        self.SetShadow = channel.unary_unary(
+                '/switchyard.controlplane.v1.ControlPlaneService/SetShadow',
+                request_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetShadowRequest.SerializeToString,
+                response_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetShadowResponse.FromString,
+                _registered_method=True)
 
 
 class ControlPlaneServiceServicer:
@@ -176,6 +211,68 @@ class ControlPlaneServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadArtefact(self, request, context):
+        """--- Artefacts, guarded canaries and shadow versions (docs/controlplane.md) ---
+
+        UploadArtefact stores a predictor or scorer artefact under its content address
+        (sha256:<hex of the bytes>). The sha256 the caller computed must match, and the
+        size must be within the control plane's max_artefact_bytes: INVALID_ARGUMENT
+        otherwise. Uploading the same bytes again returns the stored artefact.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetArtefact(self, request, context):
+        """GetArtefact streams one stored artefact in chunks; NOT_FOUND when absent.
+        Routers fetch the artefacts a snapshot names with it (router scope).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListArtefacts(self, request, context):
+        """ListArtefacts pages through the stored artefacts, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportRolloutStats(self, request, context):
+        """ReportRolloutStats carries one router's per-version figures (cumulative since
+        the router process started). The control plane merges them, and its canary guard
+        judges the canary on them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRolloutStatus(self, request, context):
+        """GetRolloutStatus shows per version its traffic share, error rate, p95 latency,
+        cost per 1k requests, escalation rate and verifier acceptance, the shadow
+        comparison, the promotion in progress, and the rollout history with the guard's
+        reasons.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PromoteCanary(self, request, context):
+        """PromoteCanary moves the canary to 100 % in steps, each after step_interval_s and
+        only while the guard finds it healthy; at 100 % it becomes the active version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetShadow(self, request, context):
+        """SetShadow runs a candidate version in shadow beside the active one; version 0
+        removes it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlPlaneServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -228,6 +325,41 @@ def add_ControlPlaneServiceServicer_to_server(servicer, server):
                     servicer.ListBreakers,
                     request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersRequest.FromString,
                     response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersResponse.SerializeToString,
+            ),
+            'UploadArtefact': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadArtefact,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.UploadArtefactRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.UploadArtefactResponse.SerializeToString,
+            ),
+            'GetArtefact': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetArtefact,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetArtefactRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetArtefactResponse.SerializeToString,
+            ),
+            'ListArtefacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListArtefacts,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListArtefactsRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListArtefactsResponse.SerializeToString,
+            ),
+            'ReportRolloutStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportRolloutStats,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ReportRolloutStatsRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ReportRolloutStatsResponse.SerializeToString,
+            ),
+            'GetRolloutStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRolloutStatus,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRolloutStatusRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRolloutStatusResponse.SerializeToString,
+            ),
+            'PromoteCanary': grpc.unary_unary_rpc_method_handler(
+                    servicer.PromoteCanary,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.PromoteCanaryRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.PromoteCanaryResponse.SerializeToString,
+            ),
+            'SetShadow': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetShadow,
+                    request_deserializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetShadowRequest.FromString,
+                    response_serializer=switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetShadowResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -503,6 +635,195 @@ class ControlPlaneService:
             '/switchyard.controlplane.v1.ControlPlaneService/ListBreakers',
             switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersRequest.SerializeToString,
             switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListBreakersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadArtefact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/UploadArtefact',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.UploadArtefactRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.UploadArtefactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetArtefact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/GetArtefact',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetArtefactRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetArtefactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListArtefacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/ListArtefacts',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListArtefactsRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ListArtefactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportRolloutStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/ReportRolloutStats',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ReportRolloutStatsRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.ReportRolloutStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRolloutStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/GetRolloutStatus',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRolloutStatusRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.GetRolloutStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PromoteCanary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/PromoteCanary',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.PromoteCanaryRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.PromoteCanaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetShadow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.controlplane.v1.ControlPlaneService/SetShadow',
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetShadowRequest.SerializeToString,
+            switchyard_dot_controlplane_dot_v1_dot_controlplane__pb2.SetShadowResponse.FromString,
             options,
             channel_credentials,
             insecure,

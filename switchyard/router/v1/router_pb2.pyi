@@ -261,3 +261,23 @@ class PlanResponse(_message.Message):
     quality_floor_met: bool
     panic: bool
     def __init__(self, rule: _Optional[str] = ..., strategy: _Optional[str] = ..., policy_version: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[PlanCandidate, _Mapping]]] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., estimated_prompt_tokens: _Optional[int] = ..., latency_slo_ms: _Optional[int] = ..., meets_slo: _Optional[bool] = ..., selector: _Optional[str] = ..., expected_quality: _Optional[float] = ..., cascades: _Optional[_Iterable[_Union[PlanCascade, _Mapping]]] = ..., quality_floor_met: _Optional[bool] = ..., panic: _Optional[bool] = ...) -> None: ...
+
+class RecordFeedbackRequest(_message.Message):
+    __slots__ = ("request_id", "label", "source")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    label: float
+    source: str
+    def __init__(self, request_id: _Optional[str] = ..., label: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
+
+class RecordFeedbackResponse(_message.Message):
+    __slots__ = ("request_id", "decisions", "source")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    decisions: int
+    source: str
+    def __init__(self, request_id: _Optional[str] = ..., decisions: _Optional[int] = ..., source: _Optional[str] = ...) -> None: ...

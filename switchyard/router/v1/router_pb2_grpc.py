@@ -50,6 +50,11 @@ class RouterServiceStub:
                 request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.PlanRequest.SerializeToString,
                 response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.PlanResponse.FromString,
                 _registered_method=True)
+        self.RecordFeedback = channel.unary_unary(
+                '/switchyard.router.v1.RouterService/RecordFeedback',
+                request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.RecordFeedbackRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.RecordFeedbackResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServiceServicer:
@@ -89,6 +94,22 @@ class RouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordFeedback(self, request, context):
+        """RecordFeedback attaches a later quality label (a human rating, a downstream
+        success) to the decision the router logged for a request, so exports of the
+        decision log become training data. One label per request and source: a second
+        one from the same source replaces the first. It works as soon as Route has
+        answered, also while the decision is still queued for writing. Errors:
+        INVALID_ARGUMENT with field violations (request_id missing or too long, label
+        missing or outside [0, 1], source too long); NOT_FOUND when the log holds no
+        decision for the request id (when the router checks callers' tokens: none of the
+        caller's tenant); FAILED_PRECONDITION when this router's decision log is off;
+        UNAVAILABLE when the log cannot be written (retry later).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -101,6 +122,11 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.Plan,
                     request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.PlanRequest.FromString,
                     response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.PlanResponse.SerializeToString,
+            ),
+            'RecordFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFeedback,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.RecordFeedbackRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.RecordFeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -163,6 +189,33 @@ class RouterService:
             '/switchyard.router.v1.RouterService/Plan',
             switchyard_dot_router_dot_v1_dot_router__pb2.PlanRequest.SerializeToString,
             switchyard_dot_router_dot_v1_dot_router__pb2.PlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.RouterService/RecordFeedback',
+            switchyard_dot_router_dot_v1_dot_router__pb2.RecordFeedbackRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_router__pb2.RecordFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

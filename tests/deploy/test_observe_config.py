@@ -55,3 +55,22 @@ def test_the_written_config_passes_promtool(promtool: str, tmp_path: Path) -> No
         [promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_suite_passes_each_service_its_metrics_port(tmp_path: Path) -> None:
+    """`make run`'s suite gives every service the port deploy/prometheus scrapes, and the
+    routers' own list wins for the router; without metrics ports there is no URL."""
+    from switchyard.suite import Suite, SuiteMetricsPorts, SuiteSettings
+
+    suite = Suite(SuiteSettings(state_dir=tmp_path, metrics=SuiteMetricsPorts()))
+    assert suite._server_args("registry")[-2:] == ["--metrics-port", "9102"]
+    assert suite.metrics_url("verifier") == "http://127.0.0.1:9110/metrics"
+    assert suite.metrics_url("router") == "http://127.0.0.1:9101/metrics"
+    listed = Suite(
+        SuiteSettings(state_dir=tmp_path, metrics=SuiteMetricsPorts(), router_metrics_ports=(7,))
+    )
+    assert listed.metrics_url("router") == "http://127.0.0.1:7/metrics"
+    bare = Suite(SuiteSettings(state_dir=tmp_path))
+    assert bare.metrics_url("router") is None and "--metrics-port" not in bare._server_args(
+        "registry"
+    )

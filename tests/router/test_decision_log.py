@@ -327,3 +327,16 @@ async def test_a_stale_cache_answer_keeps_the_attempts_that_failed_before_it(
         assert newest.outcome is DecisionOutcome.DEGRADED and newest.cache_hit
         assert [a["outcome"] for a in newest.detail["attempts"]] == ["server_error"]
         assert newest.models == ("small",)
+
+
+async def test_a_decision_is_written_soon_without_any_flush(router: LoggedRouter) -> None:
+    """One quiet request: its batch timer hands it to the writer within moments, nobody
+    has to ask (no feedback, no shutdown)."""
+    reply = await router.stub.Route(ask())
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if router.path.exists() and DecisionReader(router.path).find(reply.request_id):
+            break
+    assert [x.decision.request_id for x in DecisionReader(router.path).find(reply.request_id)] == [
+        reply.request_id
+    ]

@@ -24,6 +24,7 @@ from services.router.plan import Candidate
 # not for whole documents a client pasted in.
 TEXT_MAX_CHARS = 4096
 TEXT_MAX_MESSAGES = 4
+REDACT_MARGIN_CHARS = 256
 
 
 class DecisionOutcome(enum.StrEnum):
@@ -238,8 +239,9 @@ class TextCapture:
     redact: Redactor
 
     def text(self, value: str) -> str:
-        # Redact the whole text, then cut: a cut could split what a pattern must see.
-        return self.redact(value)[:TEXT_MAX_CHARS]
+        # Redact a little more than is kept, then cut: a cut at the limit could split
+        # what a pattern must see, and redacting all of a long text costs the event loop.
+        return self.redact(value[: TEXT_MAX_CHARS + REDACT_MARGIN_CHARS])[:TEXT_MAX_CHARS]
 
 
 def _candidate(c: Candidate) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""The decision log's CPU per decision: `python -m bench.decision_log_bench [--decisions N]`.
+
+A real router (in process, over gRPC, to the simulator) answers one request; its trace is
+then handed to the decision log N times and written. Printed: process CPU time per
+decision (the request path's enqueue plus the writer thread's row building and SQLite
+insert), which `make bench`'s router CPU per request puts in proportion. CPU time, unlike
+throughput, is little moved by other work on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+
+from services.router.app import build_router
+from services.router.decision_log import DecisionLogSettings
+from services.router.observers import RouteTrace
+from services.router.state import RouterState
+from services.simulator.testing import running_simulator
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime.config import ServerConfig
+from switchyard.runtime.server import start_server
+from tests.router.conftest import SIM_MODELS, ask, feed
+
+
+class _LastTrace:
+    def __init__(self) -> None:
+        self.trace: RouteTrace | None = None
+
+    def observe(self, trace: RouteTrace) -> None:
+        self.trace = trace
+
+
+async def measure(decisions: int) -> float:
+    async with running_simulator(SIM_MODELS, seed=3) as sim:
+        work = Path(tempfile.mkdtemp(prefix="decision-log-bench-"))
+        state = RouterState(str(work))
+        feed(state, sim.base_url)
+        app = build_router(
+            state=state,
+            environ={},
+            review_dir=str(work),
+            decision_log=DecisionLogSettings(path=work / "decisions.db"),
+        )
+        last = _LastTrace()
+        app.observe(last)
+        server = await start_server(
+            name="router", config=ServerConfig(port=0), register=app.register
+        )
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                reply: router_pb2.RouteResponse = await router_pb2_grpc.RouterServiceStub(
+                    channel
+                ).Route(ask())
+            assert last.trace is not None and reply.answer
+            log = app.decision_log
+            assert log is not None
+            start = time.process_time()
+            for _ in range(decisions):
+                log.observe(last.trace)
+                if log.waiting > log.settings.queue_size // 2:
+                    await log.flush()  # keep every decision: none dropped, all counted
+            await log.flush()
+            return (time.process_time() - start) / decisions * 1e6
+        finally:
+            await server.stop(0.5)
+            await app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--decisions", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    figures = sorted(asyncio.run(measure(args.decisions)) for _ in range(args.runs))
+    print(
+        f"decision log: {figures[len(figures) // 2]:.1f} µs of process CPU per decision "
+        f"(median of {args.runs} runs of {args.decisions}: "
+        + ", ".join(f"{f:.1f}" for f in figures)
+        + ")"
+    )
+
+
+if __name__ == "__main__":
+    main()

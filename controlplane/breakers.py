@@ -167,6 +167,13 @@ class FleetBreakers:
             ):
                 self._open(model, opened_by=router_id, wait_s=self.timings.open_wait_s)
                 changed = True
+            elif model.state == "open" and any(
+                old == "open" and new == "half_open" for old, new in report.transitions
+            ):
+                # A router's active health check reached the model: end the open wait
+                # now (the next tick leases the probe budget), as a lone router would.
+                model.half_open_at = min(model.half_open_at, self._clock())
+                changed = True
         if changed:
             self._changed()
 

@@ -231,9 +231,17 @@ class Breaker:
 
     def probe_succeeded(self) -> bool:
         """An active health check reached the model: an OPEN breaker turns HALF_OPEN
-        now instead of after its wait. True when it moved."""
+        now instead of after its wait. True when it moved (or, when the fleet holds it,
+        when the fleet was told: the control plane then ends its open wait and leases
+        the probes, so fast recovery holds fleet-wide too)."""
         if self.state is not BreakerState.OPEN:
             return False
+        if self._fleet_held:
+            self.local_transitions = [
+                *self.local_transitions[-15:],
+                (BreakerState.OPEN, BreakerState.HALF_OPEN),
+            ]
+            return True  # the next report (every 0.25 s) carries it
         self._move(BreakerState.HALF_OPEN)
         return True
 
@@ -357,13 +365,10 @@ class BreakerBoard:
         return [(model, b.last_state) for model, b in list(self._breakers.items())]
 
     def open_models(self) -> list[str]:
-        """Models whose breaker is OPEN (not forced) on this router's own timer: the
-        ones the fleet holds recover by the fleet's lease, not by local probes."""
-        return [
-            m
-            for m, b in self._breakers.items()
-            if b.state is BreakerState.OPEN and not b.fleet_held
-        ]
+        """Models whose breaker is OPEN (not forced), on this router's own timer or held
+        open by the fleet: a passed probe of a fleet-held one is reported, and the fleet
+        starts its lease round at once (probes under a lease are HALF_OPEN, not here)."""
+        return [m for m, b in self._breakers.items() if b.state is BreakerState.OPEN]
 
     def items(self) -> list[tuple[str, Breaker]]:
         return list(self._breakers.items())

@@ -75,6 +75,7 @@ class OpenModelProber:
                     max_tokens=1,
                     timeout_s=self._timeout_s,
                     temperature=0.0,
+                    health_check=True,
                 )
             )
             if completion.outcome in (Outcome.OK, Outcome.TRUNCATED):

@@ -50,6 +50,9 @@ async def _simulate(
     traceparent = request.headers.get("traceparent")
     if traceparent:
         model.saw_traceparent(traceparent)
+    if request.headers.get("X-Switchyard-Health-Check"):
+        # Counted in `requests` too; tests tell the router's health checks from traffic.
+        model.counters["health_checks"] += 1
     reply = model.respond(call)
     if reply.delay_s > 0:
         model.counters["in_flight"] += 1

@@ -65,6 +65,28 @@ def test_a_transition_not_from_closed_does_not_open() -> None:
     assert breakers.get("small").state == "closed"
 
 
+def test_a_passed_health_probe_ends_the_fleets_open_wait_at_once() -> None:
+    """A router's active health check reached the model (OPEN→HALF_OPEN in its report):
+    the next tick leases the probes instead of waiting out the open wait."""
+    clock = Clock()
+    breakers = fleet(clock, lease_s=2.0)
+    breakers.report("r1", [opened()])
+    breakers.tick(ROUTERS)
+    assert breakers.get("small").state == "open"
+    breakers.report("r2", [ModelReport("small", "open", transitions=(("open", "half_open"),))])
+    breakers.tick(ROUTERS)
+    model = breakers.get("small")
+    assert model.state == "half_open" and model.lease is not None
+    assert clock.now < 100.0 + TIMINGS.open_wait_s  # well before the wait would end
+
+
+def test_a_health_probe_report_does_not_open_a_closed_model() -> None:
+    breakers = fleet(Clock())
+    breakers.report("r1", [ModelReport("small", "closed", transitions=(("open", "half_open"),))])
+    breakers.tick(ROUTERS)
+    assert breakers.get("small").state == "closed"
+
+
 def test_half_open_grants_the_budget_to_one_router_and_success_closes() -> None:
     """After the open wait one router gets all probes; their success closes the fleet."""
     clock = Clock()

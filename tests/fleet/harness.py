@@ -79,8 +79,14 @@ class Fleet:
         await self._simulator("DELETE", f"/admin/models/{model}/faults")
 
     async def requests_at(self, model: str) -> int:
-        """How many calls the simulator received for `model` (the ground truth)."""
-        return int((await self._simulator("GET", f"/admin/models/{model}"))["counters"]["requests"])
+        """How many calls the simulator received for `model` (the ground truth), the
+        routers' one-token health checks apart (health_checks_at)."""
+        counters = (await self._simulator("GET", f"/admin/models/{model}"))["counters"]
+        return int(counters["requests"]) - int(counters.get("health_checks", 0))
+
+    async def health_checks_at(self, model: str) -> int:
+        counters = (await self._simulator("GET", f"/admin/models/{model}"))["counters"]
+        return int(counters.get("health_checks", 0))
 
     # -- routers --------------------------------------------------------------------
 

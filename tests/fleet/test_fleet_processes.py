@@ -143,12 +143,17 @@ async def test_one_routers_failures_open_the_fleet_and_recovery_is_one_probe_bud
         assert 1 <= probes <= PROBES
 
         await fleet.clear_faults("small")
+        recovering = time.monotonic()
 
         async def closed() -> bool:
             state = await fleet.fleet_state("small")
             return state is not None and state.state == cp_pb.FLEET_BREAKER_STATE_CLOSED
 
         await until(closed, what="the fleet closed small after good probes")
+        # A router's passed health check ends the fleet's open wait: back fast.
+        print(f"fleet closed small {time.monotonic() - recovering:.2f} s after it recovered")
+        assert time.monotonic() - recovering < 2 * PUSH_LIMIT_S + 0.5
+        assert await fleet.health_checks_at("small") > 0
         took = await until(
             lambda: everywhere(fleet, "small", "eligible"), what="small eligible everywhere"
         )

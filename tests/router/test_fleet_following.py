@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from services.router.breakers import BreakerBoard, BreakerSettings, BreakerState
-from services.router.fleet_breakers import BreakerReporter, apply_fleet_view, fleet_lost
+from services.router.fleet_breakers import (
+    LOCAL_STATES,
+    BreakerReporter,
+    apply_fleet_view,
+    fleet_lost,
+)
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from tests.router.fakes import Clock
 
@@ -40,8 +45,24 @@ def test_a_fleet_open_refuses_here_and_outlasts_the_local_wait() -> None:
     assert breaker.state is BreakerState.OPEN and breaker.admit() is None
     clock.now += 60
     assert breaker.state is BreakerState.OPEN
-    assert breakers.open_models() == []  # the health prober leaves it to the lease
     assert breaker.local_transitions == []  # the fleet's doing, not reported as ours
+
+
+def test_a_passed_health_probe_of_a_fleet_held_model_is_reported_not_acted_on() -> None:
+    """The prober still checks a fleet-held model; a pass stays OPEN here (the fleet
+    decides) and goes in the next report as OPEN→HALF_OPEN, so the fleet leases now."""
+    breakers = board(Clock())
+    reporter = BreakerReporter(breakers)
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    reporter.reports()
+    assert breakers.open_models() == ["small"]
+    breaker = breakers.get("small")
+    assert breaker.probe_succeeded()
+    assert breaker.state is BreakerState.OPEN and breaker.admit() is None
+    [report] = reporter.reports()
+    assert [(t.from_state, t.to_state) for t in report.transitions] == [
+        (LOCAL_STATES[BreakerState.OPEN], LOCAL_STATES[BreakerState.HALF_OPEN])
+    ]
 
 
 def test_a_lease_elsewhere_keeps_this_router_refusing() -> None:

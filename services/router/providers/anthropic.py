@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.router.providers.base import Completion, CompletionRequest, Outcome
+from services.router.providers.base import (
+    Completion,
+    CompletionRequest,
+    Outcome,
+    request_headers,
+)
 from services.router.providers.h1 import HttpPool
 from services.router.providers.http import (
     HttpReply,
@@ -62,7 +67,11 @@ class AnthropicProvider:
         if self._session is None:
             self._session = create_session()
         reply = await post_json(
-            self._session, self._url, build_payload(request), self._headers, request.timeout_s
+            self._session,
+            self._url,
+            build_payload(request),
+            request_headers(self._headers, request),
+            request.timeout_s,
         )
         if isinstance(reply, Completion):
             return reply

@@ -48,6 +48,16 @@ class CompletionRequest:
     temperature: float = 0.7
     json_mode: bool = False
     stop: tuple[str, ...] = ()
+    # An active health check (health_probes.py), sent with HEALTH_CHECK_HEADER so the
+    # model server can tell it from traffic.
+    health_check: bool = False
+
+
+HEALTH_CHECK_HEADER = "X-Switchyard-Health-Check"
+
+
+def request_headers(base: dict[str, str], request: CompletionRequest) -> dict[str, str]:
+    return {**base, HEALTH_CHECK_HEADER: "1"} if request.health_check else base
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.router.providers.base import Completion, CompletionRequest, Outcome
+from services.router.providers.base import (
+    Completion,
+    CompletionRequest,
+    Outcome,
+    request_headers,
+)
 from services.router.providers.h1 import HttpPool
 from services.router.providers.http import (
     HttpReply,
@@ -57,7 +62,11 @@ class OpenAICompatibleProvider:
         if self._session is None:
             self._session = create_session()
         reply = await post_json(
-            self._session, self._url, self._payload(request), self._headers, request.timeout_s
+            self._session,
+            self._url,
+            self._payload(request),
+            request_headers(self._headers, request),
+            request.timeout_s,
         )
         if isinstance(reply, Completion):
             return reply

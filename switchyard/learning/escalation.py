@@ -33,13 +33,15 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from switchyard.checks.scorer import LogisticQualityScorer
+from switchyard.checks.features import FEATURE_NAMES
+from switchyard.checks.scorer import LogisticModel, LogisticQualityScorer
+from switchyard.checks.training import build_scorer, fit_logistic
 from switchyard.learning.artefact import write_artefact
 from switchyard.learning.dataset import DatasetRecord
 from switchyard.learning.metrics import escalation_curve
 from switchyard.learning.predictor import QualityPredictor, load_predictor
 from switchyard.learning.predictor_training import TrainingConfig, train_router_predictor
-from switchyard.learning.verifier_training import train_verifier
+from switchyard.learning.verifier_training import VerifierTrainingError, train_verifier
 
 RANKINGS = ("answer", "prompt", "gain", "stacked")
 CV_FOLDS = 5
@@ -99,7 +101,13 @@ def fit_signal_models(
     seed: int,
     config: TrainingConfig | None = None,
 ) -> SignalModels:
-    scorer = train_verifier(train, [], seed=seed, answers_of={weak}).scorer
+    try:
+        scorer = train_verifier(train, [], seed=seed, answers_of={weak}).scorer
+    except VerifierTrainingError:
+        # One label only (a small fold): the answer says nothing; score its base rate.
+        labels = [r.answers[weak].acceptable for r in train if weak in r.answers]
+        bias, weights = fit_logistic([[0.0] * len(FEATURE_NAMES)] * len(labels), labels, l2=1)
+        scorer = build_scorer([LogisticModel("general", (), bias, tuple(weights), {})], "general")
     trained = train_router_predictor(train, [], config=config)
     with tempfile.TemporaryDirectory(prefix="escalation-predictor-") as tmp:
         path = Path(tmp) / "router.zip"
@@ -111,7 +119,7 @@ def fit_signal_models(
 def _folds(n: int, seed: int, k: int = CV_FOLDS) -> list[np.ndarray]:
     order = list(range(n))
     random.Random(seed).shuffle(order)
-    return [np.array(sorted(order[i::k])) for i in range(k)]
+    return [np.array(sorted(order[i::k]), dtype=np.intp) for i in range(k)]
 
 
 def fit_stacker(x: np.ndarray, gain: np.ndarray) -> Ridge:
@@ -157,6 +165,7 @@ def choose_escalation(
     strong: str,
     *,
     seed: int,
+    folds: int = CV_FOLDS,
     fit: Callable[..., SignalModels] = fit_signal_models,
 ) -> EscalationChoice:
     """Out-of-fold signals on train, each ranking's CV APGR, the best refitted on all."""
@@ -164,7 +173,7 @@ def choose_escalation(
     weak_q = np.array([r.answers[weak].quality for r in rows])
     strong_q = np.array([r.answers[strong].quality for r in rows])
     parts: list[tuple[np.ndarray, Signals]] = []
-    for fold in _folds(len(rows), seed):
+    for fold in _folds(len(rows), seed, folds):
         held = set(fold.tolist())
         models = fit([r for i, r in enumerate(rows) if i not in held], weak, strong, seed=seed)
         parts.append((fold, models.signals([rows[i] for i in fold])))
@@ -178,23 +187,32 @@ def choose_escalation(
     x = oof.logits()
     gain = strong_q - weak_q
     stacked = np.empty(len(rows))
-    for fold in _folds(len(rows), seed + 1):
+    for fold in _folds(len(rows), seed + 1, folds):
         rest = np.setdiff1d(np.arange(len(rows)), fold)
-        stacked[fold] = -fit_stacker(x[rest], gain[rest]).predict(x[fold])
+        if len(fold) and len(rest):  # a fold can be empty on a handful of rows
+            stacked[fold] = -fit_stacker(x[rest], gain[rest]).predict(x[fold])
+        else:
+            stacked[fold] = 0.0
     candidates = {
         "answer": rank_scores("answer", oof),
         "prompt": rank_scores("prompt", oof),
         "gain": rank_scores("gain", oof),
         "stacked": stacked,
     }
-    cv_apgr = {
-        name: round(escalation_curve(list(s), list(weak_q), list(strong_q)).apgr, 4)
-        for name, s in candidates.items()
-    }
-    best = max(RANKINGS, key=lambda name: cv_apgr[name])  # ties: the simpler, earlier one
+    cv_apgr = {name: _apgr(s, weak_q, strong_q) for name, s in candidates.items()}
+    # Ties (and a train half where "strong" is no better: every APGR NaN) go to the
+    # earlier, simpler ranking.
+    best = max(RANKINGS, key=lambda name: -math.inf if math.isnan(cv_apgr[name]) else cv_apgr[name])
     models = fit(rows, weak, strong, seed=seed)
     stacker = fit_stacker(x, gain) if best == "stacked" else None
     return EscalationChoice(best, cv_apgr, models, stacker)
+
+
+def _apgr(scores: np.ndarray, weak_q: np.ndarray, strong_q: np.ndarray) -> float:
+    try:
+        return round(escalation_curve(list(scores), list(weak_q), list(strong_q)).apgr, 4)
+    except ValueError:  # no quality gap between the two models on these rows
+        return math.nan
 
 
 def _scatter(order: np.ndarray, chunks: Sequence[np.ndarray]) -> np.ndarray:

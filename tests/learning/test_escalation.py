@@ -3,6 +3,7 @@ the choice by cross-validated APGR on train, and a real fit on a small dataset."
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,14 +77,32 @@ def test_choice_follows_cross_validated_apgr() -> None:
         assert choice.stacker is not None
 
 
+def _noisy(records: list[DatasetRecord]) -> list[DatasetRecord]:
+    """Every tenth weak label flipped: separable data would make the verifier's tight
+    logistic solve crawl, and real labels are never that clean."""
+    out = []
+    for i, r in enumerate(records):
+        if i % 10 == 0:
+            weak = r.answers["weak"]
+            flipped = dataclasses.replace(weak, quality=1.0 - weak.quality)
+            r = dataclasses.replace(r, answers={**r.answers, "weak": flipped})
+        out.append(r)
+    return out
+
+
 def test_real_fit_on_train_escalates_bad_answers_on_held_out() -> None:
     """The verifier's and the router's own training code on a small dataset: the chosen
     rule, applied to held-out records it never saw, beats random escalation."""
-    train, held = split_records(answered_records(120, seed=5), seed=2)
-    # Fewer predictor candidates than the default list, to keep the test fast.
+    train, held = split_records(_noisy(answered_records(120, seed=5)), seed=2)
+    # Fewer folds and predictor candidates than the defaults, to keep the test fast.
     small = TrainingConfig(logistic_c=(1.0,), boosting={**BOOSTING_PARAMS, "max_iter": 20})
     choice = choose_escalation(
-        train, "weak", "strong", seed=1, fit=functools.partial(fit_signal_models, config=small)
+        train,
+        "weak",
+        "strong",
+        seed=1,
+        folds=2,
+        fit=functools.partial(fit_signal_models, config=small),
     )
     assert choice.ranking in RANKINGS
     records = usable(held, "weak", "strong")
@@ -92,4 +111,4 @@ def test_real_fit_on_train_escalates_bad_answers_on_held_out() -> None:
         [r.answers["weak"].quality for r in records],
         [r.answers["strong"].quality for r in records],
     )
-    assert report.apgr > 0.7  # random is 0.5; the answers show their quality plainly
+    assert report.apgr > 0.6  # random is 0.5; most answers show their quality plainly

@@ -210,7 +210,7 @@ def choose_escalation(
 
 def _apgr(scores: np.ndarray, weak_q: np.ndarray, strong_q: np.ndarray) -> float:
     try:
-        return round(escalation_curve(list(scores), list(weak_q), list(strong_q)).apgr, 4)
+        return round(float(escalation_curve(list(scores), list(weak_q), list(strong_q)).apgr), 4)
     except ValueError:  # no quality gap between the two models on these rows
         return math.nan
 

@@ -135,7 +135,8 @@ def rank_scores(ranking: str, signals: Signals, stacker: Ridge | None = None) ->
     if ranking == "gain":
         return signals.answer - signals.strong_prompt
     if ranking == "stacked":
-        assert stacker is not None
+        if stacker is None:
+            raise ValueError("the stacked ranking needs its fitted stacker")
         return -stacker.predict(signals.logits())
     raise ValueError(f"unknown ranking {ranking!r}")
 

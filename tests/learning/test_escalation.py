@@ -17,6 +17,7 @@ from switchyard.learning.escalation import (
     Signals,
     choose_escalation,
     fit_signal_models,
+    fit_stacker,
     rank_scores,
     usable,
 )
@@ -33,6 +34,20 @@ def test_rankings_by_hand() -> None:
     assert rank_scores("gain", s).tolist() == pytest.approx([0.2, -0.75])
     with pytest.raises(ValueError, match="unknown ranking"):
         rank_scores("vibes", s)
+
+
+def test_stacked_ranking_escalates_the_larger_predicted_gain_first() -> None:
+    """A stacker fitted where the gain grows with P(strong ok | prompt) and falls with the
+    answer score ranks a bad answer to a promising prompt first (lowest score)."""
+    rng = np.random.default_rng(1)
+    s = Signals(rng.uniform(0.05, 0.95, 200), np.full(200, 0.5), rng.uniform(0.05, 0.95, 200))
+    gain = s.strong_prompt - s.answer
+    stacker = fit_stacker(s.logits(), gain)
+    probe = Signals(np.array([0.9, 0.1]), np.array([0.5, 0.5]), np.array([0.2, 0.9]))
+    scores = rank_scores("stacked", probe, stacker)
+    assert scores[1] < scores[0]
+    with pytest.raises(ValueError, match="stacker"):
+        rank_scores("stacked", probe)  # a stacked choice always carries its stacker
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,6 +105,7 @@ class DatasetResult:
     roles: Roles | None
     skipped: list[tuple[str, str]]
     full_references: dict[str, float]  # single-model quality on the whole dataset
+    notes: list[str] = field(default_factory=list)  # what fitted strategies chose on train
 
 
 async def bench_dataset(data: BenchDataset, data_dir: Path, points: int) -> DatasetResult:
@@ -118,6 +119,7 @@ async def bench_dataset(data: BenchDataset, data_dir: Path, points: int) -> Data
     roles = Roles(*weak_strong) if weak_strong else None
     rows: list[StrategyResult] = []
     skipped = []
+    notes: list[str] = []
     for strategy in strategies(points):
         reason = strategy.skip_reason(held_setup, roles)
         if reason:
@@ -125,6 +127,9 @@ async def bench_dataset(data: BenchDataset, data_dir: Path, points: int) -> Data
             continue
         strategy.fit(train_setup)
         rows.append(await strategy.evaluate(held_setup, roles))
+        note = getattr(strategy, "note", None)
+        if note:
+            notes.append(f"{strategy.name}: {note}")
     singles = [r for r in references if r.kind == "model"]
     rows += [
         *references,
@@ -143,6 +148,7 @@ async def bench_dataset(data: BenchDataset, data_dir: Path, points: int) -> Data
         roles=roles,
         skipped=skipped,
         full_references=full_refs,
+        notes=notes,
     )
 
 
@@ -322,6 +328,7 @@ async def run(args: argparse.Namespace) -> int:
     for result in results:
         for name, reason in result.skipped:
             lines.append(f"{result.name}: {name}: skipped, {reason}")
+        lines += [f"{result.name}: {note}" for note in result.notes]
     lines += ["", "Reproduction", checks_table(checks), "", f"{elapsed:.1f} s"]
     text = "\n".join(lines)
     print(text)
@@ -340,6 +347,7 @@ async def run(args: argparse.Namespace) -> int:
                         "held_out": r.held,
                         "weak_strong": [r.roles.weak, r.roles.strong] if r.roles else None,
                         "skipped": r.skipped,
+                        "notes": r.notes,
                         "rows": [report.json_ready(asdict(row)) for row in r.rows],
                     }
                     for r in results

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
 from switchyard.learning import metrics, report
 from switchyard.learning.artefact import write_artefact
+from switchyard.learning.escalation import EscalationChoice, choose_escalation, usable
 from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResult
 from switchyard.learning.predictor import load_predictor
 from switchyard.learning.predictor_training import train_router_predictor
@@ -205,6 +207,58 @@ class LearnedScore:
         )
 
 
+class FittedCascade:
+    """A weak→strong cascade whose escalation rule is learned from THIS dataset's train
+    half only (switchyard/learning/escalation.py): the verifier's scorer fitted on the
+    weak model's answers and the router's prompt predictors, ranked by whichever of
+    answer score, expected gain or a stacked blend has the best cross-validated APGR on
+    train. Every threshold is swept on held-out; the strong answer is always kept."""
+
+    name = "cascade weak→strong, verifier+predictor fitted on train, ranking by CV"
+
+    def __init__(self) -> None:
+        self._train: EvalSetup | None = None
+        self.choice: EscalationChoice | None = None
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
+        return _needs_texts_and_pair(held, roles)
+
+    def fit(self, train: EvalSetup) -> None:
+        # The roles come with evaluate(); the fit needs them, so it is deferred there.
+        self._train = train
+
+    @property
+    def note(self) -> str | None:
+        if self.choice is None:
+            return None
+        return f"chose ranking {self.choice.ranking!r} by train CV APGR {self.choice.cv_apgr}"
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None and self._train is not None
+        weak, strong = held.model_map[roles.weak], held.model_map[roles.strong]
+        self.choice = choose_escalation(
+            list(self._train.records), weak, strong, seed=training.DEFAULT_SEED
+        )
+        records = usable(held.records, weak, strong)
+        curve = metrics.escalation_curve(
+            [float(v) for v in self.choice.scores(records)],
+            [held.quality(r, roles.weak) for r in records],
+            [held.quality(r, roles.strong) for r in records],
+            weak_cost=[held.cost(r, roles.weak) for r in records],
+            strong_cost=[held.cost(r, roles.strong) for r in records],
+        )
+        return StrategyResult(
+            name=self.name,
+            kind="cascade",
+            point=None,
+            curve=tuple(
+                OperatingPoint(p.quality, p.cost, p.strong_fraction, f"< {p.threshold:.3f}")
+                for p in curve.curve
+            ),
+            requests=len(records),
+        )
+
+
 class Ensemble:
     """An ensemble policy (bench/quality/parallel.yaml, vote.yaml) over the weak and strong
     models through the router's own executors: one operating point, both models paid."""
@@ -235,6 +289,7 @@ def strategies(points: int) -> list[Strategy]:
     """Every strategy that exists today; learned selectors are added here as rows."""
     return [
         ScorerCascade(),
+        FittedCascade(),
         RouterCascade(points),
         LearnedScore(points),
         Ensemble("parallel(2), verifier-ranked", PARALLEL_POLICY),

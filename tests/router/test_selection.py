@@ -431,22 +431,24 @@ def test_auto_ties_on_cost_go_to_the_better_cascade() -> None:
 
 
 def test_auto_weighs_cascades_with_the_measured_stage_acceptance() -> None:
-    """small's stage was rejected 10 times: acceptance (10·0.6 + 0) / 20 = 0.3 (prior
-    worth 10 outcomes). small→medium then expects 200 + 0.7·1000 = 900 µUSD,
-    400 + 0.7·800 = 960 ms and quality min(0.6, 0.3) + 0.7·0.75 = 0.825, both in the
-    plan and in the cascade it lists."""
+    """small's stage was accepted 10 times: acceptance (10·0.6 + 10) / 20 = 0.8 (prior
+    worth 10 outcomes), above its q of 0.6 (a lenient verifier). Alone it is worth
+    min(0.6, 0.8) = 0.6, below the 0.7 floor; small→medium expects 200 + 0.2·1000 =
+    400 µUSD, 400 + 0.2·800 = 560 ms and quality 0.6 + 0.2·0.75 = 0.75, and is chosen,
+    with those figures in the plan and in the cascade it lists."""
     estimates = OutcomeEstimates(prior_weight=10, decay=1.0)
     for _ in range(10):
-        estimates.record_stage("small", "chat", accepted=False)
+        estimates.record_stage("small", "chat", accepted=True)
     plan = _plan_for(
-        "{selector: auto, models: [small, medium], min_quality: 0.8}", estimates=estimates
+        "{selector: auto, models: [small, medium], min_quality: 0.7}", estimates=estimates
     )
     assert [c.model_id for c in plan.chain] == ["small", "medium"]
-    assert (plan.expected_cost_micros, plan.expected_latency_ms) == (900, 960)
-    assert plan.expected_quality == pytest.approx(0.825)
+    assert (plan.expected_cost_micros, plan.expected_latency_ms) == (400, 560)
+    assert plan.expected_quality == pytest.approx(0.75)
     [chosen] = [o for o in plan.cascades if o.chosen]
-    assert (chosen.expected_cost_micros, chosen.expected_latency_ms) == (900, 960)
-    assert chosen.expected_quality == pytest.approx(0.825)
+    assert (chosen.expected_cost_micros, chosen.expected_latency_ms) == (400, 560)
+    assert chosen.expected_quality == pytest.approx(0.75)
+    assert {o.model_ids: o.expected_quality for o in plan.cascades}[("small",)] == 0.6
 
 
 def test_a_fan_out_with_every_member_filtered_expects_nothing() -> None:

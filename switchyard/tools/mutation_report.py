@@ -27,6 +27,14 @@ _PHRASES = (
 )
 _FALSY = "None is falsy like the original False: the same branch is taken"
 _NO_FIELD = 'ParamError treats a None field like "": the violation names the params'
+_EPOCH = (
+    "the epoch is only compared for equality with the current one, and every _move"
+    " still gives a value no earlier period had"
+)
+_NOT_PROBE = (
+    "only release() reads an admission, and only when its probe flag is true: None is"
+    " falsy like False, and a non-probe admission's epoch is never read"
+)
 _SETTINGS_READ = (
     "only RetryThrottles.get reads it, to spot a new policy version: None differs from"
     " any settings, so each get reconfigures with the settings the bucket already has,"
@@ -71,8 +79,30 @@ EQUIVALENT: tuple[tuple[str, ...], ...] = (
         "the window is read only in CLOSED, and every way into CLOSED goes through _close,"
         " which clears it first",
     ),
+    ("Breaker.__init__", "self._epoch = 1", _EPOCH),
+    ("Breaker._move", "self._epoch -= 1", _EPOCH),
+    ("Breaker._move", "self._epoch += 2", _EPOCH),
     (
-        "Breaker.allow",
+        "Breaker.admit",
+        "return Admission(probe=None, epoch=self._epoch) if panic else None",
+        _NOT_PROBE,
+    ),
+    (
+        "Breaker.admit",
+        "return Admission(probe=False, epoch=None) if panic else None",
+        _NOT_PROBE,
+    ),
+    ("Breaker.admit", "return Admission(probe=None, epoch=self._epoch)", _NOT_PROBE),
+    ("Breaker.admit", "return Admission(probe=False, epoch=None)", _NOT_PROBE),
+    (
+        "Breaker.admit",
+        "return Admission(probe=True, epoch=self._epoch)",
+        "a CLOSED or FORCED_CLOSED period admits no probes, so while it lasts (the only"
+        " time the epoch matches) no slot is held and release() has nothing to give back",
+        "return Admission(probe=False, epoch=self._epoch)",
+    ),
+    (
+        "Breaker.admit",
         "if ramp > 1.0:",
         "at a ramp of exactly 1.0 both versions admit (a draw in [0, 1) never exceeds 1.0)"
         " and the next call ends the ramp",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from services.router.execution import AttemptOutcome
 from services.router.execution.hedge import hedge_delay_s
 from services.router.fleet import FleetView
 from services.router.planning import RouteInput
-from services.router.providers.base import ChatTurn, Outcome
+from services.router.providers.base import ChatTurn, Completion, CompletionRequest, Outcome
 from switchyard.policy import HedgeCap, HedgeSettings, Policy, parse_policy
 from tests.router.fakes import RankingVerifier, TimedModel, profile, real_time_executor, route
 
@@ -118,6 +119,53 @@ async def test_the_cap_limits_hedged_requests(share, micros, hedged_requests) ->
     assert hedged == hedged_requests
     account = executor.hedge_accounts.for_rule("hedged", policy.default.strategy.hedge.cap)  # type: ignore[union-attr]
     assert account.micros <= micros
+
+
+class BilledFailureThenSlow:
+    """Fails at once, billed for 300 output tokens (some upstreams charge for a failed
+    generation), then answers every later call after `SLOW` seconds."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        self.calls += 1
+        if self.calls == 1:
+            return Completion(Outcome.SERVER_ERROR, "", "", 10, 300, 0.001, detail="boom")
+        await asyncio.sleep(min(SLOW, request.timeout_s))
+        return Completion(Outcome.OK, "late", "stop", 10, 20, SLOW)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_the_cap_is_charged_what_the_hedge_actually_cost() -> None:
+    """The first model fails (billed) and is retried; its slow retry is hedged and the
+    hedge answers. The cap's spend settles from the hedge's worst case to the hedge's own
+    cost: not the first model's failed attempt, not both."""
+    policy = parse_policy(
+        """
+name: hedge
+retry: {max_retries: 1, base_backoff_ms: 1, max_backoff_ms: 1}
+default:
+  name: hedged
+  strategy:
+    kind: hedge
+    models: [first, second]
+    delay_ms: 50
+    cap: {share: 1.0, micros: 1000000, window_ms: 60000}
+"""
+    )
+    models = {"first": BilledFailureThenSlow(), "second": TimedModel("fast answer", 0.01)}
+    executor = real_time_executor(models, RankingVerifier())  # type: ignore[arg-type]
+    result = await route(executor, policy, FLEET, REQUEST)
+    assert (result.model_id, result.hedged) == ("second", True)
+    costs = {(a.model_id, a.outcome): a.cost_micros for a in result.attempts}
+    assert costs[("first", AttemptOutcome.SERVER_ERROR)] > 0
+    hedge_cost = costs[("second", AttemptOutcome.OK)]
+    assert 0 < hedge_cost < WORST
+    account = executor.hedge_accounts.for_rule("hedged", policy.default.strategy.hedge.cap)  # type: ignore[union-attr]
+    assert (account.hedges, account.micros) == (1, hedge_cost)
 
 
 async def test_a_hedge_must_fit_the_requests_budget_beside_the_first_call() -> None:

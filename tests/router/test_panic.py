@@ -7,10 +7,12 @@ import grpc
 import pytest
 
 from services.router.breakers import Breaker, BreakerSettings, BreakerState
+from services.router.execution import PANICS, AttemptOutcome
 from services.router.planning import plan_route
 from services.simulator.faults import FaultSettings
 from switchyard.router.v1 import router_pb2
 from tests.router.fakes import Clock
+from tests.router.test_execution import Harness, ok
 from tests.router.test_selection import FLEET, REQUEST, _policy
 
 from .conftest import RouterHarness, ask
@@ -75,6 +77,25 @@ def test_plan_panics_only_when_every_breaker_is_open(strategy: str) -> None:
     assert not one_open.panic and [c.model_id for c in one_open.chain] == ["large"]
     forced = plan({"small": BreakerState.FORCED_OPEN, "large": BreakerState.FORCED_OPEN})
     assert not forced.panic and not forced.chain
+
+
+async def test_a_panic_plan_calls_its_first_model_at_once_and_counts_one_panic() -> None:
+    """Every breaker OPEN, so the plan is a panic plan: the executor calls its first model
+    on the first pass (no "breaker open" skip recorded before the call), serves the answer
+    flagged panic, and the panic metric counts the route once."""
+    harness = Harness(
+        {"small": [ok()], "large": [ok()]},
+        breaker_settings=BreakerSettings(window_size=2, minimum_calls=2, open_wait_s=60),
+    )
+    for model in ("small", "large"):
+        for _ in range(2):
+            harness.breakers.get(model).record(success=False, duration_s=0.01)
+        assert harness.breakers.get(model).state is BreakerState.OPEN
+    before = PANICS.count
+    result = await harness.route()
+    assert result.panic and not result.degraded and harness.calls == ["small"]
+    assert [(a.model_id, a.outcome) for a in result.attempts] == [("small", AttemptOutcome.OK)]
+    assert PANICS.count == before + 1
 
 
 async def test_all_breakers_open_serves_real_answers_flagged_panic(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.router.retry import RetryThrottle, backoff_s
+from services.router.retry import RetryThrottle, RetryThrottles, backoff_s
 from switchyard.policy import RetrySettings
 
 SETTINGS = RetrySettings(base_backoff_ms=10, max_backoff_ms=1000)
@@ -86,3 +86,46 @@ def test_failures_stop_at_an_empty_bucket() -> None:
     drained = record(throttle(ratio=0.5), failures=100)
     assert not record(drained, successes=10).allows_retry()
     assert record(drained, successes=1).allows_retry()
+
+
+def bucket(max_tokens: float, ratio: float) -> RetrySettings:
+    return RetrySettings(throttle_max_tokens=max_tokens, throttle_token_ratio=ratio)
+
+
+def test_a_model_keeps_one_throttle_across_policy_versions() -> None:
+    """RetryThrottles hands out one bucket per model: the same one while the settings
+    stay, the same one (reconfigured) when they change, another for another model."""
+    throttles = RetryThrottles()
+    first = throttles.get("m", bucket(10, 0.1))
+    assert throttles.get("m", bucket(10, 0.1)) is first
+    assert throttles.get("m", bucket(4, 0.1)) is first
+    assert throttles.get("other", bucket(4, 0.1)) is not first
+
+
+def test_a_full_bucket_stays_full_under_smaller_settings() -> None:
+    """The fill level carries over as a share: a full 10-token bucket becomes a full
+    2-token one, so retries go on; its first failure then leaves 1 of 2 and stops them."""
+    throttles = RetryThrottles()
+    throttles.get("m", bucket(10, 0.1))
+    smaller = throttles.get("m", bucket(2, 0.1))
+    assert smaller.allows_retry()
+    smaller.record(success=False)
+    assert not smaller.allows_retry()
+
+
+def test_a_throttled_model_stays_throttled_under_larger_settings() -> None:
+    """Half of a 4-token bucket (two failures) is half of a 100-token one too: still no
+    retries, though 98 tokens would remain had the count of failures carried over."""
+    throttles = RetryThrottles()
+    record(throttles.get("m", bucket(4, 0.1)), failures=2)
+    assert not throttles.get("m", bucket(100, 0.1)).allows_retry()
+
+
+def test_refunds_follow_the_new_token_ratio() -> None:
+    """Drained to half under a zero refund ratio, the bucket refills at the new policy's
+    ratio: one success at 1.0 lifts 5 of 10 to 6, over half."""
+    throttles = RetryThrottles()
+    drained = record(throttles.get("m", bucket(10, 0.0)), failures=5, successes=3)
+    assert not drained.allows_retry()
+    refilled = record(throttles.get("m", bucket(10, 1.0)), successes=1)
+    assert refilled.allows_retry()

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.router.breakers import BreakerState
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView
 from services.router.planning import BoundPredictor, DropReason, RouteInput, plan_route
 from services.router.providers.base import ChatTurn
@@ -274,3 +275,197 @@ def test_auto_matches_brute_force(
     else:
         assert not plan.quality_floor_met
         assert chosen.cost_micros <= budget
+
+
+def _plan_for(
+    strategy: str,
+    *,
+    fleet: FleetView = FLEET,
+    request: RouteInput = REQUEST,
+    estimates: OutcomeEstimates | None = None,
+    budget_cap_micros: int | None = None,
+    states: dict[str, BreakerState] | None = None,
+    **kw,
+):
+    """plan_route with the options _plan leaves at their defaults."""
+    return plan_route(
+        policy=_policy(strategy, **kw),  # type: ignore[arg-type]
+        request=request,
+        fleet=fleet,
+        breaker_state=lambda m: (states or {}).get(m, BreakerState.CLOSED),
+        remaining_ms=20_000,
+        estimates=estimates,
+        budget_cap_micros=budget_cap_micros,
+    )
+
+
+def test_score_plan_carries_its_rule_targets_and_chain_figures() -> None:
+    """Without min_quality the floor counts as met and a score plan weighs no cascades.
+    The plan names the matched rule, the policy's budget and SLO, and the chain's
+    expectation at p95: medium then small, 800 + 0.25·400 = 900 ms, quality
+    0.75 + 0.25·0.6 = 0.9."""
+    plan = _plan("{selector: score, models: [small, medium, large], max_fallbacks: 1}")
+    assert plan.quality_floor_met and plan.cascades == ()
+    assert (plan.rule.name, plan.budget_micros, plan.slo_ms) == ("r", 100_000, 4000)
+    assert plan.expected_latency_ms == 900
+    assert plan.expected_quality == pytest.approx(0.9)
+
+
+def test_score_names_the_rank_of_each_model_beyond_max_fallbacks() -> None:
+    """max_fallbacks 0 keeps the best (medium); the others say where they ranked."""
+    plan = _plan("{selector: score, models: [small, medium, large], max_fallbacks: 0}")
+    assert [c.model_id for c in plan.chain] == ["medium"]
+    reasons = {c.model_id: c.reason for c in plan.candidates if not c.kept}
+    assert reasons == {
+        "small": "ranked 2 of 3, beyond max_fallbacks",
+        "large": "ranked 3 of 3, beyond max_fallbacks",
+    }
+
+
+def test_the_request_slo_replaces_the_policys_in_the_score() -> None:
+    """A request SLO of 2,000 ms halves the latency term's denominator: small scores
+    0.6 − 0.5·200/4000 − 0.1·400/2000 = 0.555, and the plan reports that SLO."""
+    request = dataclasses.replace(REQUEST, latency_slo_ms=2000)
+    plan = _plan_for("{selector: score, models: [small, medium, large]}", request=request)
+    assert plan.slo_ms == 2000
+    assert {c.model_id: c.score for c in plan.candidates}["small"] == pytest.approx(0.555)
+
+
+@pytest.mark.parametrize("selector", ["score", "auto", "static"])
+def test_a_budget_cap_lowers_the_requests_budget(selector: str) -> None:
+    """A cap from outside the request (a steered tenant's remaining window) below the
+    policy's budget becomes the plan's budget, and large (4,000 µUSD worst case) is
+    dropped for it; a cap above the budget changes nothing."""
+    strategy = {
+        "score": "{selector: score, models: [small, medium, large]}",
+        "auto": "{selector: auto, models: [small, medium, large], min_quality: 0.5}",
+        "static": "{kind: cascade, stages: [{model: small}, {model: large}]}",
+    }[selector]
+    capped = _plan_for(strategy, budget_cap_micros=1500)
+    assert capped.budget_micros == 1500
+    drops = {c.model_id: c.drop for c in capped.candidates if not c.kept}
+    assert drops["large"] is DropReason.BUDGET
+    assert _plan_for(strategy, budget_cap_micros=10**9).budget_micros == 100_000
+
+
+def test_score_min_quality_is_reached_at_exactly_the_floor() -> None:
+    """Floor 0.75 is medium's q: medium reaches it and goes first as the cheapest that
+    does, then large (0.9), then small below the floor; each model once."""
+    plan = _plan(
+        "{selector: score, models: [small, medium, large], max_fallbacks: 2, min_quality: 0.75}"
+    )
+    assert [c.model_id for c in plan.candidates] == ["medium", "large", "small"]
+    assert plan.quality_floor_met
+
+
+def test_score_floor_ties_on_price_go_to_the_better_model() -> None:
+    """Two models at one price both reach the floor: the higher q goes first, whatever
+    the ids' order."""
+    fleet = _fleet(("x", 100_000, 400, 0.8), ("y", 100_000, 400, 0.9))
+    plan = _plan("{selector: score, models: [x, y], min_quality: 0.7}", fleet=fleet)
+    assert [c.model_id for c in plan.chain] == ["y", "x"]
+
+
+def test_a_zero_score_ranks_below_a_positive_one() -> None:
+    """Weights on quality only: a model with q = 0 scores exactly 0 and ranks below one
+    scoring 0.5, though it is listed first and costs the same."""
+    fleet = _fleet(("zero", 100_000, 400, 0.0), ("half", 100_000, 400, 0.5))
+    plan = _plan(
+        "{selector: score, models: [zero, half], weights: {cost: 0, latency: 0}}", fleet=fleet
+    )
+    assert [c.model_id for c in plan.chain] == ["half", "zero"]
+    assert [c.score for c in plan.chain] == [0.5, 0.0]
+
+
+def test_free_models_score_on_quality_and_latency_alone() -> None:
+    """When every eligible model is free there is no cost to normalise by: the cost term
+    is 0, so f1 scores 0.6 − 0.1·400/4000 = 0.59 and f2 0.75 − 0.1·800/4000 = 0.73."""
+    fleet = _fleet(("f1", 0, 400, 0.6), ("f2", 0, 800, 0.75))
+    plan = _plan("{selector: score, models: [f1, f2], max_fallbacks: 1}", fleet=fleet)
+    scores = {c.model_id: c.score for c in plan.candidates}
+    assert scores == {"f2": pytest.approx(0.73), "f1": pytest.approx(0.59)}
+    assert plan.expected_cost_micros == 0
+
+
+def test_auto_explains_every_cascade_it_weighed() -> None:
+    """Floor 0.85 (the case above): the chosen small→medium says "chosen" and expects
+    400 + 0.4·800 = 720 ms; small→large qualifies too but costs more; the model left out
+    says it is not in the chosen cascade."""
+    plan = _plan("{selector: auto, models: [small, medium, large], min_quality: 0.85}")
+    by_chain = {o.model_ids: o for o in plan.cascades}
+    assert by_chain[("small", "medium")].reason == "chosen"
+    assert by_chain[("small", "large")].reason == "dearer than the chosen cascade"
+    assert plan.expected_latency_ms == 720
+    [left_out] = [c for c in plan.candidates if not c.kept]
+    assert (left_out.model_id, left_out.reason) == ("large", "not in the chosen cascade")
+
+
+def test_auto_with_nothing_qualifying_takes_the_cheaper_of_equal_quality() -> None:
+    """Budget 1,000, SLO 300 ms, floor 0.9, two models of q 0.5 (a: 600 µUSD, 400 ms;
+    b: 1,000 µUSD, 800 ms). a→b expects 600 + 0.5·1000 = 1,100 µUSD, 400 + 0.5·800 =
+    800 ms and 0.75: over budget. a and b alone both miss the SLO and the floor with the
+    same quality, so the cheaper, a, is taken, naming what it misses."""
+    fleet = _fleet(("a", 300_000, 400, 0.5), ("b", 500_000, 800, 0.5))
+    plan = _plan(
+        "{selector: auto, models: [a, b], min_quality: 0.9}", fleet=fleet, budget=1000, slo=300
+    )
+    assert [c.model_id for c in plan.chain] == ["a"] and not plan.quality_floor_met
+    by_chain = {o.model_ids: o for o in plan.cascades}
+    assert by_chain[("a",)].reason == (
+        "chosen (best available: misses the SLO, below the quality floor)"
+    )
+    assert by_chain[("b",)].reason == "misses the SLO, below the quality floor"
+    both = by_chain[("a", "b")]
+    assert both.reason == "over budget, misses the SLO, below the quality floor"
+    assert (both.expected_cost_micros, both.expected_latency_ms) == (1100, 800)
+    assert both.expected_quality == pytest.approx(0.75)
+
+
+def test_auto_ties_on_cost_go_to_the_better_cascade() -> None:
+    """x and y cost the same and both qualify alone: the higher quality (y) wins, though
+    x sorts first."""
+    fleet = _fleet(("x", 100_000, 400, 0.8), ("y", 100_000, 400, 0.9))
+    plan = _plan("{selector: auto, models: [x, y], min_quality: 0.7, max_depth: 1}", fleet=fleet)
+    assert [c.model_id for c in plan.chain] == ["y"]
+    assert plan.expected_quality == pytest.approx(0.9)
+
+
+def test_auto_weighs_cascades_with_the_measured_stage_acceptance() -> None:
+    """small's stage was accepted 10 times: acceptance (10·0.6 + 10) / 20 = 0.8 (prior
+    worth 10 outcomes), above its q of 0.6 (a lenient verifier). Alone it is worth
+    min(0.6, 0.8) = 0.6, below the 0.7 floor; small→medium expects 200 + 0.2·1000 =
+    400 µUSD, 400 + 0.2·800 = 560 ms and quality 0.6 + 0.2·0.75 = 0.75, and is chosen,
+    with those figures in the plan and in the cascade it lists."""
+    estimates = OutcomeEstimates(prior_weight=10, decay=1.0)
+    for _ in range(10):
+        estimates.record_stage("small", "chat", accepted=True)
+    plan = _plan_for(
+        "{selector: auto, models: [small, medium], min_quality: 0.7}", estimates=estimates
+    )
+    assert [c.model_id for c in plan.chain] == ["small", "medium"]
+    assert (plan.expected_cost_micros, plan.expected_latency_ms) == (400, 560)
+    assert plan.expected_quality == pytest.approx(0.75)
+    [chosen] = [o for o in plan.cascades if o.chosen]
+    assert (chosen.expected_cost_micros, chosen.expected_latency_ms) == (400, 560)
+    assert chosen.expected_quality == pytest.approx(0.75)
+    assert {o.model_ids: o.expected_quality for o in plan.cascades}[("small",)] == 0.6
+
+
+def test_a_fan_out_with_every_member_filtered_expects_nothing() -> None:
+    """A parallel rule whose members are all DOWN plans no call: expected cost, latency
+    and quality are all 0 (the router still answers Plan() for it)."""
+    down = FleetView(
+        dataclasses.replace(FLEET.get(m), health="down")  # type: ignore[type-var]
+        for m in ("small", "medium")
+    )
+    plan = _plan("{kind: parallel, models: [small, medium]}", fleet=down)
+    assert plan.chain == ()
+    assert (plan.expected_cost_micros, plan.expected_latency_ms) == (0, 0)
+    assert plan.expected_quality == 0.0
+
+
+def test_chain_figures_refuses_lists_of_different_lengths() -> None:
+    """One figure per stage in every list: a short list is an error, not a chain silently
+    cut to its shortest list."""
+    with pytest.raises(ValueError):
+        chain_figures([100, 1000], [1], [0.5, 0.9])

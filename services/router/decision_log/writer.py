@@ -63,8 +63,8 @@ FEEDBACK_TIMEOUT_S = 5.0
 # One drain of the queue takes at most this many items.
 DRAIN_MAX = 1000
 # Decisions wait this long (or until this many) before their rows are built at once.
-BATCH_DELAY_S = 0.02
-BATCH_MAX = 32
+BATCH_DELAY_S = 0.1
+BATCH_MAX = 256
 
 
 @dataclass(frozen=True)

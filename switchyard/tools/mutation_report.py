@@ -382,14 +382,7 @@ EQUIVALENT: tuple[tuple[str, ...], ...] = (
 # behaves better than the code: a defect in the code, reported here until it is fixed.
 # Same format as EQUIVALENT; they still count against the score.
 DEFECTS: tuple[tuple[str, str, str], ...] = (
-    (
-        "enumerate_cascades",
-        "if len(option.chain) < selector.max_depth and option.figures.cost_micros <= best_cost:",
-        "with free models (cost 0) a prefix exactly as cheap as the best qualifying cascade"
-        " can still lead to an equally cheap, better one, which `<` never weighs: models"
-        " a, b, c at cost 0 with q 0.1, 0.8, 0.9, floor 0.85, max_depth 2 choose a→c"
-        " (0.91, 760 ms) over b→c (0.98, 480 ms), and c is called dearer at the same cost",
-    ),
+    # auto's equal-cost pruning (`<` for `<=`) was one; fixed, with a test.
 )
 
 KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})

@@ -469,3 +469,15 @@ def test_chain_figures_refuses_lists_of_different_lengths() -> None:
     cut to its shortest list."""
     with pytest.raises(ValueError):
         chain_figures([100, 1000], [1], [0.5, 0.9])
+
+
+def test_auto_extends_a_chain_that_ties_the_best_cost() -> None:
+    """Free models a, b, c (q 0.1 / 0.8 / 0.9, floor 0.85, depth 2): a→c qualifies first
+    at cost 0, and b→c costs the same with higher quality, so pruning on a strictly
+    lower cost would never weigh it; auto must pick b→c."""
+    fleet = _fleet(("a", 0, 400, 0.1), ("b", 0, 400, 0.8), ("c", 0, 400, 0.9))
+    plan = _plan(
+        "{selector: auto, models: [a, b, c], min_quality: 0.85, max_depth: 2}", fleet=fleet
+    )
+    assert [c.model_id for c in plan.chain] == ["b", "c"]
+    assert plan.expected_quality == pytest.approx(1 - 0.2 * 0.1)

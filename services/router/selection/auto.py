@@ -68,7 +68,8 @@ def enumerate_cascades(
             if option.qualifies:
                 best_cost = min(best_cost, option.figures.cost_micros)
                 continue
-            if len(option.chain) < selector.max_depth and option.figures.cost_micros < best_cost:
+            # <=: a longer chain at the same cost (free models) may still win the tie.
+            if len(option.chain) < selector.max_depth and option.figures.cost_micros <= best_cost:
                 extend(option.chain, i + 1)
 
     extend((), 0)

@@ -371,3 +371,17 @@ def test_dropped_candidates_keep_their_figures() -> None:
     later_unknown = plan(A, C).candidates[1]
     assert (later_unknown.stage_index, later_unknown.model_id) == (1, "b")
     assert later_unknown.stage == POLICY.default.strategy.stages[1] and not later_unknown.kept
+
+
+def test_candidate_evolve_names_an_unknown_field_and_takes_every_known_one() -> None:
+    """Candidate.evolve is dataclasses.replace's contract: every field may change, an
+    unknown name is a TypeError that names it."""
+    import dataclasses
+
+    candidate = plan(A, C).candidates[0]
+    with pytest.raises(TypeError, match=r"^not Candidate fields: \['bogus', 'other'\]$"):
+        candidate.evolve(bogus=1, other=2)
+    every = {f.name: getattr(candidate, f.name) for f in dataclasses.fields(candidate)}
+    every["model_id"] = "large"
+    copy = candidate.evolve(**every)
+    assert copy == dataclasses.replace(candidate, model_id="large") and copy is not candidate

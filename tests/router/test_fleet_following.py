@@ -176,3 +176,70 @@ def test_drain_refuses_but_panic_may_still_use_it() -> None:
     assert breaker.admit(panic=True) is not None
     breakers.apply_overrides({"small": BreakerState.FORCED_OPEN})
     assert breaker.admit(panic=True) is None
+
+
+def test_a_released_lease_probe_returns_its_slot_to_the_lease() -> None:
+    """A probe admitted under our lease and then released (cancelled) is no longer
+    counted as admitted, so the slot can be used again; releasing never goes below 0."""
+    breaker = board(Clock()).get("small")
+    breaker.grant_lease("L1", 1)
+    assert breaker.fleet_held is True and breaker.state is BreakerState.HALF_OPEN
+    first = breaker.admit()
+    assert first is not None and breaker.lease is not None and breaker.lease.admitted == 1
+    assert breaker.admit() is None  # the budget of one is in use
+    breaker.release(first)
+    assert breaker.lease.admitted == 0
+    again = breaker.admit()
+    assert again is not None and again.probe and breaker.lease.admitted == 1
+
+
+def test_lease_outcomes_are_counted_for_the_fleet() -> None:
+    breaker = board(Clock()).get("small")
+    breaker.grant_lease("L1", 3)
+    assert breaker.admit() is not None
+    breaker.record(success=True, duration_s=0.01)
+    assert breaker.admit() is not None
+    breaker.record(success=False, duration_s=0.01)
+    assert breaker.lease is not None
+    assert (breaker.lease.admitted, breaker.lease.successes, breaker.lease.failures) == (2, 1, 1)
+
+
+def test_a_lease_of_zero_probes_still_allows_one() -> None:
+    breaker = board(Clock()).get("small")
+    breaker.grant_lease("L1", 0)
+    assert breaker.lease is not None and breaker.lease.probes == 1
+    assert breaker.admit() is not None and breaker.admit() is None
+
+
+def test_fleet_closed_leaves_a_breaker_the_fleet_never_held_alone() -> None:
+    """Only a held breaker is closed by the fleet's CLOSED; a router's own OPEN stays."""
+    clock = Clock()
+    breakers = board(clock)
+    fail(breakers, 4)
+    breaker = breakers.get("small")
+    assert breaker.state is BreakerState.OPEN and not breaker.fleet_held
+    breaker.release_to_fleet_closed()
+    assert breaker.state is BreakerState.OPEN
+
+
+def test_failed_lease_probes_reopen_as_this_routers_own_transition() -> None:
+    """Our lease's probes failing re-opens the breaker here, reported as our transition."""
+    breakers = board(Clock())
+    reporter = BreakerReporter(breakers)
+    breaker = breakers.get("small")
+    breaker.grant_lease("L1", 1)
+    reporter.reports()
+    assert breaker.admit() is not None
+    breaker.record(success=False, duration_s=0.01)
+    assert breaker.state is BreakerState.OPEN
+    assert (BreakerState.HALF_OPEN, BreakerState.OPEN) in breaker.local_transitions
+
+
+def test_repeated_health_passes_keep_the_transition_list_bounded() -> None:
+    breakers = board(Clock())
+    apply_fleet_view(breakers, view(pb.FLEET_BREAKER_STATE_OPEN), router_id=ME)
+    breaker = breakers.get("small")
+    for _ in range(40):
+        assert breaker.probe_succeeded()
+    assert len(breaker.local_transitions) == 16
+    assert set(breaker.local_transitions) == {(BreakerState.OPEN, BreakerState.HALF_OPEN)}

@@ -43,7 +43,8 @@ def _describe(parser: argparse.ArgumentParser) -> None:
         helps = {choice.dest: choice.help for choice in action._choices_actions}
         for name, child in action.choices.items():
             if child.description is None and helps.get(name):
-                child.description = helps[name]
+                # A help string is %-formatted by argparse; a description is not.
+                child.description = helps[name].replace("%%", "%")
             _describe(child)
 
 

@@ -36,6 +36,7 @@ from bench.measure import (
     fixed_rate_point,
     throughput,
 )
+from bench.paired import PairedSet, paired_figures, paired_sets, round_order
 from bench.peers.compare import PEER_NAMES, compare, run_peer, simulator_direct
 from bench.plan import (
     ScenarioError,
@@ -100,6 +101,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run the throughput scenarios this many times, round-robin on one suite, and"
         " keep each one's median-throughput run (ratios then compare runs made under the"
         " same drifting load)",
+    )
+    parser.add_argument(
+        "--pair-rounds",
+        type=_positive,
+        default=3,
+        help="rounds of the paired scenarios (bench/scenarios.py PAIRED: single vs score"
+        " and auto, decision log off vs on), run round-robin with their suites all up;"
+        " 1: each once, on its own suite, like any other scenario",
     )
     parser.add_argument("--out", type=Path, default=report.RESULTS_DIR)
     parser.add_argument("--readme", action="store_true", help="print the README table and exit")
@@ -241,38 +250,110 @@ async def bench(args: argparse.Namespace, busy_before: float) -> dict[str, Any]:
         "scenarios": {},
     }
     base_args = ("--verifier-mode", args.verifier_mode)
+    pairs = paired_sets(chosen, refused) if args.pair_rounds > 1 else []
+    paired_names = {s.name for p in pairs for s in p.members}
     # The main suite runs every scenario without router flags of its own (and the
     # peers); each set of extra router flags gets a suite of its own afterwards.
     groups: dict[tuple[str, ...], list[Scenario]] = {(): []}
     for scenario in chosen:
-        groups.setdefault(router_args_of(scenario), []).append(scenario)
+        if scenario.name not in paired_names:
+            groups.setdefault(router_args_of(scenario), []).append(scenario)
+    on_main = [p for p in pairs if not any(router_args_of(s) for s in p.members)]
+    apart = [p for p in pairs if p not in on_main]
     done: dict[str, Any] = {}
-    for extra, group in groups.items():
-        main = not extra
-        if not group and not (main and args.peers != "skip"):
-            continue
-        n_routers = routers if main else 1
-        flags = " ".join((*base_args, *extra))
-        say(f"starting the suite ({n_routers} router process(es), {flags}) and the echo server")
-        stack = await start_stack(
-            work_dir / ("main" if main else "-".join(a.strip("-") for a in extra)),
-            policy_text,
-            routers=n_routers,
-            router_args=(*base_args, *extra),
-        )
-        try:
+    suites = Suites(work_dir, policy_text, base_args, routers)
+    try:
+        for extra, group in groups.items():
+            main = not extra
+            if not group and not (main and (args.peers != "skip" or on_main)):
+                continue
+            stack = await suites.get(extra)
+            if main:
+                # First: the fixed-rate and scale runs use single's measured maximum.
+                for pair in on_main:
+                    await run_paired(suites, pair, chosen, done, settings, work_dir, args)
             await run_group(
                 stack, group, chosen, refused, done, settings, work_dir, rounds=args.rounds
             )
             if main and args.peers != "skip":
                 result["peers"] = await run_peers(stack, done, settings, work_dir)
-        finally:
-            say("stopping the suite")
-            await stack.close()
+            await suites.close(extra)
+        for pair in apart:
+            await run_paired(suites, pair, chosen, done, settings, work_dir, args)
+            await suites.close_all()
+    finally:
+        await suites.close_all()
     if args.peers == "skip":
         result["peers"] = {"status": "skipped (--peers skip / BENCH_PEERS=skip)"}
     result["scenarios"] = {s.name: done[s.name] for s in chosen if s.name in done}
     return result
+
+
+class Suites:
+    """Running suites by their extra router flags (one each), started on first use."""
+
+    def __init__(
+        self, work_dir: Path, policy_text: str, base_args: tuple[str, ...], routers: int
+    ) -> None:
+        self.work_dir, self.policy_text = work_dir, policy_text
+        self.base_args, self.routers = base_args, routers
+        self.stacks: dict[tuple[str, ...], Stack] = {}
+
+    async def get(self, extra: tuple[str, ...]) -> Stack:
+        if extra not in self.stacks:
+            n_routers = self.routers if not extra else 1
+            flags = " ".join((*self.base_args, *extra))
+            say(f"starting the suite ({n_routers} router process(es), {flags}) and the echo server")
+            self.stacks[extra] = await start_stack(
+                self.work_dir / ("main" if not extra else "-".join(a.strip("-") for a in extra)),
+                self.policy_text,
+                routers=n_routers,
+                router_args=(*self.base_args, *extra),
+            )
+        return self.stacks[extra]
+
+    async def close(self, extra: tuple[str, ...]) -> None:
+        stack = self.stacks.pop(extra, None)
+        if stack is not None:
+            say(f"stopping the suite ({' '.join(extra) or 'main'})")
+            await stack.close()
+
+    async def close_all(self) -> None:
+        for extra in list(self.stacks):
+            await self.close(extra)
+
+
+async def run_paired(
+    suites: Suites,
+    pair: PairedSet,
+    chosen: Sequence[Scenario],
+    done: dict[str, Any],
+    settings: BenchSettings,
+    work_dir: Path,
+    args: argparse.Namespace,
+) -> None:
+    """A base and its variants round-robin, each on its suite (all up at once); each
+    keeps its median run, and each variant gets its per-round figures against the base."""
+    runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in pair.members}
+    for extra in dict.fromkeys(router_args_of(s) for s in pair.members):
+        await suites.get(extra)
+    for round_index in range(args.pair_rounds):
+        for scenario in round_order(pair.members, round_index):
+            say(
+                f"{scenario.name} (paired round {round_index + 1} of {args.pair_rounds}):"
+                f" {scenario.about}"
+            )
+            stack = await suites.get(router_args_of(scenario))
+            runs[scenario.name].append(
+                await _run_one(stack, scenario, chosen, done, settings, work_dir)
+            )
+    for scenario in pair.members:
+        done[scenario.name] = median_run(runs[scenario.name])
+    for variant in pair.variants:
+        done[variant.name]["paired"] = {
+            "base": pair.base.name,
+            **paired_figures(runs[pair.base.name], runs[variant.name]),
+        }
 
 
 async def run_group(

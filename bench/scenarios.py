@@ -194,3 +194,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scale("scale", "single with 2 router processes sharing the port vs 1", of="single"),
 )
+
+
+# Scenarios a target compares (base, variants): they run round-robin on their suites,
+# all kept up at once, `--pair-rounds` rounds (the order reversed every other round,
+# so slow drift of the machine favours neither), and each target is the median of the
+# per-round ratios: on a shared machine one window's throughput moves 10-20 % from the
+# next, far more than the 5 % these targets allow.
+PAIRED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("single", ("score", "auto")),
+    ("single-nolog", ("single-decisionlog",)),
+)

@@ -74,14 +74,22 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         None,
     )
     rows = _get(result, "peers", "comparison", "rows") or {}
-    single_p99 = _get(sc, "single", "sample", "router_added_ms", "p99")
 
-    def vs_single(name: str) -> tuple[float | None, float | None]:
-        """(throughput drop %, router-added p99 excess µs) of a selector against single."""
+    def vs_base(name: str, base: str) -> tuple[float | None, float | None]:
+        """(throughput drop %, router-added p99 excess µs) of a scenario against its base:
+        the medians of the paired rounds when it ran paired (bench/paired.py)."""
+        paired = _get(sc, name, "paired")
+        if paired and paired.get("base") == base:
+            return (
+                paired.get("median_throughput_drop_pct"),
+                paired.get("median_router_added_p99_excess_us"),
+            )
+        base_rps = _get(sc, base, "throughput_rps")
+        base_p99 = _get(sc, base, "sample", "router_added_ms", "p99")
         rps = _get(sc, name, "throughput_rps")
         p99 = _get(sc, name, "sample", "router_added_ms", "p99")
-        drop = (1 - rps / single_rps) * 100 if rps and single_rps else None
-        excess = (p99 - single_p99) * 1000 if p99 is not None and single_p99 is not None else None
+        drop = (1 - rps / base_rps) * 100 if rps and base_rps else None
+        excess = (p99 - base_p99) * 1000 if p99 is not None and base_p99 is not None else None
         return drop, excess
 
     scale = _get(sc, "scale", "ratio")
@@ -143,18 +151,25 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             for t in (
                 target(
                     f"{name} selector throughput below single",
-                    vs_single(name)[0],
+                    vs_base(name, "single")[0],
                     15,
                     " %",
                     lower=True,
                 ),
                 target(
                     f"{name} selector router-added p99 above single",
-                    vs_single(name)[1],
+                    vs_base(name, "single")[1],
                     300,
                     " µs",
                     lower=True,
                 ),
             )
+        ),
+        target(
+            "decision log on: throughput below it off (issue 14)",
+            vs_base("single-decisionlog", "single-nolog")[0],
+            5,
+            " %",
+            lower=True,
         ),
     ]

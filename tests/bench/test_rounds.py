@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from bench.paired import paired_figures, paired_sets, round_order
+from bench.plan import select
 from bench.run import median_run, parse_args
+from bench.scenarios import SCENARIOS
+from bench.verdicts import check_targets
 
 
 def _run(rps: float, p99: float, *, reconciled: bool = True) -> dict:
@@ -49,3 +53,46 @@ def test_rounds_default_to_one() -> None:
     assert parse_args(["--rounds", "3"]).rounds == 3
     with pytest.raises(SystemExit):
         parse_args(["--rounds", "0"])
+
+
+def test_paired_figures_are_per_round_ratios_and_their_median() -> None:
+    """Each round's drop and p99 excess against the same round's base; a failed round
+    of either is left out of both lists and the medians."""
+    base = [_run(1000, 1.0), _run(1200, 2.0), _run(800, 1.0), _run(900, 1.0)]
+    variant = [_run(950, 1.2), _run(1080, 2.1), {"error": "x"}, _run(810, 1.5)]
+    figures = paired_figures(base, variant)
+    assert figures["rounds"] == 3
+    assert figures["throughput_drop_pct"] == [5.0, 10.0, 10.0]
+    assert figures["median_throughput_drop_pct"] == 10.0
+    assert figures["router_added_p99_excess_us"] == [200.0, 100.0, 500.0]
+    assert figures["median_router_added_p99_excess_us"] == 200.0
+
+
+def test_pairs_need_their_base_and_a_variant_and_alternate_their_order() -> None:
+    """A pair runs when its base and at least one runnable variant are chosen; the order
+    of each round is reversed every other round; --pair-rounds defaults to 3."""
+    chosen = select(SCENARIOS, ["single", "score", "single-nolog"])
+    sets = paired_sets(chosen, refused={})
+    assert [(p.base.name, [v.name for v in p.variants]) for p in sets] == [("single", ["score"])]
+    assert paired_sets(chosen, refused={"score": "no"}) == []
+    members = sets[0].members
+    assert [s.name for s in round_order(members, 0)] == ["single", "score"]
+    assert [s.name for s in round_order(members, 1)] == ["score", "single"]
+    assert parse_args([]).pair_rounds == 3
+
+
+def test_targets_use_the_paired_medians() -> None:
+    """A variant that ran paired is judged on its median per-round figures, not on the
+    two kept runs (here those would say 20 % slower)."""
+    paired = {"base": "single-nolog", "median_throughput_drop_pct": 3.0}
+    result = {
+        "scenarios": {
+            "single-nolog": _run(1000, 1.0),
+            "single-decisionlog": {**_run(800, 1.0), "paired": paired},
+        }
+    }
+    target = next(t for t in check_targets(result) if t["target"].startswith("decision log"))
+    assert target["measured"] == 3.0 and target["met"] is True
+    del result["scenarios"]["single-decisionlog"]["paired"]
+    target = next(t for t in check_targets(result) if t["target"].startswith("decision log"))
+    assert target["measured"] == 20.0 and target["met"] is False

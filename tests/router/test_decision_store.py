@@ -16,6 +16,7 @@ from services.router.decision_log import DecisionLog, DecisionLogSettings
 from services.router.decision_log.query import DecisionReader
 from services.router.decision_log.record import Decision, DecisionOutcome
 from services.router.decision_log.store import (
+    INSERT_ROWS,
     MIN_FILE_BYTES,
     DecisionFiles,
     disk_bytes,
@@ -98,6 +99,23 @@ def test_without_rotations_a_full_file_starts_afresh(tmp_path: Path) -> None:
     assert log_files(path) == [path]
     held = {d.decision.request_id for d in DecisionReader(path).decisions()}
     assert "r119-9" in held and "r0-0" not in held
+
+
+def test_a_batch_over_one_statements_rows_is_written_whole_and_in_order(
+    tmp_path: Path,
+) -> None:
+    """A batch of 2.5 statements' worth of rows (INSERT_ROWS each): every decision is
+    stored once, with its own values in its own columns, at the chunk edges too."""
+    path = tmp_path / "decisions.db"
+    files = DecisionFiles(path, max_bytes=64 * MIB, rotations=0)
+    count = INSERT_ROWS * 2 + INSERT_ROWS // 2
+    written = [decision(f"r{i}", pad=20, time_unix=float(i)) for i in range(count)]
+    files.write([d.row() for d in written])
+    files.close()
+    held = {d.decision.request_id: d.decision for d in DecisionReader(path).decisions()}
+    assert len(held) == count
+    for i in (0, INSERT_ROWS - 1, INSERT_ROWS, count - 1):
+        assert held[f"r{i}"] == written[i]
 
 
 def test_a_bound_too_small_for_one_file_is_refused() -> None:

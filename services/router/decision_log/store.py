@@ -16,6 +16,7 @@ active file starts.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import time
@@ -72,7 +73,19 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 PRAGMA user_version = {SCHEMA_VERSION};
 """
-INSERT = f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+# Rows go in by statements of up to INSERT_ROWS rows each: SQLite then inserts them with
+# the GIL released once, where executemany takes the GIL back for every row and so makes
+# the event loop's thread hand it over once per row.
+INSERT_ROWS = 64
+_ROW = f"({', '.join('?' * len(COLUMNS))})"
+
+
+@functools.lru_cache(maxsize=INSERT_ROWS)
+def insert_rows(count: int) -> str:
+    """INSERT of `count` rows (at most INSERT_ROWS: SQLite's limit is 32,766 values)."""
+    return f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES " + ", ".join([_ROW] * count)
+
+
 # The shared-memory index beside a WAL database: 32 KiB until the WAL grows large.
 SHM_ALLOWANCE = 64 * 1024
 # Room for the largest decision (captured text is capped, record.py) in one batch.
@@ -190,7 +203,9 @@ class DecisionFiles:
         db = self._open()
         try:
             with _transaction(db):
-                db.executemany(INSERT, rows)
+                for start in range(0, len(rows), INSERT_ROWS):
+                    chunk = rows[start : start + INSERT_ROWS]
+                    db.execute(insert_rows(len(chunk)), [v for row in chunk for v in row])
         except sqlite3.OperationalError as exc:
             raise self._full_or(exc) from exc
 

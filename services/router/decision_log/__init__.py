@@ -4,7 +4,9 @@ SQLite file the router owns (docs/observability.md#decision-log).
 - `record.py`: a finished `RouteTrace` as a `Decision` row (pure).
 - `store.py`: the files: schema, size bound, rotation, feedback rows.
 - `writer.py`: `DecisionLog`, the route observer: a bounded queue on the request path,
-  batched writes on its own thread, failures counted and logged once a minute.
+  batches sent to the writer process without blocking.
+- `writer_process.py`: the writer, a child process of the router that owns the files.
+- `failures.py`: the log's counters; failures logged once a minute.
 - `query.py`: read-only queries over the files for `switchyard decisions`.
 - `redaction.py`: what captured prompt and answer text goes through.
 
@@ -21,11 +23,36 @@ Shadow records are never given feedback and never exported as training data; `li
 hides them unless asked (`--shadow`).
 """
 
-from services.router.decision_log.record import Decision, DecisionOutcome
-from services.router.decision_log.redaction import build_redactor, load_callable
-from services.router.decision_log.writer import DecisionLog, DecisionLogSettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.router.decision_log.record import Decision, DecisionOutcome
+    from services.router.decision_log.redaction import build_redactor, load_callable
+    from services.router.decision_log.writer import DecisionLog, DecisionLogSettings
 
 DECISIONS_FILE = "decisions.db"
+
+# Imported on first use: the writer process imports this package for its store and
+# must not pay for the router's modules (gRPC, execution) that the record needs.
+_EXPORTS = {
+    "Decision": "record",
+    "DecisionOutcome": "record",
+    "build_redactor": "redaction",
+    "load_callable": "redaction",
+    "DecisionLog": "writer",
+    "DecisionLogSettings": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "DECISIONS_FILE",

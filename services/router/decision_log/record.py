@@ -91,39 +91,6 @@ def pending_from_trace(
     return PendingDecision(trace, attempts, facts, shadow_of)
 
 
-COLUMNS = (
-    "request_id",
-    "time_unix",
-    "tenant",
-    "tier",
-    "task_type",
-    "rule",
-    "selector",
-    "strategy",
-    "policy_version",
-    "canary",
-    "shadow",
-    "shadow_of",
-    "outcome",
-    "code",
-    "error",
-    "model_id",
-    "models",
-    "attempts",
-    "escalations",
-    "expected_cost_micros",
-    "expected_latency_ms",
-    "cost_micros",
-    "latency_ms",
-    "slo_ms",
-    "slo_met",
-    "cache_hit",
-    "input_tokens",
-    "output_tokens",
-    "detail",
-)
-
-
 @dataclass(slots=True)
 class Decision:
     """One logged Route(), as stored and as read back (treat as immutable)."""

@@ -24,7 +24,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.router.decision_log.record import COLUMNS
+# The decisions table's columns in insert order (record.py builds rows in this order).
+COLUMNS = (
+    "request_id",
+    "time_unix",
+    "tenant",
+    "tier",
+    "task_type",
+    "rule",
+    "selector",
+    "strategy",
+    "policy_version",
+    "canary",
+    "shadow",
+    "shadow_of",
+    "outcome",
+    "code",
+    "error",
+    "model_id",
+    "models",
+    "attempts",
+    "escalations",
+    "expected_cost_micros",
+    "expected_latency_ms",
+    "cost_micros",
+    "latency_ms",
+    "slo_ms",
+    "slo_met",
+    "cache_hit",
+    "input_tokens",
+    "output_tokens",
+    "detail",
+)
 
 SCHEMA_VERSION = 1
 SCHEMA = f"""

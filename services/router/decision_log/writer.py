@@ -1,34 +1,40 @@
-"""DecisionLog: the route observer that queues decisions and writes them on its own thread.
+"""DecisionLog: the route observer that queues decisions for the log's writer process.
 
 The request path only freezes the trace and appends it to a list (a few microseconds);
 a full queue drops the decision and counts it. Every BATCH_DELAY_S (or BATCH_MAX
-decisions) one event-loop callback turns the batch into rows and hands them to the
-writer thread, which only runs SQLite (which releases the GIL while it works). Building
-rows on the writer thread instead made it hold the GIL for whole batches of Python
-work, and the event loop waited for it on every syscall: `make bench` lost far more
-throughput than the CPU the rows cost. Feedback goes through the same queue, so it
-always sees every decision queued before it, written or not.
+decisions) one event-loop callback turns the batch into rows and writes them, without
+blocking, to the pipe of the writer process (writer_process.py), which runs SQLite. On
+the router's own thread SQLite's inserts took the GIL back once per statement and cost
+the event loop its core: `make bench` lost more throughput than the CPU they cost.
+Feedback and flushes go through the same pipe, so they always see every decision
+queued before them, written or not.
 
 A write that fails (disk full, read-only or missing directory) is counted in
-`switchyard_decision_log_write_failures_total`, logged at most once a minute, and the
-batch is dropped: routing never waits for the disk.
+`switchyard_decision_log_write_failures_total`, logged at most once a minute (by the
+writer), and the batch is dropped: routing never waits for the disk. A writer process
+that dies is logged, its unwritten decisions counted as failures, and a new one started
+(at most once every RESTART_INTERVAL_S).
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
-import sqlite3
-import threading
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
-from prometheus_client import Counter
-
+from services.router.decision_log.failures import (
+    DROPPED,
+    ROTATIONS,
+    WRITE_FAILURES,
+    WRITTEN,
+    FailureReport,
+)
 from services.router.decision_log.record import (
     PendingDecision,
     Redactor,
@@ -36,32 +42,16 @@ from services.router.decision_log.record import (
     decision_from,
     pending_from_trace,
 )
-from services.router.decision_log.store import MIN_FILE_BYTES, DecisionFiles
+from services.router.decision_log.store import MIN_FILE_BYTES
+from services.router.decision_log.writer_process import NOT_FOUND, FrameReader, frame
 from services.router.observers import RouteTrace
-from switchyard.runtime.errors import NotFound, SwitchyardError, Unavailable
+from switchyard.runtime.errors import NotFound, Unavailable
 
-log = structlog.get_logger(__name__)
-
-WRITE_FAILURES = Counter(
-    "switchyard_decision_log_write_failures",
-    "Decisions (and feedback labels) the decision log could not write: disk full,"
-    " read-only or missing directory",
-)
-DROPPED = Counter(
-    "switchyard_decision_log_dropped",
-    "Decisions dropped because the decision log's write queue was full",
-)
-WRITTEN = Counter("switchyard_decision_log_written", "Decisions written to the decision log")
-ROTATIONS = Counter(
-    "switchyard_decision_log_rotations",
-    "Times the active decision-log file was full and a fresh one started",
-)
-
-FAILURE_LOG_INTERVAL_S = 60.0
 CLOSE_TIMEOUT_S = 5.0
 FEEDBACK_TIMEOUT_S = 5.0
-# One drain of the queue takes at most this many items.
-DRAIN_MAX = 1000
+RESTART_INTERVAL_S = 5.0
+# The package root, from which the writer process imports this package.
+_ROOT = Path(__file__).resolve().parents[3]
 # Decisions wait this long (or until this many) before their rows are built at once.
 BATCH_DELAY_S = 0.1
 BATCH_MAX = 256
@@ -92,54 +82,54 @@ class DecisionLogSettings:
             raise ValueError(f"queue_size must be >= 1, got {self.queue_size}")
 
 
-@dataclass
-class _Feedback:
-    request_id: str
-    label: float
-    source: str
-    # Only decisions of this tenant may be labelled (None: any).
-    tenant: str | None
-    done: Callable[[int | SwitchyardError], None]
+class _Child:
+    """The writer process and its two pipes, non-blocking on the router's side."""
 
-
-@dataclass
-class _Rows:
-    rows: list[tuple[object, ...]]
-    # Decisions the batch held, written or not (rows that failed to build are counted).
-    decisions: int
-
-
-@dataclass
-class _Flush:
-    done: Callable[[int | SwitchyardError], None]
-
-
-_STOP = object()
-
-
-@dataclass
-class FailureReport:
-    """Write failures, logged at most once an interval with how many since the last line."""
-
-    interval_s: float = FAILURE_LOG_INTERVAL_S
-    clock: Callable[[], float] = time.monotonic
-    last_logged: float | None = None
-    unlogged: int = field(default=0)
-
-    def failed(self, exc: BaseException, *, lost: int, path: Path) -> None:
-        WRITE_FAILURES.inc(lost)
-        self.unlogged += lost
-        now = self.clock()
-        if self.last_logged is not None and now - self.last_logged < self.interval_s:
-            return
-        log.error(
-            "decision_log.write_failed",
-            path=str(path),
-            error=f"{type(exc).__name__}: {exc}",
-            lost=self.unlogged,
-            detail="routing goes on; decisions are dropped until the log can be written",
+    def __init__(self, settings: DecisionLogSettings) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.router.decision_log.writer_process",
+                str(settings.path),
+                str(settings.max_bytes),
+                str(settings.rotations),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=_ROOT,
         )
-        self.last_logged, self.unlogged = now, 0
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.requests = self.process.stdin.fileno()
+        self.replies = self.process.stdout.fileno()
+        os.set_blocking(self.requests, False)
+        os.set_blocking(self.replies, False)
+        self.outbox = bytearray()
+        self.reader = FrameReader()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.writing = False
+        self.alive = True
+
+    def close_requests(self) -> None:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            if self.loop is not None and self.writing:
+                self.loop.remove_writer(self.requests)
+                self.writing = False
+            self.process.stdin.close()
+
+    def detach(self) -> None:
+        """Stop watching both pipes and close them (the process is gone or going)."""
+        if self.loop is not None:
+            self.loop.remove_reader(self.replies)
+            if self.writing:
+                self.loop.remove_writer(self.requests)
+        self.writing = False
+        self.close_requests()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 class DecisionLog:
@@ -148,23 +138,21 @@ class DecisionLog:
 
     def __init__(self, settings: DecisionLogSettings) -> None:
         self.settings = settings
-        self.files = DecisionFiles(
-            settings.path, max_bytes=settings.max_bytes, rotations=settings.rotations
-        )
         self._capture = (
             TextCapture(settings.redact or (lambda text: text)) if settings.capture_text else None
         )
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        # Decisions not yet handed to the writer thread, and the timer that hands them.
+        # Decisions not yet handed to the writer, and the timer that hands them.
         self._pending: list[PendingDecision] = []
         self._hand_over_at: asyncio.TimerHandle | None = None
-        # Written by one thread each, so neither needs a lock: queued - taken = handed
-        # to the writer and not written yet.
+        # Rows sent to the writer, and rows it reported written or lost.
         self._queued = 0
-        self._taken = 0
+        self._settled = 0
+        self._answers: dict[int, asyncio.Future[Any]] = {}
+        self._next_id = 0
+        self._closed = False
         self.failures = FailureReport()
-        self._thread = threading.Thread(target=self._drain, name="decision-log", daemon=True)
-        self._thread.start()
+        self._started_at = time.monotonic()
+        self._child: _Child | None = _Child(settings)
 
     # -- the request path ---------------------------------------------------------------
 
@@ -180,7 +168,7 @@ class DecisionLog:
         )
 
     def _put(self, pending: PendingDecision) -> None:
-        if self.waiting >= self.settings.queue_size:
+        if self.waiting >= self.settings.queue_size or self._closed:
             DROPPED.inc()
             return
         self._pending.append(pending)
@@ -193,10 +181,11 @@ class DecisionLog:
 
     @property
     def waiting(self) -> int:
-        return len(self._pending) + self._queued - self._taken
+        """Decisions queued and not yet written (or lost)."""
+        return len(self._pending) + self._queued - self._settled
 
     def _hand_over(self) -> None:
-        """Build the pending decisions' rows (on the event loop) for the writer thread."""
+        """Build the pending decisions' rows (on the event loop) and send them."""
         if self._hand_over_at is not None:
             self._hand_over_at.cancel()
             self._hand_over_at = None
@@ -209,8 +198,110 @@ class DecisionLog:
                 rows.append(decision_from(pending, capture=self._capture).row())
             except Exception as exc:  # a bug in one record must not stop the log
                 self.failures.failed(exc, lost=1, path=self.settings.path)
-        self._queued += len(batch)
-        self._queue.put(_Rows(rows, len(batch)))
+        child = self._running_child()
+        if child is None:
+            self.failures.failed(
+                RuntimeError("the decision-log writer is not running"),
+                lost=len(rows),
+                path=self.settings.path,
+            )
+            return
+        if rows:
+            self._queued += len(rows)
+            self._send(child, ("rows", rows))
+
+    # -- the writer process ---------------------------------------------------------------
+
+    def _running_child(self) -> _Child | None:
+        """The writer, attached to this loop; a new one if the last died long enough ago."""
+        if self._child is None and not self._closed:
+            if time.monotonic() - self._started_at >= RESTART_INTERVAL_S:
+                self._started_at = time.monotonic()
+                try:
+                    self._child = _Child(self.settings)
+                except OSError as exc:
+                    self.failures.failed(exc, lost=0, path=self.settings.path)
+        child = self._child
+        if child is not None and child.loop is None:
+            child.loop = asyncio.get_running_loop()
+            child.loop.add_reader(child.replies, self._on_replies, child)
+        return child
+
+    def _send(self, child: _Child, message: tuple[Any, ...]) -> None:
+        child.outbox += frame(message)
+        self._write_out(child)
+
+    def _write_out(self, child: _Child) -> None:
+        while child.outbox:
+            try:
+                sent = os.write(child.requests, child.outbox)
+            except BlockingIOError:
+                break
+            except OSError as exc:  # EPIPE: the writer died
+                self._lost_child(child, exc)
+                return
+            del child.outbox[:sent]
+        assert child.loop is not None
+        if child.outbox and not child.writing:
+            child.loop.add_writer(child.requests, self._write_out, child)
+            child.writing = True
+        elif not child.outbox and child.writing:
+            child.loop.remove_writer(child.requests)
+            child.writing = False
+
+    def _on_replies(self, child: _Child) -> None:
+        try:
+            data = os.read(child.replies, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lost_child(child, exc)
+            return
+        if not data:
+            if self._closed:  # the writer finished after close(): stop watching the pipe
+                assert child.loop is not None
+                child.loop.remove_reader(child.replies)
+            else:
+                self._lost_child(child, EOFError("the decision-log writer exited"))
+            return
+        for message in child.reader.feed(data):
+            self._on_message(message)
+
+    def _on_message(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "settled":
+            _, rows, written, lost, rotated = message
+            self._settled += rows
+            WRITTEN.inc(written)
+            if lost:
+                WRITE_FAILURES.inc(lost)
+            if rotated:
+                ROTATIONS.inc(rotated)
+        elif message[0] == "answer":
+            _, ident, outcome = message
+            answer = self._answers.pop(ident, None)
+            if answer is not None and not answer.done():
+                if isinstance(outcome, tuple):
+                    kind, text = outcome
+                    answer.set_exception(NotFound(text) if kind == NOT_FOUND else Unavailable(text))
+                else:
+                    answer.set_result(outcome)
+
+    def _lost_child(self, child: _Child, exc: BaseException) -> None:
+        if not child.alive:
+            return
+        child.alive = False
+        child.detach()
+        if child.process.poll() is None:
+            child.process.kill()
+        lost = self._queued - self._settled
+        self._settled = self._queued
+        self.failures.failed(exc, lost=lost, path=self.settings.path)
+        for answer in self._answers.values():
+            if not answer.done():
+                answer.set_exception(Unavailable("the decision log's writer restarted; retry"))
+        self._answers.clear()
+        if self._child is child:
+            self._child = None
 
     # -- feedback and shutdown ------------------------------------------------------------
 
@@ -222,104 +313,58 @@ class DecisionLog:
         NotFound when there is none (of `tenant`, when given); Unavailable when the log
         cannot be read or written.
         """
-        return await self._ask(lambda done: _Feedback(request_id, label, source, tenant, done))
+        return await self._ask(lambda ident: ("feedback", ident, request_id, label, source, tenant))
 
     async def flush(self) -> None:
         """Return once every decision queued before the call is written (or failed)."""
-        await self._ask(_Flush)
+        await self._ask(lambda ident: ("flush", ident))
 
-    async def _ask(self, make: Callable[[Callable[[int | SwitchyardError], None]], Any]) -> int:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[int] = loop.create_future()
-
-        def settle(outcome: int | SwitchyardError) -> None:
-            if not answer.done():
-                if isinstance(outcome, SwitchyardError):
-                    answer.set_exception(outcome)
-                else:
-                    answer.set_result(outcome)
-
-        def done(outcome: int | SwitchyardError) -> None:
-            try:
-                loop.call_soon_threadsafe(settle, outcome)
-            except RuntimeError:
-                pass  # the loop closed while the writer worked: nobody is waiting
-
-        if not self._thread.is_alive():
+    async def _ask(self, message: Callable[[int], tuple[Any, ...]]) -> int:
+        if self._closed:
             raise Unavailable("the decision log is closed")
         self._hand_over()
-        self._queue.put(make(done))
+        child = self._running_child()
+        if child is None:
+            raise Unavailable("the decision log's writer is restarting; retry")
+        self._next_id += 1
+        ident = self._next_id
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._answers[ident] = answer
+        self._send(child, message(ident))
         try:
             return await asyncio.wait_for(answer, FEEDBACK_TIMEOUT_S)
         except TimeoutError:
             raise Unavailable("the decision log is behind; retry the feedback") from None
+        finally:
+            self._answers.pop(ident, None)
 
     async def close(self) -> None:
         """Write what is queued, then stop the writer (bounded by CLOSE_TIMEOUT_S)."""
-        if self._thread.is_alive():
-            self._hand_over()
-            self._queue.put(_STOP)
-            await asyncio.to_thread(self._thread.join, CLOSE_TIMEOUT_S)
-
-    # -- the writer thread ------------------------------------------------------------------
-
-    def _drain(self) -> None:
-        while True:
-            items = [self._queue.get()]
-            while len(items) < DRAIN_MAX:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            batches = [item for item in items if isinstance(item, _Rows)]
-            rows = [row for batch in batches for row in batch.rows]
-            try:
-                self._write(rows)
-            except Exception as exc:  # the writer must outlive any one bad batch
-                self.failures.failed(exc, lost=len(rows), path=self.settings.path)
-            self._taken += sum(batch.decisions for batch in batches)
-            for item in items:
-                if isinstance(item, _Feedback):
-                    item.done(self._feedback(item))
-                elif isinstance(item, _Flush):
-                    item.done(0)
-            if any(item is _STOP for item in items):
-                self.files.close()
-                return
-
-    def _write(self, rows: list[tuple[object, ...]]) -> None:
-        """Commit in transactions of at most the file's batch share (store.py)."""
-        chunk: list[tuple[object, ...]] = []
-        size = 0
-        for row in rows:
-            row_bytes = len(row[-1]) + 256  # type: ignore[arg-type]  # detail plus columns
-            if chunk and size + row_bytes > self.files.share.batch_bytes:
-                self._commit(chunk)
-                chunk, size = [], 0
-            chunk.append(row)
-            size += row_bytes
-        if chunk:
-            self._commit(chunk)
-
-    def _commit(self, rows: list[tuple[object, ...]]) -> None:
-        try:
-            rotated = self.files.write(rows)
-        except (sqlite3.Error, OSError) as exc:
-            # SQLite rolled the batch back; the same connection writes again once the
-            # disk has room (or opens the file once the directory can hold it).
-            self.failures.failed(exc, lost=len(rows), path=self.settings.path)
+        if self._closed:
             return
-        WRITTEN.inc(len(rows))
-        if rotated:
-            ROTATIONS.inc()
-
-    def _feedback(self, item: _Feedback) -> int | SwitchyardError:
+        self._hand_over()
+        self._closed = True
+        child = self._child
+        if child is None:
+            return
+        if child.loop is None:  # never used on a loop: nothing was sent
+            child.close_requests()
+        else:
+            deadline = time.monotonic() + CLOSE_TIMEOUT_S
+            while child.outbox and child.alive and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            child.close_requests()  # end of input: the writer finishes and exits
         try:
-            found = self.files.holds(item.request_id, tenant=item.tenant)
-            if not found:
-                return NotFound(f"no decision with request id {item.request_id!r}")
-            self.files.add_feedback(item.request_id, source=item.source, label=item.label)
-        except (sqlite3.Error, OSError) as exc:
-            self.failures.failed(exc, lost=1, path=self.settings.path)
-            return Unavailable("the decision log cannot be written; retry the feedback later")
-        return found
+            await asyncio.to_thread(child.process.wait, max(0.1, CLOSE_TIMEOUT_S))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            await asyncio.to_thread(child.process.wait)
+        # Its last replies (the final batches' counts) are in the pipe: read them.
+        if child.alive and child.process.stdout is not None:
+            os.set_blocking(child.replies, True)
+            rest = child.process.stdout.read()
+            for message in child.reader.feed(rest or b""):
+                self._on_message(message)
+        child.alive = False
+        child.detach()
+        self._child = None

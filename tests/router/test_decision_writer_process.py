@@ -1,0 +1,140 @@
+"""The decision log's writer process: a real child process of a real router, its death
+and restart, its end at close, and what the request path may and may not wait for."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import pytest
+
+from services.router.decision_log import writer as writer_module
+from services.router.decision_log.query import DecisionReader
+from services.router.decision_log.store import DecisionFiles
+from services.router.decision_log.writer import WRITE_FAILURES, DecisionLog
+from services.router.decision_log.writer_process import FrameReader, Writer, frame
+from services.router.observers import RouteTrace
+from services.simulator.testing import RunningSimulator
+from switchyard.runtime.errors import NotFound, Unavailable
+from tests.router.conftest import ask
+from tests.router.decision_harness import logged_router
+
+
+def _child_of(log: DecisionLog):  # type: ignore[no-untyped-def]
+    child = log._child
+    assert child is not None
+    return child
+
+
+async def test_the_writer_is_a_child_process_that_exits_cleanly_at_close(
+    simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    """Decisions are written by another process (not the router's), and close() writes
+    what is queued and ends it with status 0: nothing is left running."""
+    async for r in logged_router(simulator, tmp_path):
+        log = r.app.decision_log
+        assert log is not None
+        process = _child_of(log).process
+        reply = await r.stub.Route(ask())
+        assert (await r.decisions())[0].decision.request_id == reply.request_id
+        assert process.poll() is None and process.pid != 0
+        for _ in range(3):
+            await r.stub.Route(ask())
+        await log.close()
+        assert process.returncode == 0
+        assert len(DecisionReader(r.path).decisions()) == 4
+
+
+async def test_a_killed_writer_is_counted_then_replaced(
+    simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 of the writer holding a sent batch: routing goes on; the decision it
+    never wrote is counted as a write failure; feedback waiting on it is UNAVAILABLE,
+    not hung; the next batch starts a new writer and decisions are written again."""
+    monkeypatch.setattr(writer_module, "RESTART_INTERVAL_S", 0.0)
+    async for r in logged_router(simulator, tmp_path):
+        log = r.app.decision_log
+        assert log is not None
+        first = await r.stub.Route(ask())
+        await log.flush()
+        old = _child_of(log).process
+        old.send_signal(signal.SIGSTOP)  # it holds what is sent next, unwritten
+        trace = RouteTrace.start("lost-one")
+        trace.finish()
+        log.observe(trace)
+        before = WRITE_FAILURES._value.get()
+        waiting = asyncio.ensure_future(
+            log.record_feedback(first.request_id, label=1.0, source="human")
+        )
+        await asyncio.sleep(0.1)
+        assert not waiting.done() and log.waiting == 1
+        old.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(old.wait, 5)
+        with pytest.raises(Unavailable, match="restarted"):
+            await waiting
+        assert WRITE_FAILURES._value.get() - before == 1 and log.waiting == 0
+        again = await r.stub.Route(ask())
+        await log.flush()
+        assert _child_of(log).process.pid != old.pid
+        held = {d.decision.request_id for d in DecisionReader(r.path).decisions()}
+        assert {first.request_id, again.request_id} <= held and "lost-one" not in held
+        assert await log.record_feedback(again.request_id, label=1.0, source="human") == 1
+
+
+async def test_within_the_restart_interval_decisions_are_counted_lost_not_queued(
+    simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that died a moment ago is not restarted in a loop: until the interval
+    passes, batches are counted as failures and feedback is UNAVAILABLE at once."""
+    monkeypatch.setattr(writer_module, "RESTART_INTERVAL_S", 3600.0)
+    async for r in logged_router(simulator, tmp_path):
+        log = r.app.decision_log
+        assert log is not None
+        await r.stub.Route(ask())
+        await log.flush()
+        process = _child_of(log).process
+        process.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(process.wait, 5)
+        with pytest.raises(Unavailable):
+            await log.flush()  # finds the dead pipe
+        before = WRITE_FAILURES._value.get()
+        reply = await r.stub.Route(ask())
+        assert reply.answer
+        with pytest.raises(Unavailable):
+            await log.flush()
+        assert WRITE_FAILURES._value.get() - before == 1
+        assert log.waiting == 0
+
+
+def test_frames_survive_arriving_in_pieces() -> None:
+    """The router reads replies as the pipe gives them: split anywhere, frames come out
+    whole and in order."""
+    data = frame(("settled", 3, 2, 1, 0)) + frame(("answer", 7, ("not_found", "no")))
+    reader = FrameReader()
+    out = []
+    for i in range(0, len(data), 5):
+        out += reader.feed(data[i : i + 5])
+    assert out == [("settled", 3, 2, 1, 0), ("answer", 7, ("not_found", "no"))]
+
+
+def test_the_writer_answers_feedback_for_unknown_ids_with_not_found(tmp_path: Path) -> None:
+    writer = Writer(DecisionFiles(tmp_path / "d.db", max_bytes=64 * 1024 * 1024, rotations=0))
+    assert writer.handle(("feedback", 1, "nope", 1.0, "human", None)) == (
+        "answer",
+        1,
+        ("not_found", "no decision with request id 'nope'"),
+    )
+    assert writer.handle(("flush", 2)) == ("answer", 2, 0)
+    with pytest.raises(ValueError, match="unknown"):
+        writer.handle(("bogus",))
+    writer.files.close()
+
+
+async def test_unknown_feedback_through_the_process_is_not_found(
+    simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    async for r in logged_router(simulator, tmp_path):
+        assert r.app.decision_log is not None
+        with pytest.raises(NotFound):
+            await r.app.decision_log.record_feedback("never-seen", label=0.5, source="human")

@@ -180,6 +180,11 @@ class DecisionLog:
             )
 
     @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid while one runs (for the CPU benchmark and operators)."""
+        return self._child.process.pid if self._child is not None else None
+
+    @property
     def waiting(self) -> int:
         """Decisions queued and not yet written (or lost)."""
         return len(self._pending) + self._queued - self._settled

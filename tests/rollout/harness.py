@@ -177,7 +177,7 @@ def decisions(suite: Suite, router: str) -> list[sqlite3.Row]:
     db.row_factory = sqlite3.Row
     try:
         return db.execute(
-            "SELECT request_id, policy_version, shadow, shadow_of, model_id, outcome"
+            "SELECT request_id, policy_version, shadow, shadow_of, model_id, models, outcome"
             " FROM decisions ORDER BY id"
         ).fetchall()
     finally:

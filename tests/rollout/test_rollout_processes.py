@@ -255,7 +255,9 @@ async def test_5_shadow_decisions_appear_beside_the_active_ones(suite: Suite, cp
         shadows = [r for r in rows if r["shadow"] and r["shadow_of"] == request_id]
         assert len(mine) == 1 and mine[0]["policy_version"] == active.active_version
         assert len(shadows) == 1 and shadows[0]["policy_version"] == candidate
-        assert shadows[0]["model_id"] == "large"  # executed: large answered
+        # Executed: large was called. Its answer may still fail the checks (the example
+        # simulator's large is right 97 % of the time), so its verdict is not asserted.
+        assert shadows[0]["models"].split() == ["large"]
 
     async def compared() -> bool:
         status = await cp.GetRolloutStatus(pb.GetRolloutStatusRequest(), metadata=OPERATOR)

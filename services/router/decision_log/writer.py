@@ -101,6 +101,10 @@ class _Child:
             stdout=subprocess.PIPE,
             env=env,
             cwd=_ROOT,
+            # Its own session: a Ctrl-C or a signal to the router's process group must not
+            # cut the writer short while the router still sends its last batches; it
+            # ends when its input does (the router closed it, or the router died).
+            start_new_session=True,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests = self.process.stdin.fileno()

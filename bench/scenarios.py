@@ -115,8 +115,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Throughput(
         "single-decisionlog",
-        "single with the decision log on (the default), one record per request written"
-        " off the request path; target: within 5 % of single-nolog",
+        "single with the decision log on (the default), one record per request sent to"
+        " the log's writer process; target: within 5 % of single-nolog",
         strategy={"kind": "single", "model": "instant"},
         router_args=("--decision-log", "true"),
     ),

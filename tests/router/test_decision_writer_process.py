@@ -138,3 +138,23 @@ async def test_unknown_feedback_through_the_process_is_not_found(
         assert r.app.decision_log is not None
         with pytest.raises(NotFound):
             await r.app.decision_log.record_feedback("never-seen", label=0.5, source="human")
+
+
+async def test_close_with_a_stuck_writer_is_bounded_and_kills_it(
+    simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that cannot go on (stopped) does not hold the router's shutdown: close()
+    returns after CLOSE_TIMEOUT_S and the writer is killed, not left behind."""
+    monkeypatch.setattr(writer_module, "CLOSE_TIMEOUT_S", 0.5)
+    async for r in logged_router(simulator, tmp_path):
+        log = r.app.decision_log
+        assert log is not None
+        await r.stub.Route(ask())
+        await log.flush()
+        process = _child_of(log).process
+        process.send_signal(signal.SIGSTOP)
+        await r.stub.Route(ask())
+        started = asyncio.get_running_loop().time()
+        await log.close()
+        assert asyncio.get_running_loop().time() - started < 3.0
+        assert process.returncode == -signal.SIGKILL

@@ -356,15 +356,14 @@ class DecisionLog:
         child = self._child
         if child is None:
             return
-        if child.loop is None:  # never used on a loop: nothing was sent
-            child.close_requests()
-        else:
-            deadline = time.monotonic() + CLOSE_TIMEOUT_S
-            while child.outbox and child.alive and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
-            child.close_requests()  # end of input: the writer finishes and exits
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S
+        while child.loop is not None and child.outbox and child.alive:
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.01)
+        child.close_requests()  # end of input: the writer finishes and exits
         try:
-            await asyncio.to_thread(child.process.wait, max(0.1, CLOSE_TIMEOUT_S))
+            await asyncio.to_thread(child.process.wait, max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.process.kill()
             await asyncio.to_thread(child.process.wait)

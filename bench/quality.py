@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import quality_targets
 from bench.quality_strategies import Roles, ScorerCascade, strategies
 from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
@@ -329,6 +330,8 @@ async def run(args: argparse.Namespace) -> int:
         for name, reason in result.skipped:
             lines.append(f"{result.name}: {name}: skipped, {reason}")
         lines += [f"{result.name}: {note}" for note in result.notes]
+    goals = quality_targets.targets(results)
+    lines += ["", "Targets", quality_targets.targets_table(goals)]
     lines += ["", "Reproduction", checks_table(checks), "", f"{elapsed:.1f} s"]
     text = "\n".join(lines)
     print(text)
@@ -353,6 +356,7 @@ async def run(args: argparse.Namespace) -> int:
                     for r in results
                 ],
                 "checks": [c.__dict__ | {"ok": c.ok} for c in checks],
+                "targets": [asdict(t) for t in goals],
             },
             indent=2,
             default=lambda o: o.__dict__,

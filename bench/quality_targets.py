@@ -1,0 +1,102 @@
+"""Issue 12's held-out targets, judged on one `make bench-quality` run.
+
+Missed targets are reported, not fatal (as in `make bench`); the reproduction checks
+stay what sets the exit status. "Best strategy" is over the learned strategies (rows
+of kind `cascade` or `sweep`: fitted or swept on the train half), never the oracle.
+A curve is dominated by a single model when every one of its points is: the model
+costs no more and is at least as good, and is cheaper or better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from switchyard.cli.tables import format_table
+from switchyard.learning.evaluate import OperatingPoint, StrategyResult
+
+APGR_GOALS = {"gsm8k": 0.78, "mmlu": 0.62, "routerarena": 0.70}
+CPT50_GOALS = {"gsm8k": 0.15}
+LEARNED = ("cascade", "sweep")
+SELECTOR_ROWS = ("score selector",)  # the rows of the router's score / auto selectors
+
+
+class Result(Protocol):
+    name: str
+    rows: list[StrategyResult]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str
+    measured: str
+    met: bool | None
+
+
+def dominates(a: OperatingPoint, b: OperatingPoint) -> bool:
+    """a costs no more than b and is at least as good, and is strictly one of them."""
+    no_worse = a.cost_micros <= b.cost_micros and a.quality >= b.quality
+    return no_worse and (a.cost_micros < b.cost_micros or a.quality > b.quality)
+
+
+def dominated_by(curve: Sequence[OperatingPoint], point: OperatingPoint) -> bool:
+    return bool(curve) and all(dominates(point, p) for p in curve)
+
+
+def _best(rows: Sequence[StrategyResult], metric: str, *, lower: bool) -> StrategyResult | None:
+    scored = [r for r in rows if r.kind in LEARNED and getattr(r, metric) is not None]
+    if not scored:
+        return None
+    pick = min if lower else max
+    return pick(scored, key=lambda r: getattr(r, metric))
+
+
+def targets(results: Sequence[Result]) -> list[Target]:
+    out: list[Target] = []
+    for result in results:
+        if result.name in APGR_GOALS:
+            goal = APGR_GOALS[result.name]
+            best = _best(result.rows, "apgr", lower=False)
+            out.append(
+                Target(
+                    f"{result.name}: best APGR",
+                    f">= {goal:.2f}",
+                    f"{best.apgr:.3f} ({best.name})" if best and best.apgr is not None else "-",
+                    None if best is None or best.apgr is None else best.apgr >= goal,
+                )
+            )
+        if result.name in CPT50_GOALS:
+            goal = CPT50_GOALS[result.name]
+            best = _best(result.rows, "cpt50", lower=True)
+            out.append(
+                Target(
+                    f"{result.name}: best CPT(50 %)",
+                    f"<= {goal:.0%}",
+                    f"{best.cpt50:.1%} ({best.name})" if best and best.cpt50 is not None else "-",
+                    None if best is None or best.cpt50 is None else best.cpt50 <= goal,
+                )
+            )
+        singles = [r for r in result.rows if r.kind == "model" and r.point is not None]
+        for row in result.rows:
+            if not row.name.startswith(SELECTOR_ROWS):
+                continue
+            over = [s.name for s in singles if s.point and dominated_by(row.curve, s.point)]
+            out.append(
+                Target(
+                    f"{result.name}: {row.name.split(' + ')[0]} curve not dominated",
+                    "by no single model",
+                    "dominated by " + ", ".join(over) if over else "not dominated",
+                    not over,
+                )
+            )
+    return out
+
+
+def targets_table(found: Sequence[Target]) -> str:
+    rows = [
+        (t.name, t.goal, t.measured, {True: "yes", False: "MISSED", None: "not measured"}[t.met])
+        for t in found
+    ]
+    return format_table(("target (issue 12)", "goal", "measured", "met"), rows)

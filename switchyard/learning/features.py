@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -111,33 +111,40 @@ class _Memo(dict):  # type: ignore[type-arg]
 
 class _Hasher:
     """`HashingSpec.hashed`, fast: the signed MurmurHash3 of every n-gram, summed per
-    column. Char n-grams never cross a word, so each word's are hashed once and
-    memoised as an array (one concatenation per prompt instead of an iteration over
-    every n-gram). Equal to hashing `HashingSpec.grams` one by one, which tests compare
-    with sklearn's HashingVectorizer."""
+    column. Equal to hashing `HashingSpec.grams` one by one, which tests compare with
+    sklearn's HashingVectorizer.
+
+    N-grams never cross whitespace, so a prompt costs mostly memo lookups: char n-gram
+    hashes are memoised per word as an array (one concatenation per prompt), word
+    tokens per whitespace-separated chunk (the token regex runs on unseen chunks only)
+    and their hashes per token.
+    """
 
     def __init__(self, spec: HashingSpec) -> None:
         self.spec = spec
-        self.char_words = _Memo(
-            lambda word: np.fromiter(
-                map(mmh3.hash, _word_char_ngrams(word, spec.ngram_min, spec.ngram_max)),
-                np.int64,
-            )
-        )
+        self.char_words = _Memo(self._char_word_hashes)
+        self.chunk_tokens = _Memo(lambda chunk: tuple(_TOKENS.findall(chunk)))
+        self.token_hashes = _Memo(mmh3.hash)
+
+    def _char_word_hashes(self, word: str) -> np.ndarray:
+        grams = _word_char_ngrams(word, self.spec.ngram_min, self.spec.ngram_max)
+        return np.array(list(map(mmh3.hash, grams)), np.int64)
 
     def signed_hashes(self, text: str) -> np.ndarray:
         """The signed 32-bit MurmurHash3 of every n-gram of the windowed text, in order."""
         spec = self.spec
         doc = spec.window.apply(text).lower()
+        # str.split() cuts at whitespace, which is never a word character: tokens and
+        # char_wb words never cross a cut.
+        chunks = doc.split()
         if spec.analyzer == "char_wb":
-            words = doc.split()
-            if not words:
+            if not chunks:
                 return np.empty(0, np.int64)
-            return np.concatenate(list(map(self.char_words.__getitem__, words)))
-        tokens = _TOKENS.findall(doc)
+            return np.concatenate(list(map(self.char_words.__getitem__, chunks)))
+        tokens = list(chain.from_iterable(map(self.chunk_tokens.__getitem__, chunks)))
         parts: list[Iterable[int]] = []
         if spec.ngram_min == 1:
-            parts.append(map(mmh3.hash, tokens))
+            parts.append(map(self.token_hashes.__getitem__, tokens))
         for n in range(max(spec.ngram_min, 2), spec.ngram_max + 1):
             grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
             parts.append(map(mmh3.hash, grams))
@@ -220,18 +227,25 @@ def _char_wb_ngrams(doc: str, low: int, high: int) -> list[str]:
     return [gram for word in doc.split() for gram in _word_char_ngrams(word, low, high)]
 
 
-def _word_char_ngrams(word: str, low: int, high: int) -> list[str]:
-    """One word's char_wb n-grams, as sklearn yields them: slices of " word "; a word
-    no longer than n counts once, whole, and ends the sizes."""
-    padded = " " + word + " "
-    size = len(padded)
-    grams: list[str] = []
+def _word_char_ngrams(word: str, low: int, high: int) -> tuple[str, ...]:
+    """One word's char_wb n-grams, as sklearn yields them (see `_gram_slicer`)."""
+    return _gram_slicer(len(word) + 2, low, high)(" " + word + " ")
+
+
+@lru_cache(maxsize=1024)
+def _gram_slicer(size: int, low: int, high: int) -> Any:
+    """A function that cuts a padded word of `size` characters into its char_wb n-grams,
+    all in one C call: every window of each size from low to high; a word no longer
+    than n counts once, whole, and ends the sizes (sklearn's rule)."""
+    slices: list[slice] = []
     for n in range(low, high + 1):
         if size <= n:
-            grams.append(padded)
+            slices.append(slice(0, size))
             break
-        grams.extend(map(padded.__getitem__, map(slice, range(size - n + 1), range(n, size + 1))))
-    return grams
+        slices += [slice(i, i + n) for i in range(size - n + 1)]
+    if len(slices) == 1:  # itemgetter of one item returns it bare
+        return lambda padded: (padded,)
+    return itemgetter(*slices)
 
 
 @dataclass(frozen=True)

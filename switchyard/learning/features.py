@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+import struct
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from itertools import chain
+from itertools import accumulate, chain
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
@@ -109,46 +110,60 @@ class _Memo(dict):  # type: ignore[type-arg]
         return value
 
 
+def _packed(hashes: Iterable[int]) -> bytes:
+    """Signed 64-bit little-endian integers, as `np.frombuffer(..., "<i8")` reads them."""
+    values = list(hashes)
+    return _int64s(len(values)).pack(*values)
+
+
+@lru_cache(maxsize=512)
+def _int64s(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}q")
+
+
 class _Hasher:
     """`HashingSpec.hashed`, fast: the signed MurmurHash3 of every n-gram, summed per
     column. Equal to hashing `HashingSpec.grams` one by one, which tests compare with
     sklearn's HashingVectorizer.
 
-    N-grams never cross whitespace, so a prompt costs mostly memo lookups: char n-gram
-    hashes are memoised per word as an array (one concatenation per prompt), word
-    tokens per whitespace-separated chunk (the token regex runs on unseen chunks only)
-    and their hashes per token.
+    N-grams never cross whitespace, so a prompt costs memo lookups and one bytes join:
+    the hashes are memoised as packed int64 bytes, per word for char n-grams and per
+    token for word unigrams (word n-grams of two or more tokens are too many to memoise
+    and are hashed each time), and word tokens per whitespace-separated chunk (the
+    token regex runs on unseen chunks only). A numpy call costs about a
+    microsecond whatever its size, so a prompt's hashes become one array in one call.
     """
 
     def __init__(self, spec: HashingSpec) -> None:
         self.spec = spec
-        self.char_words = _Memo(self._char_word_hashes)
+        low, high = spec.ngram_min, spec.ngram_max
+        self.char_words = _Memo(
+            lambda word: _packed(map(mmh3.hash, _word_char_ngrams(word, low, high)))
+        )
         self.chunk_tokens = _Memo(lambda chunk: tuple(_TOKENS.findall(chunk)))
-        self.token_hashes = _Memo(mmh3.hash)
+        self.token_hashes = _Memo(lambda token: _packed((mmh3.hash(token),)))
 
-    def _char_word_hashes(self, word: str) -> np.ndarray:
-        grams = _word_char_ngrams(word, self.spec.ngram_min, self.spec.ngram_max)
-        return np.array(list(map(mmh3.hash, grams)), np.int64)
-
-    def signed_hashes(self, text: str) -> np.ndarray:
-        """The signed 32-bit MurmurHash3 of every n-gram of the windowed text, in order."""
+    def hash_bytes(self, text: str) -> bytes:
+        """`signed_hashes` packed as int64 bytes."""
         spec = self.spec
         doc = spec.window.apply(text).lower()
         # str.split() cuts at whitespace, which is never a word character: tokens and
         # char_wb words never cross a cut.
         chunks = doc.split()
         if spec.analyzer == "char_wb":
-            if not chunks:
-                return np.empty(0, np.int64)
-            return np.concatenate(list(map(self.char_words.__getitem__, chunks)))
+            return b"".join(map(self.char_words.__getitem__, chunks))
         tokens = list(chain.from_iterable(map(self.chunk_tokens.__getitem__, chunks)))
-        parts: list[Iterable[int]] = []
+        parts: list[bytes] = []
         if spec.ngram_min == 1:
-            parts.append(map(self.token_hashes.__getitem__, tokens))
+            parts.append(b"".join(map(self.token_hashes.__getitem__, tokens)))
         for n in range(max(spec.ngram_min, 2), spec.ngram_max + 1):
             grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
-            parts.append(map(mmh3.hash, grams))
-        return np.fromiter(chain.from_iterable(parts), np.int64)
+            parts.append(_packed(map(mmh3.hash, grams)))
+        return b"".join(parts)
+
+    def signed_hashes(self, text: str) -> np.ndarray:
+        """The signed 32-bit MurmurHash3 of every n-gram of the windowed text, in order."""
+        return np.frombuffer(self.hash_bytes(text), "<i8")
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of the normalised row: `hashed_rows` of this block alone."""
@@ -178,34 +193,42 @@ def hashed_rows(blocks: Sequence[tuple[_Hasher, str, int]]) -> tuple[np.ndarray,
     as a dot product or a CSR matrix reads it (deduplicating costs more than the rest:
     sorts are slow here). The blocks share each array operation, so a prompt costs a
     few numpy calls whatever the number of blocks."""
-    hashes = [hasher.signed_hashes(text) for hasher, text, _ in blocks]
-    joined = np.concatenate(hashes) if len(hashes) > 1 else hashes[0]
+    hashes = [hasher.hash_bytes(text) for hasher, text, _ in blocks]
+    joined = np.frombuffer(b"".join(hashes), "<i8")
     if not len(joined):
         return np.empty(0, np.int64), np.empty(0, np.float64)
+    # Each numpy call costs about a microsecond whatever its size (a few hundred
+    # entries here), so the blocks share every call they can.
     # abs in int64 maps -2**31 the way sklearn's special case does.
     columns = np.abs(joined)
-    signs = np.where(joined >= 0, 1.0, -1.0)
-    spans = []
-    start = 0
-    for (hasher, _, offset), block in zip(blocks, hashes, strict=True):
-        end = start + len(block)
-        spans.append((start, end))
-        np.remainder(columns[start:end], hasher.spec.n_features, out=columns[start:end])
+    signs = np.copysign(1.0, joined)  # a hash of 0 counts as positive, as in sklearn
+    ends = [end // 8 for end in accumulate(map(len, hashes))]
+    spans = list(zip([0, *ends[:-1]], ends, strict=True))
+    widths = {hasher.spec.n_features for hasher, _, _ in blocks}
+    width = widths.pop() if len(widths) == 1 else 0
+    if width and not width & (width - 1):  # one power of two: the remainder is a mask
+        np.bitwise_and(columns, width - 1, out=columns)
+    for (hasher, _, offset), (start, end) in zip(blocks, spans, strict=True):
+        if not width or width & (width - 1):
+            np.remainder(columns[start:end], hasher.spec.n_features, out=columns[start:end])
         if offset:
             columns[start:end] += offset
         if not hasher.spec.alternate_sign:
             signs[start:end] = 1.0
-        start = end
     # |row|^2 = sum over entries of sign * (the column's summed value). Column sums are
     # small integers, so any order of summation gives the same, exact, norm.
     column_sums = _scratch(max(offset + h.spec.n_features for h, _, offset in blocks))
     np.add.at(column_sums, columns, signs)
-    squares = signs * column_sums[columns]
+    squares = column_sums.take(columns)
+    squares *= signs
     column_sums[columns] = 0.0
-    for start, end in spans:
-        norm = math.sqrt(float(squares[start:end].sum()))
-        if norm > 0:
-            signs[start:end] /= norm
+    if all(end > start for start, end in spans):
+        squared_norms = np.add.reduceat(squares, [start for start, _ in spans]).tolist()
+    else:  # reduceat reads an empty span as its next entry
+        squared_norms = [float(squares[start:end].sum()) for start, end in spans]
+    for (start, end), squared in zip(spans, squared_norms, strict=True):
+        if squared > 0:
+            signs[start:end] /= math.sqrt(squared)
     return columns, signs
 
 

@@ -393,16 +393,24 @@ class _Embedder:
         self._special = re.compile("|".join(map(re.escape, specials))) if specials else None
         bpe = self.tokenizer.model
         token_id = attrgetter("id")
-        self.pieces = _Memo(lambda piece: tuple(map(token_id, bpe.tokenize(piece))))
+        # Token ids as packed int64 bytes: a text's ids are one bytes join.
+        self.pieces = _Memo(lambda piece: _packed(map(token_id, bpe.tokenize(piece))))
+        # The same by the piece's text after its one "▁", for texts split on " ".
+        self.spaced_words = _Memo(lambda word: self.pieces[_SPACE + word])
 
     def token_ids(self, text: str) -> np.ndarray:
         if not text:
             return np.empty(0, np.intp)
         if self._special is not None and self._special.search(text):
             return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, np.intp)
-        normalised = _SPACE + text.replace(" ", _SPACE)
-        pieces = _PIECES.findall(normalised)
-        return np.fromiter(chain.from_iterable(map(self.pieces.__getitem__, pieces)), np.intp)
+        if _SPACE not in text:
+            words = text.split(" ")
+            # One space before every word (none leading, trailing or doubled): the
+            # pieces are "▁" + each word, without a regex over the text.
+            if "" not in words:
+                return _ids(b"".join(map(self.spaced_words.__getitem__, words)))
+        pieces = _PIECES.findall(_SPACE + text.replace(" ", _SPACE))
+        return _ids(b"".join(map(self.pieces.__getitem__, pieces)))
 
     def __call__(self, text: str) -> np.ndarray:
         ids = self.token_ids(self.window.apply(text))
@@ -410,9 +418,13 @@ class _Embedder:
             return np.zeros(self.table.shape[1], np.float32)
         # The normalised mean is the normalised sum; a product with ones sums the rows
         # several times faster than a reduce does here.
-        total = np.ones(len(ids), np.float32) @ self.table[ids]
+        total = np.ones(len(ids), np.float32) @ self.table.take(ids, axis=0)
         norm = math.sqrt(float(total @ total))
         return total * (1.0 / norm) if norm > 0 else total
+
+
+def _ids(packed: bytes) -> np.ndarray:
+    return np.frombuffer(packed, "<i8").astype(np.intp, copy=False)
 
 
 @lru_cache(maxsize=4)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from switchyard.learning import features
@@ -38,6 +40,20 @@ TEXTS = [
     "repeated repeated repeated words words words " * 20,
     "a literal <s> special token </s> in the text",
     "x" * 300,
+    # The fast paths: one space between words (split on " "), or not (the piece regex).
+    "one space between every word, and punctuation: like this; (or that)!",
+    "double  spaces, a trailing one ",
+    " a leading space",
+    "a literal \u2581 piece mark\u2581inside",
+    "numbers 12345 3.14159 -7 1e10 and 2024-06-01",
+    "Ελληνικά ΣΟΦΟΣ ΟΔΟΣ σίσυφος: final sigma across   spaces ΑΣ",
+    "under_score snake_case __dunder__ a_b",
+    "non\u00a0breaking\u2003em space\u3000ideographic\x1cfile separator",
+    "long " + " ".join(f"w{i}x{i * 7 % 13}" for i in range(400)) + " end",
+    # Words only where the word window reads and the char window does not: an empty
+    # last block in a feature row.
+    " " * 160 + "words in the middle only" + " " * 200,
+    "a literal\u2581 before a space",
 ]
 
 
@@ -76,6 +92,88 @@ def test_hashing_equals_sklearn(analyzer: str, low: int, high: int, alternate_si
         # Twice: the memoised second call must give the same row.
         again = spec.hashed(text)
         np.testing.assert_array_equal(again[1], values)
+
+
+def test_hashing_equals_sklearn_across_blocks_of_other_widths() -> None:
+    """Blocks of different widths (one not a power of two) in one row: each block's
+    columns are its own remainder, then shifted by its offset."""
+    window = TextWindow(120, 40)
+    specs = [HashingSpec("word", 1, 2, 1000, window), HashingSpec("char_wb", 3, 4, 2**10, window)]
+    vectorizers = [
+        HashingVectorizer(
+            analyzer=s.analyzer, ngram_range=(s.ngram_min, s.ngram_max), n_features=s.n_features
+        )
+        for s in specs
+    ]
+    hashers = [features._hasher(spec) for spec in specs]
+    for text in TEXTS:
+        columns, values = features.hashed_rows([(hashers[0], text, 0), (hashers[1], text, 1000)])
+        expected = np.concatenate(
+            [v.transform([window.apply(text)]).toarray()[0] for v in vectorizers]
+        )
+        np.testing.assert_allclose(_dense(columns, values, 1000 + 2**10), expected, atol=1e-12)
+
+
+# Text that exercises every path: spaces of several kinds and runs, "▁", a special
+# token's literal, non-ASCII letters and marks, digits and punctuation.
+_ALPHABET = st.sampled_from(
+    [
+        " ",
+        " ",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u00a0",
+        "\u2581",
+        "<s>",
+        "</s>",
+        "_",
+        "'",
+        ".",
+        ",",
+        "?",
+        "a",
+        "b",
+        "e",
+        "t",
+        "th",
+        "ing",
+        "Z",
+        "0",
+        "7",
+        "é",
+        "ß",
+        "Σ",
+        "ς",
+        "日本",
+        "🎉",
+        "\u0301",
+    ]
+)
+_TEXTS = st.lists(_ALPHABET, max_size=60).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_any_text_hashes_as_sklearn_does(text: str) -> None:
+    """Whatever the text, both analyzers give sklearn's row (memo and fast paths)."""
+    window = TextWindow(40, 20)
+    for analyzer, low, high in (("word", 1, 2), ("char_wb", 3, 4)):
+        spec = HashingSpec(analyzer, low, high, 2**10, window)
+        vectorizer = HashingVectorizer(analyzer=analyzer, ngram_range=(low, high), n_features=2**10)
+        expected = vectorizer.transform([window.apply(text)]).toarray()[0]
+        columns, values = spec.hashed(text)
+        np.testing.assert_allclose(_dense(columns, values, 2**10), expected, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_any_text_tokenises_as_the_tokenizer_does(text: str) -> None:
+    """Whatever the text, the memoised ids are the tokenizer's."""
+    embed = embedder(EmbeddingSpec())
+    expected = embed.tokenizer.encode(text, add_special_tokens=False).ids
+    assert embed.token_ids(text).tolist() == expected
 
 
 def test_grams_are_sklearns_analyzer() -> None:

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from itertools import accumulate, chain
+from itertools import accumulate
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,9 @@ from switchyard.tasks import DEFAULT_TASK_TYPE, TASK_TYPES
 # scikit-learn's defaults: the parity test builds a HashingVectorizer with these.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKENS = re.compile(TOKEN_PATTERN)
+# The same tokens, found faster: a greedy run of two or more word characters starts and
+# ends at word boundaries anyway (tests compare with sklearn on any text).
+_WORD_TOKENS = re.compile(r"\w\w+")
 ANALYZERS = ("word", "char_wb")
 
 
@@ -126,12 +129,11 @@ class _Hasher:
     column. Equal to hashing `HashingSpec.grams` one by one, which tests compare with
     sklearn's HashingVectorizer.
 
-    N-grams never cross whitespace, so a prompt costs memo lookups and one bytes join:
-    the hashes are memoised as packed int64 bytes, per word for char n-grams and per
-    token for word unigrams (word n-grams of two or more tokens are too many to memoise
-    and are hashed each time), and word tokens per whitespace-separated chunk (the
-    token regex runs on unseen chunks only). A numpy call costs about a
-    microsecond whatever its size, so a prompt's hashes become one array in one call.
+    Char n-grams never cross whitespace, so each word's hashes are memoised, packed as
+    int64 bytes; a prompt's hashes are then one bytes join and one array (a numpy call
+    costs about a microsecond whatever its size). Word n-grams are hashed each time: a
+    memo per token or chunk saves instructions but costs more in cache misses on a
+    busy machine than the hashing it saves (docs/predictors.md).
     """
 
     def __init__(self, spec: HashingSpec) -> None:
@@ -140,22 +142,17 @@ class _Hasher:
         self.char_words = _Memo(
             lambda word: _packed(map(mmh3.hash, _word_char_ngrams(word, low, high)))
         )
-        self.chunk_tokens = _Memo(lambda chunk: tuple(_TOKENS.findall(chunk)))
-        self.token_hashes = _Memo(lambda token: _packed((mmh3.hash(token),)))
 
     def hash_bytes(self, text: str) -> bytes:
         """`signed_hashes` packed as int64 bytes."""
         spec = self.spec
         doc = spec.window.apply(text).lower()
-        # str.split() cuts at whitespace, which is never a word character: tokens and
-        # char_wb words never cross a cut.
-        chunks = doc.split()
         if spec.analyzer == "char_wb":
-            return b"".join(map(self.char_words.__getitem__, chunks))
-        tokens = list(chain.from_iterable(map(self.chunk_tokens.__getitem__, chunks)))
+            return b"".join(map(self.char_words.__getitem__, doc.split()))
+        tokens = _WORD_TOKENS.findall(doc)
         parts: list[bytes] = []
         if spec.ngram_min == 1:
-            parts.append(b"".join(map(self.token_hashes.__getitem__, tokens)))
+            parts.append(_packed(map(mmh3.hash, tokens)))
         for n in range(max(spec.ngram_min, 2), spec.ngram_max + 1):
             grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
             parts.append(_packed(map(mmh3.hash, grams)))

@@ -392,20 +392,12 @@ class _Embedder:
         token_id = attrgetter("id")
         # Token ids as packed int64 bytes: a text's ids are one bytes join.
         self.pieces = _Memo(lambda piece: _packed(map(token_id, bpe.tokenize(piece))))
-        # The same by the piece's text after its one "▁", for texts split on " ".
-        self.spaced_words = _Memo(lambda word: self.pieces[_SPACE + word])
 
     def token_ids(self, text: str) -> np.ndarray:
         if not text:
             return np.empty(0, np.intp)
         if self._special is not None and self._special.search(text):
             return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, np.intp)
-        if _SPACE not in text:
-            words = text.split(" ")
-            # One space before every word (none leading, trailing or doubled): the
-            # pieces are "▁" + each word, without a regex over the text.
-            if "" not in words:
-                return _ids(b"".join(map(self.spaced_words.__getitem__, words)))
         pieces = _PIECES.findall(_SPACE + text.replace(" ", _SPACE))
         return _ids(b"".join(map(self.pieces.__getitem__, pieces)))
 

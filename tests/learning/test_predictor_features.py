@@ -3,6 +3,7 @@ memoised tokenisation equals WordLlama's tokenizer, and WordLlama loads offline.
 
 from __future__ import annotations
 
+import math
 import socket
 from pathlib import Path
 
@@ -307,3 +308,23 @@ def test_the_key_holds_all_the_features_depend_on() -> None:
         assert featurizer.key(other, "math") != key
     assert featurizer.key(one, "code") != key
     assert featurizer.key("short", "chat") == ("short", "", 5, "chat")
+
+
+class _FixedHashes:
+    """A block whose n-grams hash to given values: hashes no real text reaches easily."""
+
+    def __init__(self, hashes: list[int], n_features: int) -> None:
+        self.hashes = hashes
+        self.spec = HashingSpec("word", 1, 1, n_features, TextWindow(10, 0))
+
+    def hash_bytes(self, _text: str) -> bytes:
+        return np.asarray(self.hashes, "<i8").tobytes()
+
+
+def test_a_zero_hash_counts_as_positive_and_min_int_maps_as_sklearn() -> None:
+    """sklearn signs a hash of 0 +1 and maps -2**31 to column 2**31 % n_features."""
+    block = _FixedHashes([0, -(2**31), 5, 6], 2**10)
+    columns, values = features.hashed_rows([(block, "", 0)])  # type: ignore[list-item]
+    assert columns.tolist() == [0, 2**31 % 2**10, 5, 6] == [0, 0, 5, 6]
+    # +1 and -1 cancel in column 0; columns 5 and 6 hold 1 each: the norm is sqrt(2).
+    np.testing.assert_allclose(values, np.array([1, -1, 1, 1]) / math.sqrt(2))

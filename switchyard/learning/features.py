@@ -23,12 +23,13 @@ from __future__ import annotations
 import logging
 import math
 import re
+import struct
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from itertools import chain
-from operator import attrgetter
+from itertools import accumulate
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ from switchyard.tasks import DEFAULT_TASK_TYPE, TASK_TYPES
 # scikit-learn's defaults: the parity test builds a HashingVectorizer with these.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKENS = re.compile(TOKEN_PATTERN)
+# The same tokens, found faster: a greedy run of two or more word characters starts and
+# ends at word boundaries anyway (tests compare with sklearn on any text).
+_WORD_TOKENS = re.compile(r"\w\w+")
 ANALYZERS = ("word", "char_wb")
 
 
@@ -109,39 +113,54 @@ class _Memo(dict):  # type: ignore[type-arg]
         return value
 
 
+def _packed(hashes: Iterable[int]) -> bytes:
+    """Signed 64-bit little-endian integers, as `np.frombuffer(..., "<i8")` reads them."""
+    values = list(hashes)
+    return _int64s(len(values)).pack(*values)
+
+
+@lru_cache(maxsize=512)
+def _int64s(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}q")
+
+
 class _Hasher:
     """`HashingSpec.hashed`, fast: the signed MurmurHash3 of every n-gram, summed per
-    column. Char n-grams never cross a word, so each word's are hashed once and
-    memoised as an array (one concatenation per prompt instead of an iteration over
-    every n-gram). Equal to hashing `HashingSpec.grams` one by one, which tests compare
-    with sklearn's HashingVectorizer."""
+    column. Equal to hashing `HashingSpec.grams` one by one, which tests compare with
+    sklearn's HashingVectorizer.
+
+    Char n-grams never cross whitespace, so each word's hashes are memoised, packed as
+    int64 bytes; a prompt's hashes are then one bytes join and one array (a numpy call
+    costs about a microsecond whatever its size). Word n-grams are hashed each time: a
+    memo per token or chunk saves instructions but costs more in cache misses on a
+    busy machine than the hashing it saves (docs/predictors.md).
+    """
 
     def __init__(self, spec: HashingSpec) -> None:
         self.spec = spec
+        low, high = spec.ngram_min, spec.ngram_max
         self.char_words = _Memo(
-            lambda word: np.fromiter(
-                map(mmh3.hash, _word_char_ngrams(word, spec.ngram_min, spec.ngram_max)),
-                np.int64,
-            )
+            lambda word: _packed(map(mmh3.hash, _word_char_ngrams(word, low, high)))
         )
 
-    def signed_hashes(self, text: str) -> np.ndarray:
-        """The signed 32-bit MurmurHash3 of every n-gram of the windowed text, in order."""
+    def hash_bytes(self, text: str) -> bytes:
+        """`signed_hashes` packed as int64 bytes."""
         spec = self.spec
         doc = spec.window.apply(text).lower()
         if spec.analyzer == "char_wb":
-            words = doc.split()
-            if not words:
-                return np.empty(0, np.int64)
-            return np.concatenate(list(map(self.char_words.__getitem__, words)))
-        tokens = _TOKENS.findall(doc)
-        parts: list[Iterable[int]] = []
+            return b"".join(map(self.char_words.__getitem__, doc.split()))
+        tokens = _WORD_TOKENS.findall(doc)
+        parts: list[bytes] = []
         if spec.ngram_min == 1:
-            parts.append(map(mmh3.hash, tokens))
+            parts.append(_packed(map(mmh3.hash, tokens)))
         for n in range(max(spec.ngram_min, 2), spec.ngram_max + 1):
             grams = map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
-            parts.append(map(mmh3.hash, grams))
-        return np.fromiter(chain.from_iterable(parts), np.int64)
+            parts.append(_packed(map(mmh3.hash, grams)))
+        return b"".join(parts)
+
+    def signed_hashes(self, text: str) -> np.ndarray:
+        """The signed 32-bit MurmurHash3 of every n-gram of the windowed text, in order."""
+        return np.frombuffer(self.hash_bytes(text), "<i8")
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of the normalised row: `hashed_rows` of this block alone."""
@@ -171,34 +190,42 @@ def hashed_rows(blocks: Sequence[tuple[_Hasher, str, int]]) -> tuple[np.ndarray,
     as a dot product or a CSR matrix reads it (deduplicating costs more than the rest:
     sorts are slow here). The blocks share each array operation, so a prompt costs a
     few numpy calls whatever the number of blocks."""
-    hashes = [hasher.signed_hashes(text) for hasher, text, _ in blocks]
-    joined = np.concatenate(hashes) if len(hashes) > 1 else hashes[0]
+    hashes = [hasher.hash_bytes(text) for hasher, text, _ in blocks]
+    joined = np.frombuffer(b"".join(hashes), "<i8")
     if not len(joined):
         return np.empty(0, np.int64), np.empty(0, np.float64)
+    # Each numpy call costs about a microsecond whatever its size (a few hundred
+    # entries here), so the blocks share every call they can.
     # abs in int64 maps -2**31 the way sklearn's special case does.
     columns = np.abs(joined)
-    signs = np.where(joined >= 0, 1.0, -1.0)
-    spans = []
-    start = 0
-    for (hasher, _, offset), block in zip(blocks, hashes, strict=True):
-        end = start + len(block)
-        spans.append((start, end))
-        np.remainder(columns[start:end], hasher.spec.n_features, out=columns[start:end])
+    signs = np.copysign(1.0, joined)  # a hash of 0 counts as positive, as in sklearn
+    ends = [end // 8 for end in accumulate(map(len, hashes))]
+    spans = list(zip([0, *ends[:-1]], ends, strict=True))
+    widths = {hasher.spec.n_features for hasher, _, _ in blocks}
+    width = widths.pop() if len(widths) == 1 else 0
+    if width and not width & (width - 1):  # one power of two: the remainder is a mask
+        np.bitwise_and(columns, width - 1, out=columns)
+    for (hasher, _, offset), (start, end) in zip(blocks, spans, strict=True):
+        if not width or width & (width - 1):
+            np.remainder(columns[start:end], hasher.spec.n_features, out=columns[start:end])
         if offset:
             columns[start:end] += offset
         if not hasher.spec.alternate_sign:
             signs[start:end] = 1.0
-        start = end
     # |row|^2 = sum over entries of sign * (the column's summed value). Column sums are
     # small integers, so any order of summation gives the same, exact, norm.
     column_sums = _scratch(max(offset + h.spec.n_features for h, _, offset in blocks))
     np.add.at(column_sums, columns, signs)
-    squares = signs * column_sums[columns]
+    squares = column_sums.take(columns)
+    squares *= signs
     column_sums[columns] = 0.0
-    for start, end in spans:
-        norm = math.sqrt(float(squares[start:end].sum()))
-        if norm > 0:
-            signs[start:end] /= norm
+    if all(end > start for start, end in spans):
+        squared_norms = np.add.reduceat(squares, [start for start, _ in spans]).tolist()
+    else:  # reduceat reads an empty span as its next entry
+        squared_norms = [float(squares[start:end].sum()) for start, end in spans]
+    for (start, end), squared in zip(spans, squared_norms, strict=True):
+        if squared > 0:
+            signs[start:end] /= math.sqrt(squared)
     return columns, signs
 
 
@@ -220,18 +247,25 @@ def _char_wb_ngrams(doc: str, low: int, high: int) -> list[str]:
     return [gram for word in doc.split() for gram in _word_char_ngrams(word, low, high)]
 
 
-def _word_char_ngrams(word: str, low: int, high: int) -> list[str]:
-    """One word's char_wb n-grams, as sklearn yields them: slices of " word "; a word
-    no longer than n counts once, whole, and ends the sizes."""
-    padded = " " + word + " "
-    size = len(padded)
-    grams: list[str] = []
+def _word_char_ngrams(word: str, low: int, high: int) -> tuple[str, ...]:
+    """One word's char_wb n-grams, as sklearn yields them (see `_gram_slicer`)."""
+    return _gram_slicer(len(word) + 2, low, high)(" " + word + " ")
+
+
+@lru_cache(maxsize=1024)
+def _gram_slicer(size: int, low: int, high: int) -> Any:
+    """A function that cuts a padded word of `size` characters into its char_wb n-grams,
+    all in one C call: every window of each size from low to high; a word no longer
+    than n counts once, whole, and ends the sizes (sklearn's rule)."""
+    slices: list[slice] = []
     for n in range(low, high + 1):
         if size <= n:
-            grams.append(padded)
+            slices.append(slice(0, size))
             break
-        grams.extend(map(padded.__getitem__, map(slice, range(size - n + 1), range(n, size + 1))))
-    return grams
+        slices += [slice(i, i + n) for i in range(size - n + 1)]
+    if len(slices) == 1:  # itemgetter of one item returns it bare
+        return lambda padded: (padded,)
+    return itemgetter(*slices)
 
 
 @dataclass(frozen=True)
@@ -356,16 +390,16 @@ class _Embedder:
         self._special = re.compile("|".join(map(re.escape, specials))) if specials else None
         bpe = self.tokenizer.model
         token_id = attrgetter("id")
-        self.pieces = _Memo(lambda piece: tuple(map(token_id, bpe.tokenize(piece))))
+        # Token ids as packed int64 bytes: a text's ids are one bytes join.
+        self.pieces = _Memo(lambda piece: _packed(map(token_id, bpe.tokenize(piece))))
 
     def token_ids(self, text: str) -> np.ndarray:
         if not text:
             return np.empty(0, np.intp)
         if self._special is not None and self._special.search(text):
             return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, np.intp)
-        normalised = _SPACE + text.replace(" ", _SPACE)
-        pieces = _PIECES.findall(normalised)
-        return np.fromiter(chain.from_iterable(map(self.pieces.__getitem__, pieces)), np.intp)
+        pieces = _PIECES.findall(_SPACE + text.replace(" ", _SPACE))
+        return _ids(b"".join(map(self.pieces.__getitem__, pieces)))
 
     def __call__(self, text: str) -> np.ndarray:
         ids = self.token_ids(self.window.apply(text))
@@ -373,9 +407,13 @@ class _Embedder:
             return np.zeros(self.table.shape[1], np.float32)
         # The normalised mean is the normalised sum; a product with ones sums the rows
         # several times faster than a reduce does here.
-        total = np.ones(len(ids), np.float32) @ self.table[ids]
+        total = np.ones(len(ids), np.float32) @ self.table.take(ids, axis=0)
         norm = math.sqrt(float(total @ total))
         return total * (1.0 / norm) if norm > 0 else total
+
+
+def _ids(packed: bytes) -> np.ndarray:
+    return np.frombuffer(packed, "<i8").astype(np.intp, copy=False)
 
 
 @lru_cache(maxsize=4)

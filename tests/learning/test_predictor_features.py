@@ -3,11 +3,14 @@ memoised tokenisation equals WordLlama's tokenizer, and WordLlama loads offline.
 
 from __future__ import annotations
 
+import math
 import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from switchyard.learning import features
@@ -38,6 +41,20 @@ TEXTS = [
     "repeated repeated repeated words words words " * 20,
     "a literal <s> special token </s> in the text",
     "x" * 300,
+    # The fast paths: one space between words (split on " "), or not (the piece regex).
+    "one space between every word, and punctuation: like this; (or that)!",
+    "double  spaces, a trailing one ",
+    " a leading space",
+    "a literal \u2581 piece mark\u2581inside",
+    "numbers 12345 3.14159 -7 1e10 and 2024-06-01",
+    "Ελληνικά ΣΟΦΟΣ ΟΔΟΣ σίσυφος: final sigma across   spaces ΑΣ",
+    "under_score snake_case __dunder__ a_b",
+    "non\u00a0breaking\u2003em space\u3000ideographic\x1cfile separator",
+    "long " + " ".join(f"w{i}x{i * 7 % 13}" for i in range(400)) + " end",
+    # Words only where the word window reads and the char window does not: an empty
+    # last block in a feature row.
+    " " * 160 + "words in the middle only" + " " * 200,
+    "a literal\u2581 before a space",
 ]
 
 
@@ -76,6 +93,88 @@ def test_hashing_equals_sklearn(analyzer: str, low: int, high: int, alternate_si
         # Twice: the memoised second call must give the same row.
         again = spec.hashed(text)
         np.testing.assert_array_equal(again[1], values)
+
+
+def test_hashing_equals_sklearn_across_blocks_of_other_widths() -> None:
+    """Blocks of different widths (one not a power of two) in one row: each block's
+    columns are its own remainder, then shifted by its offset."""
+    window = TextWindow(120, 40)
+    specs = [HashingSpec("word", 1, 2, 1000, window), HashingSpec("char_wb", 3, 4, 2**10, window)]
+    vectorizers = [
+        HashingVectorizer(
+            analyzer=s.analyzer, ngram_range=(s.ngram_min, s.ngram_max), n_features=s.n_features
+        )
+        for s in specs
+    ]
+    hashers = [features._hasher(spec) for spec in specs]
+    for text in TEXTS:
+        columns, values = features.hashed_rows([(hashers[0], text, 0), (hashers[1], text, 1000)])
+        expected = np.concatenate(
+            [v.transform([window.apply(text)]).toarray()[0] for v in vectorizers]
+        )
+        np.testing.assert_allclose(_dense(columns, values, 1000 + 2**10), expected, atol=1e-12)
+
+
+# Text that exercises every path: spaces of several kinds and runs, "▁", a special
+# token's literal, non-ASCII letters and marks, digits and punctuation.
+_ALPHABET = st.sampled_from(
+    [
+        " ",
+        " ",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u00a0",
+        "\u2581",
+        "<s>",
+        "</s>",
+        "_",
+        "'",
+        ".",
+        ",",
+        "?",
+        "a",
+        "b",
+        "e",
+        "t",
+        "th",
+        "ing",
+        "Z",
+        "0",
+        "7",
+        "é",
+        "ß",
+        "Σ",
+        "ς",
+        "日本",
+        "🎉",
+        "\u0301",
+    ]
+)
+_TEXTS = st.lists(_ALPHABET, max_size=60).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_any_text_hashes_as_sklearn_does(text: str) -> None:
+    """Whatever the text, both analyzers give sklearn's row (memo and fast paths)."""
+    window = TextWindow(40, 20)
+    for analyzer, low, high in (("word", 1, 2), ("char_wb", 3, 4)):
+        spec = HashingSpec(analyzer, low, high, 2**10, window)
+        vectorizer = HashingVectorizer(analyzer=analyzer, ngram_range=(low, high), n_features=2**10)
+        expected = vectorizer.transform([window.apply(text)]).toarray()[0]
+        columns, values = spec.hashed(text)
+        np.testing.assert_allclose(_dense(columns, values, 2**10), expected, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_any_text_tokenises_as_the_tokenizer_does(text: str) -> None:
+    """Whatever the text, the memoised ids are the tokenizer's."""
+    embed = embedder(EmbeddingSpec())
+    expected = embed.tokenizer.encode(text, add_special_tokens=False).ids
+    assert embed.token_ids(text).tolist() == expected
 
 
 def test_grams_are_sklearns_analyzer() -> None:
@@ -209,3 +308,23 @@ def test_the_key_holds_all_the_features_depend_on() -> None:
         assert featurizer.key(other, "math") != key
     assert featurizer.key(one, "code") != key
     assert featurizer.key("short", "chat") == ("short", "", 5, "chat")
+
+
+class _FixedHashes:
+    """A block whose n-grams hash to given values: hashes no real text reaches easily."""
+
+    def __init__(self, hashes: list[int], n_features: int) -> None:
+        self.hashes = hashes
+        self.spec = HashingSpec("word", 1, 1, n_features, TextWindow(10, 0))
+
+    def hash_bytes(self, _text: str) -> bytes:
+        return np.asarray(self.hashes, "<i8").tobytes()
+
+
+def test_a_zero_hash_counts_as_positive_and_min_int_maps_as_sklearn() -> None:
+    """sklearn signs a hash of 0 +1 and maps -2**31 to column 2**31 % n_features."""
+    block = _FixedHashes([0, -(2**31), 5, 6], 2**10)
+    columns, values = features.hashed_rows([(block, "", 0)])  # type: ignore[list-item]
+    assert columns.tolist() == [0, 2**31 % 2**10, 5, 6] == [0, 0, 5, 6]
+    # +1 and -1 cancel in column 0; columns 5 and 6 hold 1 each: the norm is sqrt(2).
+    np.testing.assert_allclose(values, np.array([1, -1, 1, 1]) / math.sqrt(2))

@@ -53,8 +53,11 @@ RESTART_INTERVAL_S = 5.0
 # The package root, from which the writer process imports this package.
 _ROOT = Path(__file__).resolve().parents[3]
 # Decisions wait this long (or until this many) before their rows are built at once.
+# Building a row takes ~12 µs of the event loop, so a batch is a pause of BATCH_MAX
+# times that for the requests behind it: 256 made the router-added p99 ~1 ms worse
+# with the log on; 32 keeps the pause under 0.5 ms, and a batch's send stays cheap.
 BATCH_DELAY_S = 0.1
-BATCH_MAX = 256
+BATCH_MAX = 32
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """DecisionLog: the route observer that queues decisions for the log's writer process.
 
 The request path only freezes the trace and appends it to a list (a few microseconds);
-a full queue drops the decision and counts it. Every BATCH_DELAY_S (or BATCH_MAX
-decisions) one event-loop callback turns the batch into rows and writes them, without
-blocking, to the pipe of the writer process (writer_process.py), which runs SQLite. On
+a full queue drops the decision and counts it. The next turn of the event loop, after
+the route has answered, builds the row; every BATCH_MAX rows (or BATCH_DELAY_S) they are
+written, without blocking, to the pipe of the writer process (writer_process.py), which
+runs SQLite. On
 the router's own thread SQLite's inserts took the GIL back once per statement and cost
 the event loop its core: `make bench` lost more throughput than the CPU they cost.
 Feedback and flushes go through the same pipe, so they always see every decision
@@ -148,8 +149,11 @@ class DecisionLog:
         self._capture = (
             TextCapture(settings.redact or (lambda text: text)) if settings.capture_text else None
         )
-        # Decisions not yet handed to the writer, and the timer that hands them.
+        # Decisions not yet built into rows, rows not yet sent, and the callbacks that
+        # build (next loop turn) and send (BATCH_DELAY_S at the latest) them.
         self._pending: list[PendingDecision] = []
+        self._rows: list[tuple[object, ...]] = []
+        self._build_soon: asyncio.Handle | None = None
         self._hand_over_at: asyncio.TimerHandle | None = None
         # Rows sent to the writer, and rows it reported written or lost.
         self._queued = 0
@@ -179,12 +183,27 @@ class DecisionLog:
             DROPPED.inc()
             return
         self._pending.append(pending)
-        if len(self._pending) >= BATCH_MAX:
+        loop = asyncio.get_running_loop()
+        if self._build_soon is None:
+            # Next loop turn: the request that just finished has its answer on the way,
+            # and no later request waits behind a whole batch of rows.
+            self._build_soon = loop.call_soon(self._build)
+        if self._hand_over_at is None:
+            self._hand_over_at = loop.call_later(BATCH_DELAY_S, self._hand_over)
+
+    def _build(self) -> None:
+        """Turn the pending decisions into rows; send them once BATCH_MAX are ready."""
+        if self._build_soon is not None:
+            self._build_soon.cancel()
+            self._build_soon = None
+        batch, self._pending = self._pending, []
+        for pending in batch:
+            try:
+                self._rows.append(decision_from(pending, capture=self._capture).row())
+            except Exception as exc:  # a bug in one record must not stop the log
+                self.failures.failed(exc, lost=1, path=self.settings.path)
+        if len(self._rows) >= BATCH_MAX:
             self._hand_over()
-        elif self._hand_over_at is None:
-            self._hand_over_at = asyncio.get_running_loop().call_later(
-                BATCH_DELAY_S, self._hand_over
-            )
 
     @property
     def writer_pid(self) -> int | None:
@@ -194,22 +213,18 @@ class DecisionLog:
     @property
     def waiting(self) -> int:
         """Decisions queued and not yet written (or lost)."""
-        return len(self._pending) + self._queued - self._settled
+        return len(self._pending) + len(self._rows) + self._queued - self._settled
 
     def _hand_over(self) -> None:
-        """Build the pending decisions' rows (on the event loop) and send them."""
+        """Send the built rows (and any still pending) to the writer."""
         if self._hand_over_at is not None:
             self._hand_over_at.cancel()
             self._hand_over_at = None
-        batch, self._pending = self._pending, []
-        if not batch:
+        if self._pending:
+            self._build()
+        rows, self._rows = self._rows, []
+        if not rows:
             return
-        rows = []
-        for pending in batch:
-            try:
-                rows.append(decision_from(pending, capture=self._capture).row())
-            except Exception as exc:  # a bug in one record must not stop the log
-                self.failures.failed(exc, lost=1, path=self.settings.path)
         child = self._running_child()
         if child is None:
             self.failures.failed(
@@ -218,9 +233,8 @@ class DecisionLog:
                 path=self.settings.path,
             )
             return
-        if rows:
-            self._queued += len(rows)
-            self._send(child, ("rows", rows))
+        self._queued += len(rows)
+        self._send(child, ("rows", rows))
 
     # -- the writer process ---------------------------------------------------------------
 

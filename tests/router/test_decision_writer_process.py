@@ -4,6 +4,7 @@ and restart, its end at close, and what the request path may and may not wait fo
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -13,7 +14,12 @@ from services.router.decision_log import writer as writer_module
 from services.router.decision_log.query import DecisionReader
 from services.router.decision_log.store import DecisionFiles
 from services.router.decision_log.writer import WRITE_FAILURES, DecisionLog
-from services.router.decision_log.writer_process import FrameReader, Writer, frame
+from services.router.decision_log.writer_process import (
+    WRITER_NICENESS,
+    FrameReader,
+    Writer,
+    frame,
+)
 from services.router.observers import RouteTrace
 from services.simulator.testing import RunningSimulator
 from switchyard.runtime.errors import NotFound, Unavailable
@@ -39,6 +45,9 @@ async def test_the_writer_is_a_child_process_that_exits_cleanly_at_close(
         reply = await r.stub.Route(ask())
         assert (await r.decisions())[0].decision.request_id == reply.request_id
         assert process.poll() is None and process.pid != 0
+        # It runs below the router's priority: background work yields to routing.
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(19, mine + WRITER_NICENESS)
         for _ in range(3):
             await r.stub.Route(ask())
         await log.close()

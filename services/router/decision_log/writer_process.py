@@ -21,6 +21,7 @@ and reported in `settled`, which the router counts in its metrics.
 
 from __future__ import annotations
 
+import os
 import pickle
 import sqlite3
 import struct
@@ -33,6 +34,7 @@ from services.router.decision_log.failures import FailureReport
 from services.router.decision_log.store import DecisionFiles
 
 HEADER = struct.Struct(">I")
+WRITER_NICENESS = 10
 NOT_FOUND = "not_found"
 UNAVAILABLE = "unavailable"
 
@@ -155,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from switchyard.runtime.logging import configure_logging
 
     configure_logging(service="router-decision-log")
+    # Background work: on a busy host the router, its models and its callers go first;
+    # the writer catches up when a core is free (the router's queue bounds the backlog).
+    os.nice(WRITER_NICENESS)
     files = DecisionFiles(Path(args[0]), max_bytes=int(args[1]), rotations=int(args[2]))
     try:
         serve(Writer(files), sys.stdin.buffer, sys.stdout.buffer)

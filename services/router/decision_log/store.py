@@ -104,9 +104,9 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 PRAGMA user_version = {SCHEMA_VERSION};
 """
-# Rows go in by statements of up to INSERT_ROWS rows each: SQLite then inserts them with
-# the GIL released once, where executemany takes the GIL back for every row and so makes
-# the event loop's thread hand it over once per row.
+# Rows go in by statements of up to INSERT_ROWS rows each: one bind pass and one SQLite
+# step per 64 rows, where executemany steps (and takes the GIL back) once per row. It
+# mattered while the log wrote on a thread of the router; the writer process keeps it.
 INSERT_ROWS = 64
 _ROW = f"({', '.join('?' * len(COLUMNS))})"
 

@@ -53,31 +53,27 @@ def _best(rows: Sequence[StrategyResult], metric: str, *, lower: bool) -> Strate
     return pick(scored, key=lambda r: getattr(r, metric))
 
 
+def _best_target(result: Result, metric: str, goal: float, *, lower: bool) -> Target:
+    """The best learned row's `metric` against `goal` (lower is better for CPT)."""
+    best = _best(result.rows, metric, lower=lower)
+    value = getattr(best, metric) if best is not None else None
+    label = "best CPT(50 %)" if lower else "best APGR"
+    wanted = f"<= {goal:.0%}" if lower else f">= {goal:.2f}"
+    shown = "" if value is None else (f"{value:.1%}" if lower else f"{value:.3f}")
+    return Target(
+        f"{result.name}: {label}",
+        wanted,
+        f"{shown} ({best.name})" if best is not None and value is not None else "-",
+        None if value is None else (value <= goal if lower else value >= goal),
+    )
+
+
 def targets(results: Sequence[Result]) -> list[Target]:
     out: list[Target] = []
     for result in results:
-        if result.name in APGR_GOALS:
-            goal = APGR_GOALS[result.name]
-            best = _best(result.rows, "apgr", lower=False)
-            out.append(
-                Target(
-                    f"{result.name}: best APGR",
-                    f">= {goal:.2f}",
-                    f"{best.apgr:.3f} ({best.name})" if best and best.apgr is not None else "-",
-                    None if best is None or best.apgr is None else best.apgr >= goal,
-                )
-            )
-        if result.name in CPT50_GOALS:
-            goal = CPT50_GOALS[result.name]
-            best = _best(result.rows, "cpt50", lower=True)
-            out.append(
-                Target(
-                    f"{result.name}: best CPT(50 %)",
-                    f"<= {goal:.0%}",
-                    f"{best.cpt50:.1%} ({best.name})" if best and best.cpt50 is not None else "-",
-                    None if best is None or best.cpt50 is None else best.cpt50 <= goal,
-                )
-            )
+        for metric, goals, lower in (("apgr", APGR_GOALS, False), ("cpt50", CPT50_GOALS, True)):
+            if result.name in goals:
+                out.append(_best_target(result, metric, goals[result.name], lower=lower))
         singles = [r for r in result.rows if r.kind == "model" and r.point is not None]
         for row in result.rows:
             if not row.name.startswith(SELECTOR_ROWS):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,22 @@ from services.router.observers import RouteTrace
 from services.simulator.testing import RunningSimulator
 from switchyard.runtime.errors import NotFound, Unavailable
 from tests.router.conftest import ask
-from tests.router.decision_harness import logged_router
+from tests.router.decision_harness import LoggedRouter, logged_router
 
 
 def _child_of(log: DecisionLog):  # type: ignore[no-untyped-def]
     child = log._child
     assert child is not None
     return child
+
+
+async def _after_one_write(r: LoggedRouter) -> tuple[DecisionLog, subprocess.Popen[bytes]]:
+    """One route routed and written: the log and its (running) writer process."""
+    log = r.app.decision_log
+    assert log is not None
+    await r.stub.Route(ask())
+    await log.flush()
+    return log, _child_of(log).process
 
 
 async def test_the_writer_is_a_child_process_that_exits_cleanly_at_close(
@@ -98,11 +108,7 @@ async def test_within_the_restart_interval_decisions_are_counted_lost_not_queued
     passes, batches are counted as failures and feedback is UNAVAILABLE at once."""
     monkeypatch.setattr(writer_module, "RESTART_INTERVAL_S", 3600.0)
     async for r in logged_router(simulator, tmp_path):
-        log = r.app.decision_log
-        assert log is not None
-        await r.stub.Route(ask())
-        await log.flush()
-        process = _child_of(log).process
+        log, process = await _after_one_write(r)
         process.send_signal(signal.SIGKILL)
         await asyncio.to_thread(process.wait, 5)
         with pytest.raises(Unavailable):
@@ -156,11 +162,7 @@ async def test_close_with_a_stuck_writer_is_bounded_and_kills_it(
     returns after CLOSE_TIMEOUT_S and the writer is killed, not left behind."""
     monkeypatch.setattr(writer_module, "CLOSE_TIMEOUT_S", 0.5)
     async for r in logged_router(simulator, tmp_path):
-        log = r.app.decision_log
-        assert log is not None
-        await r.stub.Route(ask())
-        await log.flush()
-        process = _child_of(log).process
+        log, process = await _after_one_write(r)
         process.send_signal(signal.SIGSTOP)
         await r.stub.Route(ask())
         started = asyncio.get_running_loop().time()

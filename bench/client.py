@@ -322,5 +322,32 @@ async def sample(
     return records
 
 
+async def alternating_sample(
+    targets: Sequence[tuple[str, bytes]],
+    *,
+    count: int,
+    method: str = ROUTE_METHOD,
+    timeout_s: float = 10.0,
+) -> list[list[CallRecord]]:
+    """`count` calls to each (address, request), one call at a time, the targets taking
+    turns (their order reversed every turn: A B B A ...): every target's calls see the
+    same moments of a shared machine. One list of records per target, in order."""
+    callers = [_Caller(address, method, request, timeout_s) for address, request in targets]
+    records: list[list[CallRecord]] = [[] for _ in callers]
+    origin = time.monotonic()
+    order = list(range(len(callers)))
+    try:
+        for turn in range(count):
+            for index in order if turn % 2 == 0 else reversed(order):
+                sent = time.monotonic()
+                code, reply = await callers[index].once()
+                done = time.monotonic()
+                records[index].append(_record(sent, sent, done, origin, code, reply, False))
+    finally:
+        for caller in callers:
+            await caller.channel.close()
+    return records
+
+
 def codes_of(records: Sequence[CallRecord]) -> dict[str, int]:
     return dict(Counter(r.code for r in records))

@@ -1,7 +1,12 @@
-"""The decision log's CPU per decision: `python -m bench.decision_log_bench [--decisions N]`.
+"""The decision log's CPU per decision:
 
-A real router (in process, over gRPC, to the simulator) answers one request; its trace is
-then handed to the decision log N times and written. Printed: CPU time per decision in
+    python -m bench.decision_log_bench [--decisions N] [--caller-ids]
+
+A real router (in process, over gRPC, to the simulator) answers one request; copies of
+its trace, each with its own request id, are then handed to the decision log N times and
+written. Ids are the router's own (time-ordered: its index appends) or, with
+--caller-ids, random ones as callers may send in `x-request-id` (each lands on another
+index page). Printed: CPU time per decision in
 the router's process (the request path's enqueue, the row building and the send to the
 writer) and in the writer process (SQLite's insert), which `make bench`'s router CPU per
 request puts in proportion. CPU time, unlike throughput, is little moved by other work
@@ -12,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -26,6 +33,7 @@ from services.router.state import RouterState
 from services.simulator.testing import running_simulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
+from switchyard.runtime.logging import new_request_id
 from switchyard.runtime.server import start_server
 from tests.router.conftest import SIM_MODELS, ask, feed
 
@@ -38,7 +46,7 @@ class _LastTrace:
         self.trace = trace
 
 
-async def measure(decisions: int) -> tuple[float, float]:
+async def measure(decisions: int, *, caller_ids: bool = False) -> tuple[float, float]:
     async with running_simulator(SIM_MODELS, seed=3) as sim:
         work = Path(tempfile.mkdtemp(prefix="decision-log-bench-"))
         state = RouterState(str(work))
@@ -65,10 +73,12 @@ async def measure(decisions: int) -> tuple[float, float]:
             await log.flush()  # the writer process is up
             writer = log.writer_pid
             assert writer is not None
+            fresh = (lambda: os.urandom(16).hex()) if caller_ids else new_request_id
+            traces = [replace(last.trace, request_id=fresh()) for _ in range(decisions)]
             writer_start = process_cpu_s(writer) or 0.0
             start = time.process_time()
-            for _ in range(decisions):
-                log.observe(last.trace)
+            for trace in traces:
+                log.observe(trace)
                 if log.waiting > log.settings.queue_size // 2:
                     await log.flush()  # keep every decision: none dropped, all counted
             await log.flush()
@@ -84,8 +94,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--caller-ids", action="store_true", help="random request ids")
     args = parser.parse_args()
-    runs = [asyncio.run(measure(args.decisions)) for _ in range(args.runs)]
+    runs = [
+        asyncio.run(measure(args.decisions, caller_ids=args.caller_ids)) for _ in range(args.runs)
+    ]
     for label, figures in (
         ("router process", sorted(r[0] for r in runs)),
         ("writer process", sorted(r[1] for r in runs)),

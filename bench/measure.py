@@ -44,6 +44,9 @@ class BenchSettings:
     # 20th-worst call: with 400 (the 4th-worst) the same row's p99 moved by milliseconds
     # between rounds, too much to judge a 300 µs target.
     sample_requests: int = 2000
+    # A paired set's interleaved slices (bench/interleaved.py): short, so the members
+    # take turns faster than a shared host's speed drifts.
+    slice_s: float = 2.0
     client_processes: int = 2
     # More connections spread more evenly over routers sharing a port (the kernel
     # hashes each connection to one); same requests in flight as the other runs.

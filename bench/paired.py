@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.scenarios import PAIRED, Scenario, Throughput
 
@@ -41,7 +41,10 @@ def paired_sets(
     return sets
 
 
-def round_order(members: Sequence[Throughput], round_index: int) -> list[Throughput]:
+T = TypeVar("T")
+
+
+def round_order(members: Sequence[T], round_index: int) -> list[T]:
     return list(members) if round_index % 2 == 0 else list(reversed(members))
 
 

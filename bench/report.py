@@ -98,6 +98,7 @@ def render(result: dict[str, Any]) -> str:
             split = figures["requests_per_router"]
             out.append(f"ratio {figures['ratio']:.2f}x; requests per router: {split}")
             out.append(f"limit: {figures['limit']}")
+    out += paired_lines(sc)
     peers = result.get("peers", {})
     out.append("")
     if peers.get("gateways") or peers.get("simulator_direct"):
@@ -123,6 +124,35 @@ def render(result: dict[str, Any]) -> str:
         out += [f"  {p}" for p in result.get("count_problems", [])[:20]]
         out.append("!" * 78)
     return "\n".join(out)
+
+
+def paired_lines(sc: dict[str, Any]) -> list[str]:
+    """Each paired variant against its base: the rounds' and the interleaved slices'
+    throughput drops (the targets use the slices when there are any)."""
+    out: list[str] = []
+    for name, figures in sc.items():
+        paired = figures.get("paired")
+        if not paired:
+            continue
+        out += ["", f"{name} against {paired['base']} (paired):"]
+        drops = ", ".join(f"{d:+.1f}" for d in paired["throughput_drop_pct"])
+        out.append(
+            f"  rounds: throughput drop % {drops}; median {paired['median_throughput_drop_pct']}"
+            f" %; added p99 excess median {paired['median_router_added_p99_excess_us']} µs"
+        )
+        slices = paired.get("interleaved")
+        if slices:
+            drops = ", ".join(f"{d:+.1f}" for d in slices["throughput_drop_pct"])
+            p99 = slices["router_added_p99_ms"]
+            out.append(
+                f"  interleaved slices: drop % {drops}; median"
+                f" {slices['median_throughput_drop_pct']} %"
+            )
+            out.append(
+                f"  alternating sample: added p99 {p99['base']} ms (base) vs {p99['variant']}"
+                f" ms: {slices['router_added_p99_excess_us']} µs"
+            )
+    return out
 
 
 README_HEADERS = (

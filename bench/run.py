@@ -29,6 +29,8 @@ import yaml
 
 from bench import chart, h2load, machine, report, verdicts
 from bench.faults import run_faults
+from bench.grpc_frame import write_body
+from bench.interleaved import Member, interleaved, interleaved_figures
 from bench.measure import (
     BenchSettings,
     GrpcTarget,
@@ -109,6 +111,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="rounds of the paired scenarios (bench/scenarios.py PAIRED: single vs score"
         " and auto, decision log off vs on), run round-robin with their suites all up;"
         " 1: each once, on its own suite, like any other scenario",
+    )
+    parser.add_argument(
+        "--pair-blocks",
+        type=int,
+        default=10,
+        help="after the paired rounds, this many blocks of short interleaved slices"
+        " (bench/interleaved.py) give the paired targets' figures; 0: judge the rounds",
     )
     parser.add_argument("--out", type=Path, default=report.RESULTS_DIR)
     parser.add_argument("--readme", action="store_true", help="print the README table and exit")
@@ -349,11 +358,36 @@ async def run_paired(
             )
     for scenario in pair.members:
         done[scenario.name] = median_run(runs[scenario.name])
+    slices: dict[str, dict[str, Any]] = {}
+    if args.pair_blocks > 0 and all("throughput_rps" in done[s.name] for s in pair.members):
+        say(
+            f"{', '.join(s.name for s in pair.members)}: {args.pair_blocks} blocks of"
+            f" interleaved {settings.slice_s:g} s slices, then an alternating sample"
+        )
+        members = []
+        for scenario in pair.members:
+            request = request_for(scenario).SerializeToString()
+            members.append(
+                Member(
+                    scenario.name,
+                    _router_target(await suites.get(router_args_of(scenario))),
+                    request,
+                    write_body(work_dir / f"{scenario.name}.body", request),
+                    done[scenario.name]["throughput_rps"],
+                )
+            )
+        slices = await interleaved(members, settings, blocks=args.pair_blocks)
+        for scenario in pair.members:
+            done[scenario.name]["interleaved"] = slices[scenario.name]
     for variant in pair.variants:
         done[variant.name]["paired"] = {
             "base": pair.base.name,
             **paired_figures(runs[pair.base.name], runs[variant.name]),
         }
+        if slices:
+            done[variant.name]["paired"]["interleaved"] = interleaved_figures(
+                slices[pair.base.name], slices[variant.name]
+            )
 
 
 async def run_group(

@@ -77,8 +77,15 @@ def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
     def vs_base(name: str, base: str) -> tuple[float | None, float | None]:
         """(throughput drop %, router-added p99 excess µs) of a scenario against its base:
-        the medians of the paired rounds when it ran paired (bench/paired.py)."""
+        when it ran paired, the interleaved slices' figures (bench/interleaved.py), or
+        without them the medians of the paired rounds (bench/paired.py)."""
         paired = _get(sc, name, "paired")
+        if paired and paired.get("base") == base and paired.get("interleaved"):
+            slices = paired["interleaved"]
+            return (
+                slices.get("median_throughput_drop_pct"),
+                slices.get("router_added_p99_excess_us"),
+            )
         if paired and paired.get("base") == base:
             return (
                 paired.get("median_throughput_drop_pct"),

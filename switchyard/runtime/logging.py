@@ -10,6 +10,7 @@ import contextvars
 import logging
 import os
 import sys
+import time
 
 import orjson
 import structlog
@@ -37,6 +38,16 @@ def configure_logging(*, service: str, level: str = "info") -> None:
     structlog.contextvars.bind_contextvars(service=service)
 
 
+def new_request_id() -> str:
+    """A fresh request id: 12 hex digits of Unix milliseconds, then 16 random ones.
+
+    Time first (as UUIDv7 orders its bits) so ids sort by when they were made: the
+    router's decision log indexes them, and random keys put every insert on a different
+    index page (four times the writer's CPU per decision, measured), while these append.
+    Ids a caller sends in `x-request-id` are kept as they are."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(8).hex()}"
+
+
 _REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
@@ -47,7 +58,7 @@ def bind_request(request_id: str | None) -> str:
     server's context (holding only `service`), so nothing from another request can
     be in it: binding is enough, no clearing needed.
     """
-    rid = request_id or os.urandom(8).hex()
+    rid = request_id or new_request_id()
     structlog.contextvars.bind_contextvars(request_id=rid)
     _REQUEST_ID.set(rid)
     return rid
@@ -56,7 +67,7 @@ def bind_request(request_id: str | None) -> str:
 def current_request_id() -> str:
     """This RPC's request id (bound by the interceptor), or a fresh one outside an RPC."""
     rid = _REQUEST_ID.get()
-    return rid if rid is not None else os.urandom(8).hex()
+    return rid if rid is not None else new_request_id()
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

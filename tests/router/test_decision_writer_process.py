@@ -4,14 +4,18 @@ and restart, its end at close, and what the request path may and may not wait fo
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from services.router.decision_log import writer as writer_module
+from services.router.decision_log import writer_process
 from services.router.decision_log.query import DecisionReader
 from services.router.decision_log.store import DecisionFiles
 from services.router.decision_log.writer import WRITE_FAILURES, DecisionLog
@@ -20,12 +24,14 @@ from services.router.decision_log.writer_process import (
     FrameReader,
     Writer,
     frame,
+    serve,
 )
 from services.router.observers import RouteTrace
 from services.simulator.testing import RunningSimulator
 from switchyard.runtime.errors import NotFound, Unavailable
 from tests.router.conftest import ask
 from tests.router.decision_harness import LoggedRouter, logged_router
+from tests.router.test_decision_store import decision
 
 
 def _child_of(log: DecisionLog):  # type: ignore[no-untyped-def]
@@ -131,6 +137,73 @@ def test_frames_survive_arriving_in_pieces() -> None:
     for i in range(0, len(data), 5):
         out += reader.feed(data[i : i + 5])
     assert out == [("settled", 3, 2, 1, 0), ("answer", 7, ("not_found", "no"))]
+
+
+def decision_row(request_id: str) -> tuple[object, ...]:
+    return decision(request_id, pad=10).row()
+
+
+class _Replies(io.RawIOBase):
+    """The writer's stdout, as frames the test can wait for."""
+
+    def __init__(self) -> None:
+        self.reader = FrameReader()
+        self.messages: list[tuple[object, ...]] = []
+        self.arrived = threading.Condition()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+        with self.arrived:
+            self.messages += self.reader.feed(bytes(data))
+            self.arrived.notify_all()
+        return len(data)
+
+    def wait_for(self, count: int, timeout_s: float) -> list[tuple[object, ...]]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.messages) >= count, timeout_s)
+            return list(self.messages)
+
+
+def test_frames_that_arrive_together_are_committed_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three frames of rows sent at once are held and committed together once
+    COMMIT_DELAY_S has passed (one `settled` for all of them); a flush commits what is
+    held at once, and its answer comes after the rows' `settled`; end of input commits
+    the rest and serve returns."""
+    monkeypatch.setattr(writer_process, "COMMIT_DELAY_S", 0.3)
+    files = DecisionFiles(tmp_path / "d.db", max_bytes=64 * 1024 * 1024, rotations=0)
+    committed: list[int] = []
+    writer = Writer(files)
+    write_rows = writer.rows
+
+    def counted(rows: list[tuple[object, ...]]) -> tuple[int, int, int]:
+        committed.append(len(rows))
+        return write_rows(rows)
+
+    monkeypatch.setattr(writer, "rows", counted)
+    requests, feed = os.pipe()
+    replies = _Replies()
+    thread = threading.Thread(target=serve, args=(writer, requests, replies))
+    thread.start()
+    try:
+        started = time.monotonic()
+        os.write(feed, b"".join(frame(("rows", [decision_row(f"r{i}")])) for i in range(3)))
+        assert replies.wait_for(1, 5.0) == [("settled", 3, 3, 0, 0)]
+        assert time.monotonic() - started >= 0.3 and committed == [3]
+        os.write(feed, frame(("rows", [decision_row("r3")])) + frame(("flush", 9)))
+        assert replies.wait_for(3, 0.25)[1:] == [("settled", 1, 1, 0, 0), ("answer", 9, 0)]
+        os.write(feed, frame(("rows", [decision_row("r4")])))
+    finally:
+        os.close(feed)
+        thread.join(5.0)
+    assert not thread.is_alive() and committed == [3, 1, 1]
+    assert replies.messages[-1] == ("settled", 1, 1, 0, 0)
+    files.close()
+    held = {d.decision.request_id for d in DecisionReader(tmp_path / "d.db").decisions()}
+    assert held == {f"r{i}" for i in range(5)}
 
 
 def test_the_writer_answers_feedback_for_unknown_ids_with_not_found(tmp_path: Path) -> None:

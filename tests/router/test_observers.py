@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 
@@ -41,9 +43,14 @@ async def test_an_answered_route_is_observed_with_its_plan_result_and_request_id
 
 
 async def test_a_request_without_an_id_gets_a_fresh_one(router: RouterHarness) -> None:
+    """Fresh ids are distinct and start with the time in milliseconds (hex), so later
+    ones sort after earlier ones (the decision log's index appends)."""
+    before_ms = time.time_ns() // 1_000_000
     first = await router.stub.Route(ask())
     second = await router.stub.Route(ask())
-    assert len(first.request_id) == 16 and first.request_id != second.request_id
+    assert len(first.request_id) == 28 and first.request_id != second.request_id
+    assert int(first.request_id[:12], 16) >= before_ms
+    assert first.request_id[:12] <= second.request_id[:12] <= f"{time.time_ns() // 1_000_000:012x}"
 
 
 async def test_a_refused_route_is_observed_with_its_status(router: RouterHarness) -> None:

@@ -7,6 +7,7 @@ is a 4-byte big-endian length and a pickle (the two ends are one program: nothin
 writes to these pipes). Requests:
 
     ("rows", [row, ...])                         -> ("settled", decisions, written, lost, rotated)
+                                                    (for every frame one commit took)
     ("feedback", id, request_id, label, source, tenant) -> ("answer", id, found | (kind, message))
     ("flush", id)                                 -> ("answer", id, 0)
 
@@ -23,9 +24,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import sqlite3
 import struct
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,6 +38,12 @@ from services.router.decision_log.store import DecisionFiles
 
 HEADER = struct.Struct(">I")
 WRITER_NICENESS = 10
+# Rows are committed this long after the first of them arrived, or at this many: each
+# transaction writes every index page it touched, so fewer, larger ones cost less CPU
+# per decision (with random caller-chosen request ids, 40 µs at 32 rows a commit and
+# 19 µs at 512, measured). A writer killed meanwhile loses them, counted by the router.
+COMMIT_DELAY_S = 0.5
+COMMIT_ROWS = 4096
 NOT_FOUND = "not_found"
 UNAVAILABLE = "unavailable"
 
@@ -45,7 +54,7 @@ def frame(message: tuple[Any, ...]) -> bytes:
 
 
 class FrameReader:
-    """Frames out of a byte stream that arrives in pieces (the router's side)."""
+    """Frames out of a byte stream that arrives in pieces (both ends read with it)."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -61,19 +70,6 @@ class FrameReader:
             messages.append(pickle.loads(self._buffer[HEADER.size : end]))
             del self._buffer[:end]
         return messages
-
-
-def read_frame(stream: BinaryIO) -> tuple[Any, ...] | None:
-    """The next frame, or None at the end of the stream."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    (size,) = HEADER.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        return None
-    message: tuple[Any, ...] = pickle.loads(payload)
-    return message
 
 
 class Writer:
@@ -143,10 +139,59 @@ class Writer:
         raise ValueError(f"unknown decision-log message {kind!r}")
 
 
-def serve(writer: Writer, requests: BinaryIO, replies: BinaryIO) -> None:
-    while (message := read_frame(requests)) is not None:
-        replies.write(frame(writer.handle(message)))
-        replies.flush()
+class Held:
+    """Rows received and not yet committed: one transaction takes every frame that
+    arrived within COMMIT_DELAY_S (or COMMIT_ROWS rows), not one per frame."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[object, ...]] = []
+        self.since = 0.0
+
+    def add(self, rows: Sequence[tuple[object, ...]]) -> None:
+        if not self.rows:
+            self.since = time.monotonic()
+        self.rows.extend(rows)
+
+    def due(self) -> float | None:
+        """Seconds until the held rows must be committed; None when none are held."""
+        if not self.rows:
+            return None
+        if len(self.rows) >= COMMIT_ROWS:
+            return 0.0
+        return max(0.0, self.since + COMMIT_DELAY_S - time.monotonic())
+
+
+def serve(writer: Writer, requests: int, replies: BinaryIO) -> None:
+    """Answer frames from the file descriptor `requests` until it ends; rows are held
+    (Held) and reported `settled` once committed, feedback and flushes commit first."""
+    reader = FrameReader()
+    held = Held()
+
+    def commit() -> None:
+        if held.rows:
+            rows, held.rows = held.rows, []
+            replies.write(frame(("settled", len(rows), *writer.rows(rows))))
+            replies.flush()
+
+    while True:
+        wait = held.due()
+        if wait is not None and wait <= 0:
+            commit()
+            continue
+        ready, _, _ = select.select([requests], [], [], wait)
+        if not ready:
+            continue  # the held rows are due: committed at the top of the loop
+        data = os.read(requests, 1 << 20)
+        if not data:
+            break
+        for message in reader.feed(data):
+            if message[0] == "rows":
+                held.add(message[1])
+            else:  # it must see every decision sent before it
+                commit()
+                replies.write(frame(writer.handle(message)))
+                replies.flush()
+    commit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.nice(WRITER_NICENESS)
     files = DecisionFiles(Path(args[0]), max_bytes=int(args[1]), rotations=int(args[2]))
     try:
-        serve(Writer(files), sys.stdin.buffer, sys.stdout.buffer)
+        serve(Writer(files), sys.stdin.fileno(), sys.stdout.buffer)
     except BrokenPipeError:
         pass  # the router went away: nobody reads the replies, the rows are written
     finally:

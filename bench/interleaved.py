@@ -1,0 +1,115 @@
+"""Interleaved measurement of a paired set (bench/paired.py): the figures its targets use.
+
+A paired set's rounds are whole scenario runs (probe, warm-up, a 6 s window, a traced
+sample) about 15 s apart, and on a shared 2-core host the CPU itself runs up to twice
+as slow from one minute to the next (the router's CPU per request moved from 760 to
+1,370 µs between rounds of one run), so a round's ratio moves by ±15 %. Here the
+members take turns in short slices instead:
+
+- **throughput**: `blocks` blocks of one saturating h2load slice of `slice_s` per
+  member, the order reversed every block (A B, B A, A B, ...: a drift within a block
+  weighs on both members alike); a variant's drop is taken within each block and the
+  median over blocks reported;
+- **router-added latency**: one Python client at concurrency 1 alternates single calls
+  between the members (A B B A ...) for `sample_requests` calls each, so each member's
+  p99 is over calls made in the same moments as the others'.
+
+Every slice and call is reconciled against the routers' own counts like any run.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import client
+from bench.measure import BenchSettings, GrpcTarget, RunLedger, h2load_run, summary_dict
+from bench.paired import round_order
+from bench.stats import LatencySummary, Reconciliation, count_delta
+
+
+@dataclass(frozen=True)
+class Member:
+    """One scenario of the set, on its own running suite."""
+
+    name: str
+    target: GrpcTarget
+    request: bytes
+    body: Path
+    # Its measured maximum from the rounds: the first slice's size.
+    rps: float
+
+
+async def interleaved(
+    members: Sequence[Member], settings: BenchSettings, *, blocks: int
+) -> dict[str, dict[str, Any]]:
+    """Per member: the throughput of each slice, its router-added latency from the
+    alternating sample, and the ledger of both."""
+    ledgers = {m.name: RunLedger() for m in members}
+    rps: dict[str, list[float]] = {m.name: [] for m in members}
+    for block in range(blocks):
+        for member in round_order(members, block):
+            last = rps[member.name][-1] if rps[member.name] else member.rps
+            result, _ = await h2load_run(
+                member.target.load(member.body),
+                ledgers[member.name],
+                f"interleaved slice {block + 1}",
+                requests=max(200, int(last * settings.slice_s)),
+                connections=settings.connections,
+                streams=settings.streams,
+                log_file=None,
+            )
+            rps[member.name].append(round(result.rps, 1))
+    before = [await m.target.counts() for m in members]
+    samples = await client.alternating_sample(
+        [(m.target.address, m.request) for m in members], count=settings.sample_requests
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for member, counts_before, records in zip(members, before, samples, strict=True):
+        ledger = ledgers[member.name]
+        ledger.add(
+            "interleaved sample",
+            Reconciliation(
+                sent=len(records),
+                client_completed=len(records),
+                codes=count_delta(counts_before, await member.target.counts()),
+                client_codes=client.codes_of(records),
+                source=f"{member.target.label} metrics",
+            ),
+        )
+        answered = [r.added_ms for r in records if r.code == "OK"]
+        out[member.name] = {
+            "slice_s": settings.slice_s,
+            "throughput_rps": rps[member.name],
+            "sampled": len(records),
+            "router_added_ms": summary_dict(LatencySummary.of(answered)) if answered else None,
+            "counts": ledger.as_dict(),
+        }
+    return out
+
+
+def interleaved_figures(base: Mapping[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
+    """A variant against the base: its drop in each block and their median, and the
+    router-added p99 excess over the alternating sample."""
+    drops = [
+        round((1 - v / b) * 100, 2)
+        for b, v in zip(base["throughput_rps"], variant["throughput_rps"], strict=True)
+        if b and v
+    ]
+    base_added, added = base.get("router_added_ms"), variant.get("router_added_ms")
+    excess = None
+    if base_added and added:
+        excess = round((added["p99"] - base_added["p99"]) * 1000, 1)
+    return {
+        "blocks": len(drops),
+        "throughput_drop_pct": drops,
+        "median_throughput_drop_pct": round(statistics.median(drops), 2) if drops else None,
+        "router_added_p99_ms": {
+            "base": base_added["p99"] if base_added else None,
+            "variant": added["p99"] if added else None,
+        },
+        "router_added_p99_excess_us": excess,
+    }

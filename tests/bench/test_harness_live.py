@@ -13,6 +13,8 @@ import pytest_asyncio
 
 from bench import client, h2load
 from bench.grpc_frame import GRPC_HEADERS, grpc_url, write_body
+from bench.interleaved import Member, interleaved, interleaved_figures
+from bench.measure import BenchSettings, GrpcTarget
 from bench.peers.gateways import litellm_proxy_config, portkey_config
 from bench.prom import ROUTE_METHOD
 from bench.stack import EchoProcess, start_echo
@@ -92,3 +94,50 @@ def test_peers_get_the_same_two_models_and_fallback() -> None:
     assert portkey["strategy"] == {"mode": "fallback"}
     assert [t["override_params"]["model"] for t in portkey["targets"]] == ["instant", "backup"]
     assert {t["custom_host"] for t in portkey["targets"]} == {sim}
+
+
+async def test_alternating_sample_takes_turns_one_call_at_a_time(echo: EchoProcess) -> None:
+    """Two targets, five calls each, in the order A B B A A B ...; a target that cannot
+    be reached gets its typed errors in its own list, and the server counts its five."""
+    before = await echo.counts()
+    served, unreachable = await client.alternating_sample(
+        [(echo.address, REQUEST), ("127.0.0.1:1", REQUEST)], count=5
+    )
+    assert client.codes_of(served) == {"OK": 5}
+    assert client.codes_of(unreachable) == {"UNAVAILABLE": 5}
+    assert count_delta(before, await echo.counts()) == {"OK": 5}
+    order = sorted(
+        [(r.intended_s, "A") for r in served] + [(r.intended_s, "B") for r in unreachable]
+    )
+    assert "".join(who for _, who in order) == "ABBAABBAAB"
+
+
+@pytest.mark.skipif(shutil.which("h2load") is None, reason="h2load (nghttp2-client) not installed")
+async def test_interleaved_slices_alternate_and_reconcile(
+    echo: EchoProcess, tmp_path: Path
+) -> None:
+    """Two real servers measured in blocks of slices: each gets one throughput per
+    block, a router-added summary from the alternating sample, and counts that
+    reconcile against its own server (none of the other's calls counted as its)."""
+    (tmp_path / "other").mkdir()
+    other = await start_echo(tmp_path / "other")
+    try:
+        members = [
+            Member(
+                name,
+                GrpcTarget(name, e.address, e.counts, lambda e=e, name=name: {name: e.process.pid}),
+                REQUEST,
+                write_body(tmp_path / f"{name}.body", REQUEST),
+                rps=2000.0,
+            )
+            for name, e in (("first", echo), ("second", other))
+        ]
+        out = await interleaved(members, BenchSettings(slice_s=0.1, sample_requests=20), blocks=3)
+    finally:
+        await other.stop()
+    for name in ("first", "second"):
+        assert len(out[name]["throughput_rps"]) == 3 and min(out[name]["throughput_rps"]) > 0
+        assert out[name]["sampled"] == 20 and out[name]["router_added_ms"]["p99"] >= 0
+        assert out[name]["counts"]["reconciled"] is True
+    figures = interleaved_figures(out["first"], out["second"])
+    assert figures["blocks"] == 3 and figures["median_throughput_drop_pct"] is not None

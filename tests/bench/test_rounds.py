@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.interleaved import interleaved_figures
 from bench.paired import paired_figures, paired_sets, round_order
 from bench.plan import select
 from bench.run import median_run, parse_args
@@ -96,3 +97,33 @@ def test_targets_use_the_paired_medians() -> None:
     del result["scenarios"]["single-decisionlog"]["paired"]
     target = next(t for t in check_targets(result) if t["target"].startswith("decision log"))
     assert target["measured"] == 20.0 and target["met"] is False
+
+
+def test_interleaved_figures_are_per_block_drops_and_the_sample_p99_excess() -> None:
+    """Each block's drop against the base's slice of the same block, their median, and
+    the alternating sample's p99 difference in µs."""
+    base = {"throughput_rps": [1000.0, 800.0, 1200.0], "router_added_ms": {"p99": 1.0}}
+    variant = {"throughput_rps": [950.0, 720.0, 1188.0], "router_added_ms": {"p99": 1.25}}
+    figures = interleaved_figures(base, variant)
+    assert figures["throughput_drop_pct"] == [5.0, 10.0, 1.0]
+    assert figures["median_throughput_drop_pct"] == 5.0
+    assert figures["router_added_p99_excess_us"] == 250.0
+    assert figures["router_added_p99_ms"] == {"base": 1.0, "variant": 1.25}
+
+
+def test_targets_prefer_the_interleaved_figures_to_the_rounds() -> None:
+    """With interleaved slices the paired targets are judged on them (drop and p99),
+    not on the rounds' medians."""
+    paired = {
+        "base": "single",
+        "median_throughput_drop_pct": 30.0,
+        "median_router_added_p99_excess_us": 900.0,
+        "interleaved": {"median_throughput_drop_pct": 4.0, "router_added_p99_excess_us": 120.0},
+    }
+    result = {
+        "scenarios": {"single": _run(1000, 1.0), "score": {**_run(700, 1.9), "paired": paired}}
+    }
+    by_name = {t["target"]: t for t in check_targets(result)}
+    assert by_name["score selector throughput below single"]["measured"] == 4.0
+    assert by_name["score selector router-added p99 above single"]["measured"] == 120.0
+    assert by_name["score selector router-added p99 above single"]["met"] is True

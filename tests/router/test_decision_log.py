@@ -4,7 +4,9 @@ every Route() answered, degraded or failed is one record; feedback labels them."
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import grpc
@@ -15,6 +17,7 @@ from grpc_status import rpc_status
 from services.router.app import build_router
 from services.router.decision_log import DecisionOutcome, build_redactor
 from services.router.decision_log.query import DecisionFilter, DecisionReader
+from services.router.decision_log.store import COLUMNS
 from services.router.decision_log.writer import DROPPED
 from services.router.observers import RouteTrace
 from services.router.state import RouterState
@@ -86,6 +89,11 @@ async def test_an_answered_route_is_one_record_matching_its_response(router: Log
     assert attempt["model_id"] == reply.attempts[0].model_id and attempt["outcome"] == "ok"
     assert attempt["verdict"] == "accept" and attempt["cost_micros"] == reply.total_cost_micros
     assert "messages" not in d.detail and "answer" not in d.detail
+    # The log builds rows straight from the trace; Decision.row (what tools and tests
+    # write) encodes a decision the same way.
+    with closing(sqlite3.connect(router.path)) as db:
+        stored = db.execute(f"SELECT {', '.join(COLUMNS)} FROM decisions").fetchone()
+    assert d.row() == stored
 
 
 async def test_a_failed_route_is_recorded_with_the_attempts_it_made(router: LoggedRouter) -> None:

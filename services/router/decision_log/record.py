@@ -233,8 +233,10 @@ def _outcome(code: grpc.StatusCode, response: ResponseFacts | None) -> DecisionO
     return DecisionOutcome.DEGRADED if response.degraded else DecisionOutcome.ANSWERED
 
 
-def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> Decision:
-    """The row for one finished route (runs on the writer thread)."""
+def decision_row(pending: PendingDecision, *, capture: TextCapture | None) -> tuple[Any, ...]:
+    """The stored row for one finished route, in store.COLUMNS order (`Decision.from_row`
+    reads it back). Built straight into the tuple, on the event loop after the route
+    answered: a Decision object first, then its row, cost twice the time."""
     trace, response = pending.trace, pending.response
     request, plan = trace.request, trace.plan
     attempts = pending.attempts
@@ -243,7 +245,7 @@ def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> D
     slo_ms = plan.slo_ms if plan is not None else (request.latency_slo_ms if request else 0)
     slo_met = None
     if slo_ms > 0:
-        slo_met = outcome is not DecisionOutcome.FAILED and trace.latency_ms <= slo_ms
+        slo_met = int(outcome is not DecisionOutcome.FAILED and trace.latency_ms <= slo_ms)
     detail: dict[str, Any] = {
         "candidates": [_candidate(c) for c in plan.candidates] if plan else [],
         # orjson writes the attempt dataclasses (and their enums) natively, in C.
@@ -258,8 +260,21 @@ def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> D
         detail["finish_reason"] = response.finish_reason
         if response.idempotent_replay:
             detail["idempotent_replay"] = True
-    if trace.result is not None:
-        result = trace.result
+        model_id, cost, tokens_in, tokens_out = (
+            response.model_id,
+            response.cost_micros,
+            response.input_tokens,
+            response.output_tokens,
+        )
+        escalations, cache_hit = response.escalations, response.cache_hit
+    else:
+        model_id, cache_hit = "", False
+        cost = sum(a.cost_micros for a in attempts)
+        tokens_in = sum(a.input_tokens for a in attempts)
+        tokens_out = sum(a.output_tokens for a in attempts)
+        escalations = _escalations(attempts, strategy)
+    result = trace.result
+    if result is not None:
         if result.hedged:
             detail["hedged"] = True
         if result.agreement:
@@ -275,38 +290,38 @@ def decision_from(pending: PendingDecision, *, capture: TextCapture | None) -> D
             detail["answer"] = capture.text(response.answer)
     if request is not None and request.metadata:
         detail["metadata"] = dict(request.metadata)
-    return Decision(
-        request_id=trace.request_id,
-        time_unix=trace.started_unix_s,
-        tenant=request.tenant if request else "",
-        tier=request.tier if request else "",
-        task_type=request.task_type if request else "",
-        rule=trace.rule,
-        selector=plan.selector if plan else "",
-        strategy=strategy,
-        policy_version=trace.policy_version,
-        canary=trace.canary,
-        shadow=bool(pending.shadow_of),
-        shadow_of=pending.shadow_of,
-        outcome=outcome,
-        code=trace.code.name,
-        error=trace.error,
-        model_id=response.model_id if response else "",
-        attempts=len(attempts),
-        escalations=response.escalations if response else _escalations(attempts, strategy),
-        expected_cost_micros=plan.expected_cost_micros if plan else None,
-        expected_latency_ms=plan.expected_latency_ms if plan else None,
-        cost_micros=response.cost_micros if response else sum(a.cost_micros for a in attempts),
-        latency_ms=trace.latency_ms,
-        slo_ms=slo_ms,
-        slo_met=slo_met,
-        cache_hit=response.cache_hit if response else False,
-        input_tokens=response.input_tokens if response else sum(a.input_tokens for a in attempts),
-        output_tokens=(
-            response.output_tokens if response else sum(a.output_tokens for a in attempts)
-        ),
-        detail=detail,
-        models=_models(attempts, response.model_id if response else ""),
+    # Spaces around each name so `instr(models, ' m ')` matches whole names only.
+    models = " " + " ".join(_models(attempts, model_id)) + " "
+    return (
+        trace.request_id,
+        trace.started_unix_s,
+        request.tenant if request else "",
+        request.tier if request else "",
+        request.task_type if request else "",
+        trace.rule,
+        plan.selector if plan else "",
+        strategy,
+        trace.policy_version,
+        int(trace.canary),
+        int(bool(pending.shadow_of)),
+        pending.shadow_of,
+        outcome.value,
+        trace.code.name,
+        trace.error,
+        model_id,
+        models,
+        len(attempts),
+        escalations,
+        plan.expected_cost_micros if plan else None,
+        plan.expected_latency_ms if plan else None,
+        cost,
+        trace.latency_ms,
+        slo_ms,
+        slo_met,
+        int(cache_hit),
+        tokens_in,
+        tokens_out,
+        orjson.dumps(detail),
     )
 
 

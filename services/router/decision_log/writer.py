@@ -40,7 +40,7 @@ from services.router.decision_log.record import (
     PendingDecision,
     Redactor,
     TextCapture,
-    decision_from,
+    decision_row,
     pending_from_trace,
 )
 from services.router.decision_log.store import MIN_FILE_BYTES
@@ -199,7 +199,7 @@ class DecisionLog:
         batch, self._pending = self._pending, []
         for pending in batch:
             try:
-                self._rows.append(decision_from(pending, capture=self._capture).row())
+                self._rows.append(decision_row(pending, capture=self._capture))
             except Exception as exc:  # a bug in one record must not stop the log
                 self.failures.failed(exc, lost=1, path=self.settings.path)
         if len(self._rows) >= BATCH_MAX:

@@ -64,6 +64,8 @@ async def test_the_writer_is_a_child_process_that_exits_cleanly_at_close(
         # It runs below the router's priority: background work yields to routing.
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(19, mine + WRITER_NICENESS)
+        # ...and idle-class while it keeps up: preempted at once by anything else.
+        assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
         for _ in range(3):
             await r.stub.Route(ask())
         await log.close()

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from services.router.decision_log.failures import FailureReport
+from services.router.decision_log.priority import WriterPriority
 from services.router.decision_log.store import DecisionFiles
 
 HEADER = struct.Struct(">I")
@@ -161,17 +162,23 @@ class Held:
         return max(0.0, self.since + COMMIT_DELAY_S - time.monotonic())
 
 
-def serve(writer: Writer, requests: int, replies: BinaryIO) -> None:
+def serve(
+    writer: Writer, requests: int, replies: BinaryIO, priority: WriterPriority | None = None
+) -> None:
     """Answer frames from the file descriptor `requests` until it ends; rows are held
-    (Held) and reported `settled` once committed, feedback and flushes commit first."""
+    (Held) and reported `settled` once committed, feedback and flushes commit first.
+    `priority` hears how late each commit was."""
     reader = FrameReader()
     held = Held()
 
     def commit() -> None:
         if held.rows:
+            late_s = time.monotonic() - held.since - COMMIT_DELAY_S
             rows, held.rows = held.rows, []
             replies.write(frame(("settled", len(rows), *writer.rows(rows))))
             replies.flush()
+            if priority is not None:
+                priority.committed(late_s)
 
     while True:
         wait = held.due()
@@ -204,10 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(service="router-decision-log")
     # Background work: on a busy host the router, its models and its callers go first;
     # the writer catches up when a core is free (the router's queue bounds the backlog).
+    # Idle-class on top while it keeps up (priority.py); this niceness while it is behind.
     os.nice(WRITER_NICENESS)
+    priority = WriterPriority()
+    priority.started()
     files = DecisionFiles(Path(args[0]), max_bytes=int(args[1]), rotations=int(args[2]))
     try:
-        serve(Writer(files), sys.stdin.fileno(), sys.stdout.buffer)
+        serve(Writer(files), sys.stdin.fileno(), sys.stdout.buffer, priority)
     except BrokenPipeError:
         pass  # the router went away: nobody reads the replies, the rows are written
     finally:

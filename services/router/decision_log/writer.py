@@ -1,11 +1,10 @@
 """DecisionLog: the route observer that queues decisions for the log's writer process.
 
 The request path only freezes the trace and appends it to a list (a few microseconds);
-a full queue drops the decision and counts it. The next turn of the event loop, after
-the route has answered, builds the row; every BATCH_MAX rows (or BATCH_DELAY_S) they are
-written, without blocking, to the pipe of the writer process (writer_process.py), which
-runs SQLite. On
-the router's own thread SQLite's inserts took the GIL back once per statement and cost
+a full queue drops the decision and counts it. Once BATCH_MAX decisions wait, the next
+turn of the event loop (the last route's answer is on its way) builds their rows and
+writes them, without blocking, to the pipe of the writer process (writer_process.py),
+which runs SQLite; fewer decisions go after BATCH_DELAY_S. On the router's own thread SQLite's inserts took the GIL back once per statement and cost
 the event loop its core: `make bench` lost more throughput than the CPU they cost.
 Feedback and flushes go through the same pipe, so they always see every decision
 queued before them, written or not.
@@ -54,9 +53,10 @@ RESTART_INTERVAL_S = 5.0
 # The package root, from which the writer process imports this package.
 _ROOT = Path(__file__).resolve().parents[3]
 # Decisions wait this long (or until this many) before their rows are built at once.
-# Building a row takes ~12 µs of the event loop, so a batch is a pause of BATCH_MAX
-# times that for the requests behind it: 256 made the router-added p99 ~1 ms worse
-# with the log on; 32 keeps the pause under 0.5 ms, and a batch's send stays cheap.
+# A batch is a pause of the event loop for the requests behind it (~8 µs a row when
+# the code is warm): 256 made the router-added p99 ~1 ms worse with the log on; 32 kept
+# it within noise. One row per loop turn instead (each built after its own route) cost
+# more throughput: a callback per decision, run with the route's code cold.
 BATCH_DELAY_S = 0.1
 BATCH_MAX = 32
 
@@ -150,7 +150,7 @@ class DecisionLog:
             TextCapture(settings.redact or (lambda text: text)) if settings.capture_text else None
         )
         # Decisions not yet built into rows, rows not yet sent, and the callbacks that
-        # build (next loop turn) and send (BATCH_DELAY_S at the latest) them.
+        # build (the loop turn after BATCH_MAX) and send (BATCH_DELAY_S at the latest) them.
         self._pending: list[PendingDecision] = []
         self._rows: list[tuple[object, ...]] = []
         self._build_soon: asyncio.Handle | None = None
@@ -184,9 +184,7 @@ class DecisionLog:
             return
         self._pending.append(pending)
         loop = asyncio.get_running_loop()
-        if self._build_soon is None:
-            # Next loop turn: the request that just finished has its answer on the way,
-            # and no later request waits behind a whole batch of rows.
+        if self._build_soon is None and len(self._pending) >= BATCH_MAX:
             self._build_soon = loop.call_soon(self._build)
         if self._hand_over_at is None:
             self._hand_over_at = loop.call_later(BATCH_DELAY_S, self._hand_over)

@@ -63,30 +63,38 @@ async def interleaved(
                 log_file=None,
             )
             rps[member.name].append(round(result.rps, 1))
-    before = [await m.target.counts() for m in members]
+    # Members may share a router (single, score and auto do): its counts cover all of
+    # theirs, so each router's sample is reconciled once, in its first member's ledger.
+    by_router: dict[str, list[int]] = {}
+    for index, member in enumerate(members):
+        by_router.setdefault(member.target.address, []).append(index)
+    before = {address: await members[i[0]].target.counts() for address, i in by_router.items()}
     samples = await client.alternating_sample(
         [(m.target.address, m.request) for m in members], count=settings.sample_requests
     )
-    out: dict[str, dict[str, Any]] = {}
-    for member, counts_before, records in zip(members, before, samples, strict=True):
-        ledger = ledgers[member.name]
-        ledger.add(
-            "interleaved sample",
+    for address, indices in by_router.items():
+        first = members[indices[0]]
+        records = [r for i in indices for r in samples[i]]
+        ledgers[first.name].add(
+            "interleaved sample"
+            + (f" (with {', '.join(members[i].name for i in indices[1:])})" if indices[1:] else ""),
             Reconciliation(
                 sent=len(records),
                 client_completed=len(records),
-                codes=count_delta(counts_before, await member.target.counts()),
+                codes=count_delta(before[address], await first.target.counts()),
                 client_codes=client.codes_of(records),
-                source=f"{member.target.label} metrics",
+                source=f"{first.target.label} metrics",
             ),
         )
+    out: dict[str, dict[str, Any]] = {}
+    for member, records in zip(members, samples, strict=True):
         answered = [r.added_ms for r in records if r.code == "OK"]
         out[member.name] = {
             "slice_s": settings.slice_s,
             "throughput_rps": rps[member.name],
             "sampled": len(records),
             "router_added_ms": summary_dict(LatencySummary.of(answered)) if answered else None,
-            "counts": ledger.as_dict(),
+            "counts": ledgers[member.name].as_dict(),
         }
     return out
 

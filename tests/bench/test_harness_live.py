@@ -141,3 +141,19 @@ async def test_interleaved_slices_alternate_and_reconcile(
         assert out[name]["counts"]["reconciled"] is True
     figures = interleaved_figures(out["first"], out["second"])
     assert figures["blocks"] == 3 and figures["median_throughput_drop_pct"] is not None
+
+
+@pytest.mark.skipif(shutil.which("h2load") is None, reason="h2load (nghttp2-client) not installed")
+async def test_members_on_one_server_reconcile_their_sample_together(
+    echo: EchoProcess, tmp_path: Path
+) -> None:
+    """single, score and auto share a router: the server's count covers all their
+    sampled calls, so the sample is reconciled once, against their sum."""
+    target = GrpcTarget("echo", echo.address, echo.counts, lambda: {"echo": echo.process.pid})
+    body = write_body(tmp_path / "shared.body", REQUEST)
+    members = [Member(name, target, REQUEST, body, rps=2000.0) for name in ("a", "b", "c")]
+    out = await interleaved(members, BenchSettings(slice_s=0.1, sample_requests=10), blocks=1)
+    assert all(out[m.name]["counts"]["reconciled"] for m in members)
+    first_runs = out["a"]["counts"]["runs"]
+    assert first_runs["interleaved sample (with b, c)"]["sent"] == 30
+    assert not any("sample" in label for label in out["b"]["counts"]["runs"])

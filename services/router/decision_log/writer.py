@@ -1,11 +1,13 @@
 """DecisionLog: the route observer that queues decisions for the log's writer process.
 
-The request path only freezes the trace and appends it to a list (a few microseconds);
-a full queue drops the decision and counts it. Once BATCH_MAX decisions wait, the next
-turn of the event loop (the last route's answer is on its way) builds their rows and
-writes them, without blocking, to the pipe of the writer process (writer_process.py),
-which runs SQLite; fewer decisions go after BATCH_DELAY_S. On the router's own thread SQLite's inserts took the GIL back once per statement and cost
-the event loop its core: `make bench` lost more throughput than the CPU they cost.
+The request path builds the decision's row (~8 µs: a tuple and its JSON detail; with
+captured text, whose redaction may take longer, that waits for the batch) and appends
+it to a list; a full queue drops the decision and counts it. Once BATCH_MAX rows wait,
+the next turn of the event loop (the last route's answer is on its way) writes them,
+without blocking, to the pipe of the writer process (writer_process.py), which runs
+SQLite; fewer rows go after BATCH_DELAY_S. On the router's own thread SQLite's inserts
+took the GIL back once per statement and cost the event loop its core: `make bench`
+lost more throughput than the CPU they cost.
 Feedback and flushes go through the same pipe, so they always see every decision
 queued before them, written or not.
 
@@ -52,11 +54,12 @@ FEEDBACK_TIMEOUT_S = 5.0
 RESTART_INTERVAL_S = 5.0
 # The package root, from which the writer process imports this package.
 _ROOT = Path(__file__).resolve().parents[3]
-# Decisions wait this long (or until this many) before their rows are built at once.
-# A batch is a pause of the event loop for the requests behind it (~8 µs a row when
-# the code is warm): 256 made the router-added p99 ~1 ms worse with the log on; 32 kept
-# it within noise. One row per loop turn instead (each built after its own route) cost
-# more throughput: a callback per decision, run with the route's code cold.
+# Rows wait this long (or until this many) before they are sent at once. Building them
+# in batches instead paused the event loop for the requests behind (256 rows: the
+# router-added p99 ~1 ms worse), and building each on the loop turn after its route, a
+# callback per decision with the route's objects out of the caches, cost the single
+# route ~10 % of its throughput against ~5 % built in batches; built on the request path
+# it costs the least (docs/bench.md#decision-log).
 BATCH_DELAY_S = 0.1
 BATCH_MAX = 32
 
@@ -149,11 +152,11 @@ class DecisionLog:
         self._capture = (
             TextCapture(settings.redact or (lambda text: text)) if settings.capture_text else None
         )
-        # Decisions not yet built into rows, rows not yet sent, and the callbacks that
-        # build (the loop turn after BATCH_MAX) and send (BATCH_DELAY_S at the latest) them.
+        # Decisions waiting for their text (capture on), rows not yet sent, and the
+        # callbacks that send them: the loop turn after BATCH_MAX, else BATCH_DELAY_S.
         self._pending: list[PendingDecision] = []
         self._rows: list[tuple[object, ...]] = []
-        self._build_soon: asyncio.Handle | None = None
+        self._send_soon: asyncio.Handle | None = None
         self._hand_over_at: asyncio.TimerHandle | None = None
         # Rows sent to the writer, and rows it reported written or lost.
         self._queued = 0
@@ -182,26 +185,29 @@ class DecisionLog:
         if self.waiting >= self.settings.queue_size or self._closed:
             DROPPED.inc()
             return
-        self._pending.append(pending)
+        if self._capture is None:
+            # Built here, while the route's objects are still in the CPU's caches: ~8 µs
+            # on the route's own time, less than the same code a loop turn later.
+            self._add_row(pending)
+        else:  # redacting text can take milliseconds: after the answer, with the batch
+            self._pending.append(pending)
         loop = asyncio.get_running_loop()
-        if self._build_soon is None and len(self._pending) >= BATCH_MAX:
-            self._build_soon = loop.call_soon(self._build)
+        if self._send_soon is None and len(self._rows) + len(self._pending) >= BATCH_MAX:
+            self._send_soon = loop.call_soon(self._hand_over)
         if self._hand_over_at is None:
             self._hand_over_at = loop.call_later(BATCH_DELAY_S, self._hand_over)
 
+    def _add_row(self, pending: PendingDecision) -> None:
+        try:
+            self._rows.append(decision_row(pending, capture=self._capture))
+        except Exception as exc:  # a bug in one record must not stop the log
+            self.failures.failed(exc, lost=1, path=self.settings.path)
+
     def _build(self) -> None:
-        """Turn the pending decisions into rows; send them once BATCH_MAX are ready."""
-        if self._build_soon is not None:
-            self._build_soon.cancel()
-            self._build_soon = None
+        """Turn the decisions waiting for their text into rows."""
         batch, self._pending = self._pending, []
         for pending in batch:
-            try:
-                self._rows.append(decision_row(pending, capture=self._capture))
-            except Exception as exc:  # a bug in one record must not stop the log
-                self.failures.failed(exc, lost=1, path=self.settings.path)
-        if len(self._rows) >= BATCH_MAX:
-            self._hand_over()
+            self._add_row(pending)
 
     @property
     def writer_pid(self) -> int | None:
@@ -215,6 +221,9 @@ class DecisionLog:
 
     def _hand_over(self) -> None:
         """Send the built rows (and any still pending) to the writer."""
+        if self._send_soon is not None:
+            self._send_soon.cancel()
+            self._send_soon = None
         if self._hand_over_at is not None:
             self._hand_over_at.cancel()
             self._hand_over_at = None

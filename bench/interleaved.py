@@ -50,10 +50,12 @@ async def interleaved(
     alternating sample, and the ledger of both."""
     ledgers = {m.name: RunLedger() for m in members}
     rps: dict[str, list[float]] = {m.name: [] for m in members}
+    # The router process's CPU per request in each slice: where a drop comes from.
+    router_cpu: dict[str, list[float | None]] = {m.name: [] for m in members}
     for block in range(blocks):
         for member in round_order(members, block):
             last = rps[member.name][-1] if rps[member.name] else member.rps
-            result, _ = await h2load_run(
+            result, cpu = await h2load_run(
                 member.target.load(member.body),
                 ledgers[member.name],
                 f"interleaved slice {block + 1}",
@@ -63,6 +65,10 @@ async def interleaved(
                 log_file=None,
             )
             rps[member.name].append(round(result.rps, 1))
+            router = cpu.processes.get("router")
+            router_cpu[member.name].append(
+                round(router / 100 / result.rps * 1e6, 1) if router and result.rps else None
+            )
     # Members may share a router (single, score and auto do): its counts cover all of
     # theirs, so each router's sample is reconciled once, in its first member's ledger.
     by_router: dict[str, list[int]] = {}
@@ -92,6 +98,7 @@ async def interleaved(
         out[member.name] = {
             "slice_s": settings.slice_s,
             "throughput_rps": rps[member.name],
+            "router_cpu_us_per_request": router_cpu[member.name],
             "sampled": len(records),
             "router_added_ms": summary_dict(LatencySummary.of(answered)) if answered else None,
             "counts": ledgers[member.name].as_dict(),
@@ -111,8 +118,22 @@ def interleaved_figures(base: Mapping[str, Any], variant: Mapping[str, Any]) -> 
     excess = None
     if base_added and added:
         excess = round((added["p99"] - base_added["p99"]) * 1000, 1)
+    cpu_excess = [
+        round((v / b - 1) * 100, 2)
+        for b, v in zip(
+            base.get("router_cpu_us_per_request", []),
+            variant.get("router_cpu_us_per_request", []),
+            strict=False,
+        )
+        if b and v
+    ]
     return {
         "blocks": len(drops),
+        # The variant's router CPU per request above the base's, per block (%).
+        "router_cpu_excess_pct": cpu_excess,
+        "median_router_cpu_excess_pct": (
+            round(statistics.median(cpu_excess), 2) if cpu_excess else None
+        ),
         "throughput_drop_pct": drops,
         "median_throughput_drop_pct": round(statistics.median(drops), 2) if drops else None,
         "router_added_p99_ms": {

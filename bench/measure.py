@@ -46,7 +46,7 @@ class BenchSettings:
     sample_requests: int = 2000
     # A paired set's interleaved slices (bench/interleaved.py): short, so the members
     # take turns faster than a shared host's speed drifts.
-    slice_s: float = 2.0
+    slice_s: float = 1.5
     client_processes: int = 2
     # More connections spread more evenly over routers sharing a port (the kernel
     # hashes each connection to one); same requests in flight as the other runs.

@@ -146,7 +146,8 @@ def paired_lines(sc: dict[str, Any]) -> list[str]:
             p99 = slices["router_added_p99_ms"]
             out.append(
                 f"  interleaved slices: drop % {drops}; median"
-                f" {slices['median_throughput_drop_pct']} %"
+                f" {slices['median_throughput_drop_pct']} %; router CPU per request"
+                f" {slices.get('median_router_cpu_excess_pct')} % above the base (median)"
             )
             out.append(
                 f"  alternating sample: added p99 {p99['base']} ms (base) vs {p99['variant']}"

@@ -115,7 +115,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pair-blocks",
         type=int,
-        default=16,
+        default=24,
         help="after the paired rounds, this many blocks of short interleaved slices"
         " (bench/interleaved.py) give the paired targets' figures; 0: judge the rounds",
     )

@@ -278,7 +278,14 @@ async def bench(args: argparse.Namespace, busy_before: float) -> dict[str, Any]:
                 continue
             stack = await suites.get(extra)
             if main:
-                # First: the fixed-rate and scale runs use single's measured maximum.
+                # Scale first: it needs the extra routers sharing the port and stops them,
+                # so every other row measures one router (the kernel would spread each
+                # run's few connections unevenly over two). Then the pairs: the
+                # fixed-rate runs use single's measured maximum.
+                scales = [s for s in group if isinstance(s, Scale)]
+                if scales:
+                    await run_group(stack, scales, chosen, refused, done, settings, work_dir)
+                    group = [s for s in group if s not in scales]
                 for pair in on_main:
                     await run_paired(suites, pair, chosen, done, settings, work_dir, args)
             await run_group(

@@ -54,12 +54,11 @@ FEEDBACK_TIMEOUT_S = 5.0
 RESTART_INTERVAL_S = 5.0
 # The package root, from which the writer process imports this package.
 _ROOT = Path(__file__).resolve().parents[3]
-# Rows wait this long (or until this many) before they are sent at once. Building them
-# in batches instead paused the event loop for the requests behind (256 rows: the
-# router-added p99 ~1 ms worse), and building each on the loop turn after its route, a
-# callback per decision with the route's objects out of the caches, cost the single
-# route ~10 % of its throughput against ~5 % built in batches; built on the request path
-# it costs the least (docs/bench.md#decision-log).
+# Rows wait this long (or until this many) before they are sent at once. Built on the
+# loop turn after each route (a callback per decision, the route's objects out of the
+# caches), rows cost the single route ~10 % of its throughput; built in batches or on
+# the request path, 3-6 %. The request path is kept: a batch's build pauses the loop for
+# the requests behind it (256 rows: router-added p99 ~1 ms worse). docs/bench.md.
 BATCH_DELAY_S = 0.1
 BATCH_MAX = 32
 
@@ -187,7 +186,7 @@ class DecisionLog:
             return
         if self._capture is None:
             # Built here, while the route's objects are still in the CPU's caches: ~8 µs
-            # on the route's own time, less than the same code a loop turn later.
+            # on the route's own time, and no later request waits behind a batch.
             self._add_row(pending)
         else:  # redacting text can take milliseconds: after the answer, with the batch
             self._pending.append(pending)

@@ -282,10 +282,9 @@ async def bench(args: argparse.Namespace, busy_before: float) -> dict[str, Any]:
                 # so every other row measures one router (the kernel would spread each
                 # run's few connections unevenly over two). Then the pairs: the
                 # fixed-rate runs use single's measured maximum.
-                scales = [s for s in group if isinstance(s, Scale)]
+                scales, group = scales_first(group)
                 if scales:
                     await run_group(stack, scales, chosen, refused, done, settings, work_dir)
-                    group = [s for s in group if s not in scales]
                 for pair in on_main:
                     await run_paired(suites, pair, chosen, done, settings, work_dir, args)
             await run_group(
@@ -303,6 +302,13 @@ async def bench(args: argparse.Namespace, busy_before: float) -> dict[str, Any]:
         result["peers"] = {"status": "skipped (--peers skip / BENCH_PEERS=skip)"}
     result["scenarios"] = {s.name: done[s.name] for s in chosen if s.name in done}
     return result
+
+
+def scales_first(group: Sequence[Scenario]) -> tuple[list[Scenario], list[Scenario]]:
+    """The main suite's scale rows (run before anything else there: they stop the extra
+    routers sharing the port) and the rest, in order."""
+    scales = [s for s in group if isinstance(s, Scale)]
+    return scales, [s for s in group if not isinstance(s, Scale)]
 
 
 class Suites:

@@ -7,8 +7,8 @@ import pytest
 
 from bench.interleaved import interleaved_figures
 from bench.paired import paired_figures, paired_sets, round_order
-from bench.plan import select
-from bench.run import median_run, parse_args
+from bench.plan import router_args_of, select
+from bench.run import median_run, parse_args, scales_first
 from bench.scenarios import SCENARIOS
 from bench.verdicts import check_targets
 
@@ -127,3 +127,13 @@ def test_targets_prefer_the_interleaved_figures_to_the_rounds() -> None:
     assert by_name["score selector throughput below single"]["measured"] == 4.0
     assert by_name["score selector router-added p99 above single"]["measured"] == 120.0
     assert by_name["score selector router-added p99 above single"]["met"] is True
+
+
+def test_the_scale_rows_run_before_the_pairs_and_the_rest() -> None:
+    """On the main suite the scale rows go first (they stop the second router), so the
+    paired single/score/auto rows and every other row measure one router."""
+    group = [s for s in select(SCENARIOS, []) if not router_args_of(s)]
+    scales, rest = scales_first(group)
+    assert [s.name for s in scales] == ["scale"]
+    assert "scale" not in {s.name for s in rest} and len(rest) == len(group) - 1
+    assert [s.name for s in rest] == [s.name for s in group if s.name != "scale"]

@@ -82,7 +82,9 @@ async def test_an_answered_route_is_one_record_matching_its_response(router: Log
     assert d.attempts == len(reply.attempts) and d.escalations == reply.escalations
     assert (d.input_tokens, d.output_tokens) == (reply.input_tokens, reply.output_tokens)
     assert d.expected_cost_micros is not None and d.expected_latency_ms is not None
-    assert abs(d.latency_ms - reply.total_latency_ms) <= 2
+    # The trace ends a few statements after the response's figure is taken (whole ms);
+    # on a loaded machine milliseconds can pass between the two.
+    assert -1 <= d.latency_ms - reply.total_latency_ms <= 25
     assert [c["model_id"] for c in d.detail["candidates"]] == ["small", "large"]
     assert all("max_cost_micros" in c and "drop" in c for c in d.detail["candidates"])
     [attempt] = d.detail["attempts"]

@@ -141,7 +141,9 @@ def paired_lines(sc: dict[str, Any]) -> list[str]:
             f" %; added p99 excess median {paired['median_router_added_p99_excess_us']} µs"
         )
         slices = paired.get("interleaved")
-        if slices:
+        if slices and "error" in slices:
+            out.append(f"  interleaved slices: FAILED ({slices['error']}): targets not measured")
+        elif slices:
             drops = ", ".join(f"{d:+.1f}" for d in slices["throughput_drop_pct"])
             p99 = slices["router_added_p99_ms"]
             out.append(

@@ -389,9 +389,15 @@ async def run_paired(
                     done[scenario.name]["throughput_rps"],
                 )
             )
-        slices = await interleaved(members, settings, blocks=args.pair_blocks)
-        for scenario in pair.members:
-            done[scenario.name]["interleaved"] = slices[scenario.name]
+        try:
+            slices = await interleaved(members, settings, blocks=args.pair_blocks)
+        except Exception as exc:  # reported like a failed run; the targets are not measured
+            say(f"interleaved slices: FAILED: {exc!r}")
+            traceback.print_exc()
+            for scenario in pair.members:
+                done[scenario.name]["interleaved"] = {"error": repr(exc)}
+        for scenario, figures in slices.items():
+            done[scenario]["interleaved"] = figures
     for variant in pair.variants:
         done[variant.name]["paired"] = {
             "base": pair.base.name,
@@ -401,6 +407,9 @@ async def run_paired(
             done[variant.name]["paired"]["interleaved"] = interleaved_figures(
                 slices[pair.base.name], slices[variant.name]
             )
+        elif "error" in done[variant.name].get("interleaved", {}):
+            # Not judged on the rounds either: they cannot resolve the targets.
+            done[variant.name]["paired"]["interleaved"] = done[variant.name]["interleaved"]
 
 
 async def run_group(
@@ -510,7 +519,11 @@ def finish(result: dict[str, Any], out_dir: Path) -> int:
     result["reconciled"] = not not_reconciled
     result["not_reconciled"] = not_reconciled
     result["count_problems"] = verdicts.count_problems(checked)
-    failed = [n for n, s in result["scenarios"].items() if "error" in s]
+    failed = [
+        n
+        for n, s in result["scenarios"].items()
+        if "error" in s or "error" in s.get("interleaved", {})
+    ]
     path = report.write(result, out_dir)
     png = path.with_suffix(".png")
     if chart.available():

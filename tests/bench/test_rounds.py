@@ -8,6 +8,7 @@ import pytest
 from bench.interleaved import interleaved_figures
 from bench.paired import paired_figures, paired_sets, round_order
 from bench.plan import router_args_of, select
+from bench.report import paired_lines
 from bench.run import median_run, parse_args, scales_first
 from bench.scenarios import SCENARIOS
 from bench.verdicts import check_targets
@@ -137,3 +138,22 @@ def test_the_scale_rows_run_before_the_pairs_and_the_rest() -> None:
     assert [s.name for s in scales] == ["scale"]
     assert "scale" not in {s.name for s in rest} and len(rest) == len(group) - 1
     assert [s.name for s in rest] == [s.name for s in group if s.name != "scale"]
+
+
+def test_failed_interleaved_slices_leave_the_targets_unmeasured() -> None:
+    """When the interleaved measurement fails, the paired targets are 'not measured'
+    (the rounds cannot resolve them) and the report says why."""
+    paired = {
+        "base": "single-nolog",
+        "throughput_drop_pct": [3.0],
+        "median_throughput_drop_pct": 3.0,
+        "median_router_added_p99_excess_us": 10.0,
+        "interleaved": {"error": "RuntimeError('h2load died')"},
+    }
+    sc = {
+        "single-nolog": _run(1000, 1.0),
+        "single-decisionlog": {**_run(990, 1.0), "paired": paired},
+    }
+    target = next(t for t in check_targets({"scenarios": sc}) if t["target"].startswith("decision"))
+    assert target["measured"] is None and target["met"] is None
+    assert any("FAILED" in line and "h2load died" in line for line in paired_lines(sc))

@@ -150,3 +150,10 @@ class CpuMeter:
         busy1, total1 = machine_busy_s()
         machine = (busy1 - busy0) / (total1 - total0) * 100.0 if total1 > total0 else 0.0
         return CpuUsage(usage, machine, os.cpu_count() or 1, waits, pressure)
+
+
+def us_per_request(percent_of_one_core: float | None, rps: float | None) -> float | None:
+    """A process's CPU µs per request from its share of one core at `rps` requests/s."""
+    if percent_of_one_core is None or not rps:
+        return None
+    return round(percent_of_one_core / 100 / rps * 1e6, 1)

@@ -20,47 +20,16 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from services.router.decision_log.record import Decision, DecisionOutcome
 from services.router.decision_log.store import DecisionFiles
 from switchyard.runtime.logging import new_request_id
+from tests.router.test_decision_store import decision
 
 COMMITS = (32, 512, 4096)
 
 
 def _template() -> tuple[object, ...]:
-    """A single route's row, detail of the size `make bench` writes (~700 bytes)."""
-    candidate = {"model_id": "instant", "kept": True, "reason": "eligible", "score": None}
-    return Decision(
-        request_id="",
-        time_unix=0.0,
-        tenant="",
-        tier="",
-        task_type="chat",
-        rule="default",
-        selector="static",
-        strategy="single",
-        policy_version=1,
-        canary=False,
-        shadow=False,
-        shadow_of="",
-        outcome=DecisionOutcome.ANSWERED,
-        code="OK",
-        error="",
-        model_id="instant",
-        attempts=1,
-        escalations=0,
-        expected_cost_micros=30,
-        expected_latency_ms=1,
-        cost_micros=24,
-        latency_ms=1.9,
-        slo_ms=5000,
-        slo_met=True,
-        cache_hit=False,
-        input_tokens=15,
-        output_tokens=36,
-        detail={"candidates": [candidate] * 4, "attempts": [candidate] * 2, "pad": "x" * 300},
-        models=("instant",),
-    ).row()
+    """A decision row with a ~700-byte detail, the size `make bench`'s single route writes."""
+    return decision("", pad=600).row()
 
 
 def _cpu() -> tuple[float, float]:
@@ -90,7 +59,11 @@ def measure(commit: int, ids: Callable[[], str], *, rows: int, prefill: int) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.decision_store_bench")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.decision_store_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rows", type=int, default=32_768)
     parser.add_argument("--prefill", type=int, default=100_000)
     args = parser.parse_args(argv)

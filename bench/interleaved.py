@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import client
+from bench.cpu import us_per_request
 from bench.measure import BenchSettings, GrpcTarget, RunLedger, h2load_run, summary_dict
 from bench.paired import round_order
 from bench.stats import LatencySummary, Reconciliation, count_delta
@@ -65,10 +66,7 @@ async def interleaved(
                 log_file=None,
             )
             rps[member.name].append(round(result.rps, 1))
-            router = cpu.processes.get("router")
-            router_cpu[member.name].append(
-                round(router / 100 / result.rps * 1e6, 1) if router and result.rps else None
-            )
+            router_cpu[member.name].append(us_per_request(cpu.processes.get("router"), result.rps))
     # Members may share a router (single, score and auto do): its counts cover all of
     # theirs, so each router's sample is reconciled once, in its first member's ledger.
     by_router: dict[str, list[int]] = {}

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from bench import chart, h2load, machine, report, verdicts
+from bench.cpu import us_per_request
 from bench.faults import run_faults
 from bench.grpc_frame import write_body
 from bench.interleaved import Member, interleaved, interleaved_figures
@@ -496,8 +497,7 @@ def median_run(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def _router_cpu_us(run: dict[str, Any]) -> float | None:
     percent = run.get("cpu", {}).get("percent_of_one_core", {}).get("router")
-    rps = run.get("throughput_rps")
-    return round(percent / 100 / rps * 1e6, 1) if percent is not None and rps else None
+    return us_per_request(percent, run.get("throughput_rps"))
 
 
 def _kind(scenario: Scenario) -> str:

@@ -43,7 +43,8 @@ def new_request_id() -> str:
 
     Time first (as UUIDv7 orders its bits) so ids sort by when they were made: the
     router's decision log indexes them, and random keys put every insert on a different
-    index page (four times the writer's CPU per decision, measured), while these append.
+    index page (up to 2.7 times the writer's SQLite CPU per decision, measured by
+    `python -m bench.decision_store_bench`), while these append.
     Ids a caller sends in `x-request-id` are kept as they are."""
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(8).hex()}"
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from switchyard.policy import BreakerPolicy
 
 
-class BreakerState(enum.Enum):
+class BreakerState(enum.StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"

@@ -58,7 +58,7 @@ class RouteInput:
         return self.messages[-1].content if self.messages else ""
 
 
-class DropReason(enum.Enum):
+class DropReason(enum.StrEnum):
     NONE = "none"
     UNKNOWN_MODEL = "unknown_model"
     HEALTH = "health"

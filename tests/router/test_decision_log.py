@@ -17,8 +17,10 @@ from grpc_status import rpc_status
 from services.router.app import build_router
 from services.router.decision_log import DecisionOutcome, build_redactor
 from services.router.decision_log.query import DecisionFilter, DecisionReader
+from services.router.decision_log.record import _models as record_models
 from services.router.decision_log.store import COLUMNS
 from services.router.decision_log.writer import DROPPED
+from services.router.execution import AttemptOutcome, AttemptRecord
 from services.router.observers import RouteTrace
 from services.router.state import RouterState
 from services.router.tenants import TenantGrant, TenantTokens
@@ -350,3 +352,27 @@ async def test_a_decision_is_written_soon_without_any_flush(router: LoggedRouter
     assert [x.decision.request_id for x in DecisionReader(router.path).find(reply.request_id)] == [
         reply.request_id
     ]
+
+
+def _attempt(model: str) -> AttemptRecord:
+    return AttemptRecord(model_id=model, stage=0, retry=0, outcome=AttemptOutcome.OK)
+
+
+@pytest.mark.parametrize(
+    ("called", "answered_by", "stored"),
+    [
+        (["small"], "small", " small "),  # the common route, built without a dict
+        (["small"], "large", " small large "),
+        (["small", "small", "large"], "large", " small large "),
+        ([], "small", " small "),  # a cache hit calls nothing
+        ([], "", "  "),  # refused before any call
+    ],
+)
+def test_the_models_column_lists_each_model_once_with_spaces_around(
+    called: list[str], answered_by: str, stored: str
+) -> None:
+    models = record_models([_attempt(m) for m in called], answered_by)
+    assert models == stored
+    assert tuple(models.split()) == tuple(
+        dict.fromkeys([*called, answered_by] if answered_by else called)
+    )

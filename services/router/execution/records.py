@@ -31,7 +31,7 @@ class AttemptOutcome(enum.StrEnum):
         return cls(outcome.value)
 
 
-class Verdict(enum.Enum):
+class Verdict(enum.StrEnum):  # StrEnum: the decision log writes it as a string, in C
     ACCEPT = "accept"
     REJECT = "reject"
     NOT_VERIFIED = "not_verified"

@@ -88,3 +88,43 @@ def test_evolve_refuses_a_name_that_is_not_a_field() -> None:
         candidate.evolve(stage_idx=3)
     with pytest.raises(dataclasses.FrozenInstanceError):
         candidate.evolve(kept=False).kept = True  # type: ignore[misc]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kept=st.booleans(),
+    reason=st.text(max_size=8),
+    acceptance=st.none() | st.floats(0, 1),
+    drop=st.sampled_from(list(DropReason)),
+    with_score=st.booleans(),
+)
+def test_candidate_of_is_the_constructor(
+    kept: bool, reason: str, acceptance: float | None, drop: DropReason, with_score: bool
+) -> None:
+    """Candidate.of(**values) equals Candidate(**values), defaults included, and stays
+    frozen."""
+    [model] = [c for c in _plan(_policy(STRATEGIES[0])).candidates if c.model_id == "small"]
+    values = {
+        "stage_index": 1,
+        "stage": model.stage,
+        "model_id": "small",
+        "kept": kept,
+        "reason": reason,
+        "acceptance": acceptance,
+        "drop": drop,
+    }
+    if with_score:
+        values["score"] = 0.5
+    built = Candidate.of(**values)
+    assert built == Candidate(**values)  # type: ignore[arg-type]
+    assert built.outcomes_seen == 0 and built.quality_source == "registry"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.kept = not kept  # type: ignore[misc]
+
+
+def test_candidate_of_refuses_missing_and_unknown_fields() -> None:
+    stage = _plan(_policy(STRATEGIES[0])).candidates[0].stage
+    with pytest.raises(TypeError, match="reason"):
+        Candidate.of(stage_index=0, stage=stage, model_id="small", kept=True)
+    with pytest.raises(TypeError, match="stage_idx"):
+        Candidate.of(stage_idx=0, stage=stage, model_id="small", kept=True, reason="")

@@ -16,8 +16,9 @@ from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView
 from services.router.planning import BoundPredictor, DropReason, RouteInput, plan_route
 from services.router.providers.base import ChatTurn
-from services.router.selection import quality
+from services.router.selection import auto, quality
 from services.router.selection.expectation import chain_figures
+from services.router.selection.filters import latency_ms
 from switchyard.policy import PredictorRef, parse_policy
 from tests.router.fakes import profile
 
@@ -275,6 +276,53 @@ def test_auto_matches_brute_force(
     else:
         assert not plan.quality_floor_met
         assert chosen.cost_micros <= budget
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    specs=models_st,
+    acceptances=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=5, max_size=5),
+    budget=st.integers(min_value=1, max_value=20_000),
+    depth=st.integers(min_value=1, max_value=5),
+)
+def test_auto_builds_each_cascades_figures_as_chain_figures_does(
+    specs: list[tuple[int, int, float]], acceptances: list[float], budget: int, depth: int
+) -> None:
+    """The enumeration extends a prefix's sums one stage at a time; every cascade's
+    figures must still be exactly (not approximately) the whole chain's, acceptances
+    apart from qualities, and its verdicts those figures' (floor 1: none is pruned as
+    qualifying)."""
+    names = [f"m{i}" for i in range(len(specs))]
+    depth = min(depth, len(specs))
+    fleet = _fleet(*((n, p, ms, q) for n, (p, ms, q) in zip(names, specs, strict=True)))
+    plan = _plan(
+        f"{{selector: auto, models: [{', '.join(names)}], min_quality: 1.0, max_depth: {depth}}}",
+        fleet=fleet,
+    )
+    selector = plan.rule.strategy.selector
+    eligible = [
+        c.evolve(acceptance=a)
+        for c, a in zip(
+            [c for c in plan.candidates if c.kept or c.drop is DropReason.NOT_CHOSEN],
+            acceptances,
+            strict=False,
+        )
+    ]
+    options = auto.enumerate_cascades(eligible, selector, budget, 2_000)
+    assert options
+    for o in options:
+        whole = chain_figures(
+            [c.max_cost_micros for c in o.chain],
+            [latency_ms(c.profile, selector.latency_percentile) for c in o.chain if c.profile],
+            [c.accept_probability for c in o.chain],
+            [c.stage_acceptance for c in o.chain],
+        )
+        assert o.figures == whole
+        assert (o.within_budget, o.meets_slo, o.meets_floor) == (
+            whole.cost_micros <= budget,
+            whole.latency_ms <= 2_000,
+            whole.quality >= 1.0,
+        )
 
 
 def _plan_for(

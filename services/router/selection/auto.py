@@ -17,62 +17,77 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.router.plan import Candidate, CascadeOption
-from services.router.selection.expectation import ChainFigures, chain_figures
+from services.router.selection.expectation import ChainFigures
 from services.router.selection.filters import latency_ms
 from switchyard.policy import Selector
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: a plan makes one per cascade it weighs, and a frozen dataclass's
+# __init__ sets each field through object.__setattr__.
+@dataclass(slots=True)
 class _Option:
     chain: tuple[Candidate, ...]
     figures: ChainFigures
     within_budget: bool
     meets_slo: bool
     meets_floor: bool
+    # P(a stage after this chain would be reached): what extending it multiplies by.
+    reach: float = 1.0
 
     @property
     def qualifies(self) -> bool:
         return self.within_budget and self.meets_slo and self.meets_floor
 
 
-def _evaluate(
-    chain: tuple[Candidate, ...], selector: Selector, budget: int, slo_ms: int
-) -> _Option:
-    figures = chain_figures(
-        [c.max_cost_micros for c in chain],
-        [latency_ms(c.profile, selector.latency_percentile) for c in chain if c.profile],
-        [c.accept_probability for c in chain],
-        [c.stage_acceptance for c in chain],
-    )
-    return _Option(
-        chain=chain,
-        figures=figures,
-        within_budget=figures.cost_micros <= budget,
-        meets_slo=figures.latency_ms <= slo_ms,
-        meets_floor=figures.quality >= (selector.min_quality or 0.0),
-    )
-
-
 def enumerate_cascades(
     eligible: Sequence[Candidate], selector: Selector, budget: int, slo_ms: int
 ) -> list[_Option]:
     ordered = sorted(eligible, key=lambda c: (c.max_cost_micros, c.model_id))
+    # Each stage's (cost, latency, quality, acceptance), read once per plan, not once per
+    # cascade holding it.
+    stages = [
+        (
+            c.max_cost_micros,
+            latency_ms(c.profile, selector.latency_percentile) if c.profile is not None else 0,
+            c.accept_probability,
+            c.stage_acceptance,
+        )
+        for c in ordered
+    ]
+    floor = selector.min_quality or 0.0
     options: list[_Option] = []
     best_cost = float("inf")
+    empty = _Option((), ChainFigures(0.0, 0.0, 0.0), True, True, True)
 
-    def extend(prefix: tuple[Candidate, ...], start: int) -> None:
+    def extend(prefix: _Option, start: int) -> None:
         nonlocal best_cost
+        base, reach = prefix.figures, prefix.reach
         for i in range(start, len(ordered)):
-            option = _evaluate((*prefix, ordered[i]), selector, budget, slo_ms)
+            # chain_figures, one stage on from the prefix's sums: the same operations in
+            # the same order, so the same floats as computing the chain whole.
+            cost, lat, q, a = stages[i]
+            figures = ChainFigures(
+                base.cost_micros + reach * cost,
+                base.latency_ms + reach * lat,
+                base.quality + reach * min(q, a),
+            )
+            option = _Option(
+                (*prefix.chain, ordered[i]),
+                figures,
+                figures.cost_micros <= budget,
+                figures.latency_ms <= slo_ms,
+                figures.quality >= floor,
+                reach * (1.0 - a),
+            )
             options.append(option)
             if option.qualifies:
-                best_cost = min(best_cost, option.figures.cost_micros)
+                best_cost = min(best_cost, figures.cost_micros)
                 continue
             # <=: a longer chain at the same cost (free models) may still win the tie.
-            if len(option.chain) < selector.max_depth and option.figures.cost_micros <= best_cost:
-                extend(option.chain, i + 1)
+            if len(option.chain) < selector.max_depth and figures.cost_micros <= best_cost:
+                extend(option, i + 1)
 
-    extend((), 0)
+    extend(empty, 0)
     return options
 
 

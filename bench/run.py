@@ -278,19 +278,21 @@ async def bench(args: argparse.Namespace, busy_before: float) -> dict[str, Any]:
             if not group and not (main and (args.peers != "skip" or on_main)):
                 continue
             stack = await suites.get(extra)
-            if main:
-                # Scale first: it needs the extra routers sharing the port and stops them,
-                # so every other row measures one router (the kernel would spread each
-                # run's few connections unevenly over two). Then the pairs: the
-                # fixed-rate runs use single's measured maximum.
-                scales, group = scales_first(group)
-                if scales:
-                    await run_group(stack, scales, chosen, refused, done, settings, work_dir)
-                for pair in on_main:
-                    await run_paired(suites, pair, chosen, done, settings, work_dir, args)
-            await run_group(
-                stack, group, chosen, refused, done, settings, work_dir, rounds=args.rounds
-            )
+            for step in suite_steps(group, on_main if main else []):
+                if isinstance(step, PairedSet):
+                    await run_paired(suites, step, chosen, done, settings, work_dir, args)
+                else:
+                    rows, rounds = step
+                    await run_group(
+                        stack,
+                        rows,
+                        chosen,
+                        refused,
+                        done,
+                        settings,
+                        work_dir,
+                        rounds=args.rounds if rounds else 1,
+                    )
             if main and args.peers != "skip":
                 result["peers"] = await run_peers(stack, done, settings, work_dir)
             await suites.close(extra)
@@ -310,6 +312,22 @@ def scales_first(group: Sequence[Scenario]) -> tuple[list[Scenario], list[Scenar
     routers sharing the port) and the rest, in order."""
     scales = [s for s in group if isinstance(s, Scale)]
     return scales, [s for s in group if not isinstance(s, Scale)]
+
+
+# What a suite runs next: a paired set, or rows (and whether `--rounds` applies to them).
+SuiteStep = PairedSet | tuple[list[Scenario], bool]
+
+
+def suite_steps(group: Sequence[Scenario], pairs: Sequence[PairedSet]) -> list[SuiteStep]:
+    """A suite's work in order. Scale first: it needs the extra routers sharing the port
+    and stops them, so every other row measures one router (the kernel would spread each
+    run's few connections unevenly over two). Then the pairs (the fixed-rate rows use
+    single's measured maximum), then the other rows, in rounds."""
+    scales, rest = scales_first(group)
+    steps: list[SuiteStep] = [(scales, False)] if scales else []
+    steps += pairs
+    steps.append((rest, True))
+    return steps
 
 
 class Suites:

@@ -9,7 +9,7 @@ from bench.interleaved import interleaved_figures
 from bench.paired import paired_figures, paired_sets, round_order
 from bench.plan import router_args_of, select
 from bench.report import paired_lines
-from bench.run import median_run, parse_args, scales_first
+from bench.run import median_run, parse_args, suite_steps
 from bench.scenarios import SCENARIOS
 from bench.verdicts import check_targets
 
@@ -132,12 +132,20 @@ def test_targets_prefer_the_interleaved_figures_to_the_rounds() -> None:
 
 def test_the_scale_rows_run_before_the_pairs_and_the_rest() -> None:
     """On the main suite the scale rows go first (they stop the second router), so the
-    paired single/score/auto rows and every other row measure one router."""
-    group = [s for s in select(SCENARIOS, []) if not router_args_of(s)]
-    scales, rest = scales_first(group)
-    assert [s.name for s in scales] == ["scale"]
-    assert "scale" not in {s.name for s in rest} and len(rest) == len(group) - 1
-    assert [s.name for s in rest] == [s.name for s in group if s.name != "scale"]
+    paired single/score/auto rows and every other row measure one router; the steps are
+    the ones `run` executes, in its order."""
+    chosen = select(SCENARIOS, [])
+    pairs = paired_sets(chosen, {})
+    paired = {s.name for p in pairs for s in p.members}
+    group = [s for s in chosen if not router_args_of(s) and s.name not in paired]
+    on_main = [p for p in pairs if not any(router_args_of(s) for s in p.members)]
+    steps = suite_steps(group, on_main)
+    assert steps[0] == ([s for s in group if s.name == "scale"], False)
+    assert steps[1 : 1 + len(on_main)] == on_main and on_main
+    rows, rounds = steps[-1]  # type: ignore[misc]
+    assert rounds and [s.name for s in rows] == [s.name for s in group if s.name != "scale"]
+    # A suite without scale rows (one with extra router flags) runs its rows alone.
+    assert suite_steps(rows, []) == [(rows, True)]
 
 
 def test_failed_interleaved_slices_leave_the_targets_unmeasured() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 import orjson
@@ -18,6 +18,7 @@ import orjson
 from services.router.execution import AttemptOutcome, AttemptRecord
 from services.router.observers import RouteTrace
 from services.router.plan import Candidate
+from switchyard.router.v1 import router_pb2
 
 # Text is kept only this long per message or answer, and only the last messages of a
 # conversation (the last user turn is the prompt): the log's bound is for decisions,
@@ -36,28 +37,13 @@ class DecisionOutcome(enum.StrEnum):
 Redactor = Callable[[str], str]
 
 
-class ResponseView(Protocol):
-    """What the decision reads from a RouteResponse: the proto itself when the row is
-    built at once, a ResponseFacts copy when it waits for the batch."""
-
-    model_id: str
-    degraded: bool
-    cache_hit: bool
-    idempotent_replay: bool
-    escalations: int
-    total_cost_micros: int
-    input_tokens: int
-    output_tokens: int
-    finish_reason: str
-    answer: str
-
-
 # Plain slotted dataclasses on the write path: a frozen one's __init__ calls
 # object.__setattr__ per field, which showed as a third of the cost of a record.
 @dataclass(slots=True)
 class ResponseFacts:
-    """A RouteResponse's facts, copied on the request path for a row built later: by
-    then a cached response object may be answering another request."""
+    """A RouteResponse's facts under its field names, copied on the request path for a
+    row built later: by then a cached response object may be answering another request.
+    A row built at once reads the proto itself."""
 
     model_id: str
     degraded: bool
@@ -77,7 +63,7 @@ class PendingDecision:
 
     trace: RouteTrace
     attempts: tuple[AttemptRecord, ...] | list[AttemptRecord]
-    response: ResponseView | None
+    response: router_pb2.RouteResponse | ResponseFacts | None
     shadow_of: str = ""
 
 
@@ -250,7 +236,9 @@ _ANSWERED, _DEGRADED, _FAILED = (o.value for o in DecisionOutcome)
 _CODE_NAMES = {code: code.name for code in grpc.StatusCode}
 
 
-def _outcome(code: grpc.StatusCode, response: ResponseView | None) -> str:
+def _outcome(
+    code: grpc.StatusCode, response: router_pb2.RouteResponse | ResponseFacts | None
+) -> str:
     if code is not grpc.StatusCode.OK or response is None:
         return _FAILED
     return _DEGRADED if response.degraded else _ANSWERED

@@ -29,7 +29,7 @@ from bench import client
 from bench.cpu import us_per_request
 from bench.measure import BenchSettings, GrpcTarget, RunLedger, h2load_run, summary_dict
 from bench.paired import round_order
-from bench.stats import LatencySummary, Reconciliation, count_delta
+from bench.stats import LatencySummary, Reconciliation, count_delta, p99_excess_interval_us
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ async def interleaved(
             ),
         )
     out: dict[str, dict[str, Any]] = {}
-    for member, records in zip(members, samples, strict=True):
+    base_answered = [r.added_ms for r in samples[0] if r.code == "OK"]
+    for index, (member, records) in enumerate(zip(members, samples, strict=True)):
         answered = [r.added_ms for r in records if r.code == "OK"]
         out[member.name] = {
             "slice_s": settings.slice_s,
@@ -101,6 +102,12 @@ async def interleaved(
             "router_added_ms": summary_dict(LatencySummary.of(answered)) if answered else None,
             "counts": ledgers[member.name].as_dict(),
         }
+        if index and answered and base_answered:
+            # How far the p99 excess could move by sampling alone (the first member is
+            # the base): a verdict within it is the machine's, not the code's.
+            out[member.name]["router_added_p99_excess_interval_us"] = list(
+                p99_excess_interval_us(base_answered, answered)
+            )
     return out
 
 
@@ -139,4 +146,6 @@ def interleaved_figures(base: Mapping[str, Any], variant: Mapping[str, Any]) -> 
             "variant": added["p99"] if added else None,
         },
         "router_added_p99_excess_us": excess,
+        # 95 % bootstrap interval of that excess (None before it was recorded).
+        "router_added_p99_excess_interval_us": variant.get("router_added_p99_excess_interval_us"),
     }

@@ -151,9 +151,13 @@ def paired_lines(sc: dict[str, Any]) -> list[str]:
                 f" {slices['median_throughput_drop_pct']} %; router CPU per request"
                 f" {slices.get('median_router_cpu_excess_pct')} % above the base (median)"
             )
+            interval = slices.get("router_added_p99_excess_interval_us")
+            spread = (
+                f" (95 % bootstrap interval {interval[0]} to {interval[1]})" if interval else ""
+            )
             out.append(
                 f"  alternating sample: added p99 {p99['base']} ms (base) vs {p99['variant']}"
-                f" ms: {slices['router_added_p99_excess_us']} µs"
+                f" ms: {slices['router_added_p99_excess_us']} µs{spread}"
             )
     return out
 

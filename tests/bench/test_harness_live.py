@@ -141,6 +141,9 @@ async def test_interleaved_slices_alternate_and_reconcile(
         assert out[name]["counts"]["reconciled"] is True
     figures = interleaved_figures(out["first"], out["second"])
     assert figures["blocks"] == 3 and figures["median_throughput_drop_pct"] is not None
+    low, high = figures["router_added_p99_excess_interval_us"]
+    assert low <= high  # 20 calls each: a wide interval, but one from the real sample
+    assert "router_added_p99_excess_interval_us" not in out["first"]  # the base has none
 
 
 @pytest.mark.skipif(shutil.which("h2load") is None, reason="h2load (nghttp2-client) not installed")

@@ -110,6 +110,28 @@ def test_interleaved_figures_are_per_block_drops_and_the_sample_p99_excess() -> 
     assert figures["median_throughput_drop_pct"] == 5.0
     assert figures["router_added_p99_excess_us"] == 250.0
     assert figures["router_added_p99_ms"] == {"base": 1.0, "variant": 1.25}
+    assert figures["router_added_p99_excess_interval_us"] is None  # not recorded here
+    variant["router_added_p99_excess_interval_us"] = [-40.0, 520.0]
+    figures = interleaved_figures(base, variant)
+    assert figures["router_added_p99_excess_interval_us"] == [-40.0, 520.0]
+    [line] = [
+        x
+        for x in paired_lines(
+            {
+                "score": {
+                    "paired": {
+                        "base": "single",
+                        "throughput_drop_pct": [],
+                        "median_throughput_drop_pct": 0.0,
+                        "median_router_added_p99_excess_us": 0.0,
+                        "interleaved": figures,
+                    }
+                }
+            }
+        )
+        if "alternating sample" in x
+    ]
+    assert line.endswith("250.0 µs (95 % bootstrap interval -40.0 to 520.0)")
 
 
 def test_targets_prefer_the_interleaved_figures_to_the_rounds() -> None:

@@ -15,6 +15,7 @@ from bench.stats import (
     count_delta,
     histogram_bound,
     histogram_quantile,
+    p99_excess_interval_us,
     percentile,
 )
 
@@ -147,3 +148,32 @@ def test_h2load_picks_cost_the_workload_mean() -> None:
     mean_all = sum(costs) / len(costs)
     mean_picks = sum(costs[i] for i in picks) / len(picks)
     assert abs(mean_picks - mean_all) / mean_all < 0.03
+
+
+def _latencies(seed: int, n: int, shift_ms: float = 0.0) -> list[float]:
+    import random
+
+    rng = random.Random(seed)
+    return [rng.lognormvariate(0.0, 0.5) + shift_ms for _ in range(n)]
+
+
+def test_the_p99_excess_interval_holds_zero_for_one_distribution_and_not_for_a_shift() -> None:
+    """Two samples of one distribution: the interval holds 0. The variant 1 ms slower
+    everywhere: it holds +1,000 µs and not 0. Seeded: the same samples, the same interval."""
+    base, same = _latencies(1, 2000), _latencies(2, 2000)
+    low, high = p99_excess_interval_us(base, same)
+    assert low < 0 < high
+    assert p99_excess_interval_us(base, same) == (low, high)
+    low, high = p99_excess_interval_us(base, [v + 1.0 for v in base])
+    assert 0 < low <= 1000.0 <= high
+
+
+def test_the_p99_excess_interval_narrows_with_more_samples() -> None:
+    small = p99_excess_interval_us(_latencies(3, 500), _latencies(4, 500))
+    large = p99_excess_interval_us(_latencies(3, 8000), _latencies(4, 8000))
+    assert large[1] - large[0] < small[1] - small[0]
+
+
+def test_the_p99_excess_interval_needs_samples_on_both_sides() -> None:
+    with pytest.raises(ValueError, match="both sides"):
+        p99_excess_interval_us([], [1.0])

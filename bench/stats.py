@@ -40,8 +40,8 @@ def p99_excess_interval_us(
     """A percentile-bootstrap interval (µs) for p99(variant) − p99(base): each sample is
     resampled with replacement, the nearest-rank p99s subtracted, `level` of the
     differences lie inside. Seeded, so the same samples give the same interval. The two
-    are resampled independently: calls made in turns share the machine's moments, so
-    this is if anything wider than the truth."""
+    are resampled independently, which ignores that calls made in turns share the
+    machine's moments (a paired analysis would likely give a narrower interval)."""
     import numpy as np  # only the paired rows need it
 
     if not base_ms or not variant_ms:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +19,7 @@ from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
 from switchyard.learning import metrics, report
 from switchyard.learning.artefact import write_artefact
+from switchyard.learning.dataset import DatasetRecord
 from switchyard.learning.escalation import EscalationChoice, choose_escalation, usable
 from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResult
 from switchyard.learning.predictor import load_predictor
@@ -74,31 +76,16 @@ class ScorerCascade:
         assert roles is not None
         scorer = default_scorer()
         records = held.records
-        curve = metrics.escalation_curve(
-            [
-                scorer.score(
-                    prompt=r.prompt,
-                    task_type=r.task_type,
-                    output=held.answer(r, roles.weak).answer or "",
-                    finish_reason="stop",
-                )
-                for r in records
-            ],
-            [held.quality(r, roles.weak) for r in records],
-            [held.quality(r, roles.strong) for r in records],
-            weak_cost=[held.cost(r, roles.weak) for r in records],
-            strong_cost=[held.cost(r, roles.strong) for r in records],
-        )
-        return StrategyResult(
-            name=self.name,
-            kind="cascade",
-            point=None,
-            curve=tuple(
-                OperatingPoint(p.quality, p.cost, p.strong_fraction, f"< {p.threshold:.3f}")
-                for p in curve.curve
-            ),
-            requests=len(records),
-        )
+        scores = [
+            scorer.score(
+                prompt=r.prompt,
+                task_type=r.task_type,
+                output=held.answer(r, roles.weak).answer or "",
+                finish_reason="stop",
+            )
+            for r in records
+        ]
+        return _swept_cascade(self.name, held, roles, records, scores)
 
 
 class RouterCascade:
@@ -240,23 +227,8 @@ class FittedCascade:
             list(self._train.records), weak, strong, seed=training.DEFAULT_SEED
         )
         records = usable(held.records, weak, strong)
-        curve = metrics.escalation_curve(
-            [float(v) for v in self.choice.scores(records)],
-            [held.quality(r, roles.weak) for r in records],
-            [held.quality(r, roles.strong) for r in records],
-            weak_cost=[held.cost(r, roles.weak) for r in records],
-            strong_cost=[held.cost(r, roles.strong) for r in records],
-        )
-        return StrategyResult(
-            name=self.name,
-            kind="cascade",
-            point=None,
-            curve=tuple(
-                OperatingPoint(p.quality, p.cost, p.strong_fraction, f"< {p.threshold:.3f}")
-                for p in curve.curve
-            ),
-            requests=len(records),
-        )
+        scores = [float(v) for v in self.choice.scores(records)]
+        return _swept_cascade(self.name, held, roles, records, scores)
 
 
 class Ensemble:
@@ -295,3 +267,31 @@ def strategies(points: int) -> list[Strategy]:
         Ensemble("parallel(2), verifier-ranked", PARALLEL_POLICY),
         Ensemble("vote(2) on final answers/labels, tie → verifier score", VOTE_POLICY),
     ]
+
+
+def _swept_cascade(
+    name: str,
+    held: EvalSetup,
+    roles: Roles,
+    records: Sequence[DatasetRecord],
+    scores: Sequence[float],
+) -> StrategyResult:
+    """A weak→strong cascade escalating below every threshold of `scores` (one per
+    record), its curve as the strategy's result."""
+    curve = metrics.escalation_curve(
+        scores,
+        [held.quality(r, roles.weak) for r in records],
+        [held.quality(r, roles.strong) for r in records],
+        weak_cost=[held.cost(r, roles.weak) for r in records],
+        strong_cost=[held.cost(r, roles.strong) for r in records],
+    )
+    return StrategyResult(
+        name=name,
+        kind="cascade",
+        point=None,
+        curve=tuple(
+            OperatingPoint(p.quality, p.cost, p.strong_fraction, f"< {p.threshold:.3f}")
+            for p in curve.curve
+        ),
+        requests=len(records),
+    )

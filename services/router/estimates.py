@@ -160,20 +160,9 @@ class OutcomeEstimates:
         fleet = self._fleet.get((model_id, task_type))
         if key is None and fleet is None:
             return Estimate(prior, 0, 0.0, 0.0)
-        if fleet is None:
-            # This router's own figures only, the common case (the methods above, with
-            # the lookups done once: every candidate of every plan asks).
-            assert key is not None
-            w = self._prior_weight
-            return Estimate(
-                acceptance=(w * prior + key.accepted) / (w + key.total),
-                outcomes=key.outcomes,
-                latency_p50_ms=key.percentile(0.5),
-                latency_p95_ms=key.percentile(0.95),
-            )
         return Estimate(
             acceptance=self.acceptance(model_id, task_type, prior),
-            outcomes=(key.outcomes if key else 0) + fleet.outcomes,
+            outcomes=(key.outcomes if key else 0) + (fleet.outcomes if fleet else 0),
             latency_p50_ms=self.latency_percentile(model_id, task_type, 0.5),
             latency_p95_ms=self.latency_percentile(model_id, task_type, 0.95),
         )

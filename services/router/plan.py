@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from services.router.fleet import ModelProfile
@@ -109,26 +109,8 @@ class Candidate:
         copy.__dict__.update(self.__dict__, **changes)
         return copy
 
-    @classmethod
-    def of(cls, **values: Any) -> Candidate:
-        """`Candidate(**values)` without the frozen `__init__`, which sets each of the 16
-        fields through object.__setattr__ (~3 µs a candidate): the filters build every
-        candidate of every plan, three for a score or auto rule over three models.
-        Fields left out take their defaults; a missing required field or an unknown
-        name is an error, as with the constructor."""
-        if not _CANDIDATE_REQUIRED <= values.keys() <= _CANDIDATE_FIELDS:
-            raise TypeError(
-                f"Candidate fields: missing {sorted(_CANDIDATE_REQUIRED - values.keys())}, "
-                f"unknown {sorted(values.keys() - _CANDIDATE_FIELDS)}"
-            )
-        candidate = object.__new__(cls)
-        candidate.__dict__.update(_CANDIDATE_DEFAULTS, **values)
-        return candidate
-
 
 _CANDIDATE_FIELDS = frozenset(f.name for f in fields(Candidate))
-_CANDIDATE_DEFAULTS = {f.name: f.default for f in fields(Candidate) if f.default is not MISSING}
-_CANDIDATE_REQUIRED = _CANDIDATE_FIELDS - _CANDIDATE_DEFAULTS.keys()
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,11 @@ class PendingDecision:
     shadow_of: str = ""
 
 
-def pending_from_trace(
-    trace: RouteTrace, *, shadow_of: str = "", later: bool, with_answer: bool = False
-) -> PendingDecision:
+def pending_from_trace(trace: RouteTrace, *, shadow_of: str = "", later: bool) -> PendingDecision:
     """What the row is built from. Built at once (`later` False), it reads the trace and
-    the response as they are; for a row built `later`, freeze what may still change or
-    be shared first (the copy cost ~1.4 µs a decision on the request path)."""
+    the response as they are; for a row built `later` (with captured text, answer
+    included), freeze what may still change or be shared first (the copy cost ~1.4 µs a
+    decision on the request path)."""
     response = trace.response
     attempts = trace.result.attempts if trace.result is not None else trace.attempts
     if not later:
@@ -89,7 +88,7 @@ def pending_from_trace(
             input_tokens=response.input_tokens,
             output_tokens=response.output_tokens,
             finish_reason=response.finish_reason,
-            answer=response.answer if with_answer else "",
+            answer=response.answer,
         )
     return PendingDecision(trace, tuple(attempts), facts, shadow_of)
 

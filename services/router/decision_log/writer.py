@@ -181,8 +181,7 @@ class DecisionLog:
     def _pending_from(self, trace: RouteTrace, *, shadow_of: str) -> PendingDecision:
         # With text captured the row waits for the batch (redaction may be slow), so the
         # response's facts and the answer are copied now.
-        later = self._capture is not None
-        return pending_from_trace(trace, shadow_of=shadow_of, later=later, with_answer=later)
+        return pending_from_trace(trace, shadow_of=shadow_of, later=self._capture is not None)
 
     def _put(self, pending: PendingDecision) -> None:
         if self.waiting >= self.settings.queue_size or self._closed:

@@ -65,7 +65,7 @@ def candidate_for(
     measured = estimates.estimate(stage.model, request.task_type, quality) if estimates else None
 
     def candidate(kept: bool, reason: str, why: DropReason = DropReason.NONE) -> Candidate:
-        return Candidate.of(
+        return Candidate(
             stage_index=index,
             stage=stage,
             model_id=stage.model,

@@ -20,6 +20,7 @@ existing artefact is read.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -365,15 +366,21 @@ def default_spec(task_types: Sequence[str] = tuple(sorted(TASK_TYPES))) -> Featu
 # The tokenizer's normaliser turns spaces into this and prepends one; it has no
 # pre-tokeniser, so BPE runs over the whole text, ~0.25 µs a character.
 _SPACE = "\u2581"
-_PIECES = re.compile(f"{_SPACE}+[^{_SPACE}]*")
+# No vocabulary token holds a newline or a tab (both are byte-fallback tokens), so no
+# merge crosses one either: a piece also ends before each. "word\nA." is then the memo
+# hits "word" and "\nA." instead of a new piece for BPE.
+_BREAKS = "\n\t"
+_PIECES = re.compile(f"{_SPACE}+[^{_SPACE}{_BREAKS}]*|[{_BREAKS}][^{_SPACE}{_BREAKS}]*")
 
 
 class _Embedder:
     """`WordLlamaInference.embed(text, norm=True)`: the mean of the text's token vectors.
 
-    No token of WordLlama's vocabulary holds a "▁" after another character, so no BPE
-    merge crosses the start of a "▁..." piece: the text's tokens are its pieces' tokens,
-    which are memoised (tests compare with `tokenizer.encode`). A text holding a special
+    No token of WordLlama's vocabulary holds a "▁" after another character, or a
+    newline or tab at all, so no BPE merge crosses the start of a piece (`_PIECES`):
+    the text's tokens are its pieces' tokens, which are memoised (tests compare with
+    `tokenizer.encode`). `_splits_exactly` checks that on the loaded vocabulary; a
+    tokenizer it does not hold for encodes every text whole. A text holding a special
     token's literal (`<s>`) is encoded whole, as the tokenizer would split it out."""
 
     def __init__(self, spec: EmbeddingSpec) -> None:
@@ -388,6 +395,7 @@ class _Embedder:
         specials = [t.content for t in self.tokenizer.get_added_tokens_decoder().values()]
         self.specials = tuple(specials)
         self._special = re.compile("|".join(map(re.escape, specials))) if specials else None
+        self._whole = not _splits_exactly(self.tokenizer)
         bpe = self.tokenizer.model
         token_id = attrgetter("id")
         # Token ids as packed int64 bytes: a text's ids are one bytes join.
@@ -396,7 +404,7 @@ class _Embedder:
     def token_ids(self, text: str) -> np.ndarray:
         if not text:
             return np.empty(0, np.intp)
-        if self._special is not None and self._special.search(text):
+        if self._whole or (self._special is not None and self._special.search(text)):
             return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, np.intp)
         pieces = _PIECES.findall(_SPACE + text.replace(" ", _SPACE))
         return _ids(b"".join(map(self.pieces.__getitem__, pieces)))
@@ -410,6 +418,28 @@ class _Embedder:
         total = np.ones(len(ids), np.float32) @ self.table.take(ids, axis=0)
         norm = math.sqrt(float(total @ total))
         return total * (1.0 / norm) if norm > 0 else total
+
+
+def _splits_exactly(tokenizer: Any) -> bool:
+    """Whether a text's tokens are its `_PIECES`' tokens: the normaliser and BPE model
+    `_Embedder` assumes, no pre-tokeniser, and no vocabulary token a piece boundary
+    could fall inside (a "▁" after another character, a newline or a tab anywhere)."""
+    config = json.loads(tokenizer.to_str())
+    expected_normalizer = {
+        "type": "Sequence",
+        "normalizers": [
+            {"type": "Prepend", "prepend": _SPACE},
+            {"type": "Replace", "pattern": {"String": " "}, "content": _SPACE},
+        ],
+    }
+    if config.get("normalizer") != expected_normalizer or config.get("pre_tokenizer"):
+        return False
+    if config.get("model", {}).get("type") != "BPE":
+        return False
+    return not any(
+        _SPACE in token.lstrip(_SPACE) or any(c in token for c in _BREAKS)
+        for token in tokenizer.get_vocab()
+    )
 
 
 def _ids(packed: bytes) -> np.ndarray:

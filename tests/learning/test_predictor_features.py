@@ -202,6 +202,31 @@ def test_token_ids_equal_the_tokenizer() -> None:
         assert embed.token_ids(text).tolist() == expected, repr(text)
 
 
+def _bpe_tokenizer(vocab: list[str], *, pre_tokenizer: bool = False) -> object:
+    """A tiny BPE tokenizer normalised as WordLlama's is (byte fallback, no merges)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    tokenizer = Tokenizer(models.BPE({t: i for i, t in enumerate(vocab)}, [], byte_fallback=True))
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")]
+    )
+    if pre_tokenizer:
+        tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tokenizer
+
+
+def test_pieces_split_exactly_only_where_no_token_crosses_a_boundary() -> None:
+    """The shipped vocabulary allows the piece split (so the memo path is the one the
+    other tests check); a token holding a newline, a tab or an inner "▁", or a
+    pre-tokeniser, sends every text to the tokenizer whole."""
+    assert features._splits_exactly(embedder(EmbeddingSpec()).tokenizer)
+    base = ["<unk>", "\u2581", "a", "b", "\u2581\u2581", "\u2581a"]
+    assert features._splits_exactly(_bpe_tokenizer(base))
+    for extra in ("a\nb", "\t", "a\u2581b", "a\u2581"):
+        assert not features._splits_exactly(_bpe_tokenizer([*base, extra])), repr(extra)
+    assert not features._splits_exactly(_bpe_tokenizer(base, pre_tokenizer=True))
+
+
 def test_embedding_equals_wordllama_embed() -> None:
     """The embedding is WordLlama's normalised mean pool of the windowed text."""
     spec = EmbeddingSpec()

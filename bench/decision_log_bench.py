@@ -30,12 +30,12 @@ from services.router.app import build_router
 from services.router.decision_log import DecisionLogSettings
 from services.router.observers import RouteTrace
 from services.router.state import RouterState
+from services.router.testing import SIM_MODELS, ask, feed
 from services.simulator.testing import running_simulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.logging import new_request_id
 from switchyard.runtime.server import start_server
-from tests.router.conftest import SIM_MODELS, ask, feed
 
 
 class _LastTrace:

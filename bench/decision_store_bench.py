@@ -21,15 +21,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from services.router.decision_log.store import DecisionFiles
+from services.router.testing import sample_decision
 from switchyard.runtime.logging import new_request_id
-from tests.router.test_decision_store import decision
 
 COMMITS = (32, 512, 4096)
 
 
 def _template() -> tuple[object, ...]:
     """A decision row with a ~700-byte detail, the size `make bench`'s single route writes."""
-    return decision("", pad=600).row()
+    return sample_decision("", pad=600).row()
 
 
 def _cpu() -> tuple[float, float]:

@@ -32,6 +32,7 @@ from bench.stack import BASE_POLICY_FILE, FLEET_FILE, SIMULATOR_FILE
 from services.router.app import build_router
 from services.router.decision_log import DecisionLogSettings
 from services.router.state import RouterState
+from services.router.testing import snapshot
 from services.simulator.models import load_profiles
 from services.simulator.testing import running_simulator
 from switchyard.fleet.file import load_fleet
@@ -40,7 +41,6 @@ from switchyard.registry.v1 import registry_pb2
 from switchyard.router.v1 import router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import start_server
-from tests.router.conftest import snapshot
 
 
 async def measure(

@@ -13,31 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
-Key = tuple[str, str]  # (model id, task type)
+from switchyard.estimate_figures import EstimateFigure, Key
 
 DEFAULT_TTL_S = 600.0
-
-
-@dataclass(frozen=True)
-class EstimateFigure:
-    accepted_weight: float
-    total_weight: float
-    outcomes: int
-    latency_p50_ms: float
-    latency_p95_ms: float
-    latency_samples: int
-
-    def usable(self) -> bool:
-        return (
-            self.total_weight >= 0
-            and 0 <= self.accepted_weight <= self.total_weight + 1e-9
-            and self.outcomes >= 0
-            and self.latency_samples >= 0
-            and self.latency_p50_ms >= 0
-            and self.latency_p95_ms >= 0
-        )
 
 
 def merge(figures: list[EstimateFigure]) -> EstimateFigure:

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 import structlog
 
 from controlplane.breakers import DEFAULT_LEASE_S, BreakerTimings, FleetBreakers, ModelReport
-from controlplane.estimates import EstimateFigure, FleetEstimates, Key
+from controlplane.estimates import FleetEstimates
 from controlplane.model import ConfigState
+from switchyard.estimate_figures import EstimateFigure, Key
 from switchyard.policy import parse_policy
 from switchyard.runtime.errors import InvalidArgument
 

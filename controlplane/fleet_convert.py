@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from controlplane.breakers import FleetState, Lease, ModelBreaker, ModelReport, RouterDetail
 from controlplane.convert import BREAKER_STATES, timestamp
-from controlplane.estimates import EstimateFigure, Key
 from controlplane.model import BreakerOverrideRecord
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
+from switchyard.estimate_figures import EstimateFigure, Key, figure_protos, proto_figures
 
 LOCAL_STATES: dict[int, str] = {
     pb.LOCAL_BREAKER_STATE_CLOSED: "closed",
@@ -50,39 +50,11 @@ def model_reports(report: pb.RouterReport) -> list[ModelReport]:
 
 def estimate_figures(report: pb.RouterReport) -> dict[Key, EstimateFigure] | None:
     """None when the report carries no estimates (they did not change)."""
-    if not report.estimates:
-        return None
-    return {
-        (e.model_id, e.task_type): EstimateFigure(
-            accepted_weight=e.accepted_weight,
-            total_weight=e.total_weight,
-            outcomes=e.outcomes,
-            latency_p50_ms=e.latency_p50_ms,
-            latency_p95_ms=e.latency_p95_ms,
-            latency_samples=e.latency_samples,
-        )
-        for e in report.estimates
-        if e.model_id
-    }
+    return proto_figures(report.estimates) if report.estimates else None
 
 
 def fleet_estimates(figures: dict[Key, EstimateFigure], routers: int) -> pb.FleetEstimates:
-    return pb.FleetEstimates(
-        estimates=[
-            pb.OutcomeEstimate(
-                model_id=model,
-                task_type=task,
-                accepted_weight=f.accepted_weight,
-                total_weight=f.total_weight,
-                outcomes=f.outcomes,
-                latency_p50_ms=f.latency_p50_ms,
-                latency_p95_ms=f.latency_p95_ms,
-                latency_samples=f.latency_samples,
-            )
-            for (model, task), f in sorted(figures.items())
-        ],
-        routers=routers,
-    )
+    return pb.FleetEstimates(estimates=figure_protos(figures), routers=routers)
 
 
 def lease(record: Lease | None) -> pb.BreakerLease | None:

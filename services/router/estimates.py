@@ -7,7 +7,7 @@
   With no outcomes the estimate *is* the prior; with many it is the measured rate.
 - **latency**: the last `latency_window` answered attempts' latencies; p50 and p95.
 
-With a control plane, the other routers' figures per key arrive as `FleetFigure`s
+With a control plane, the other routers' figures per key arrive as `EstimateFigure`s
 (docs/controlplane.md, "Shared estimates") and are blended in:
 
 - acceptance: `(w·prior + λ·A_fleet + A_own) / (w + λ·T_fleet + T_own)` where A, T are
@@ -27,6 +27,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from switchyard.estimate_figures import EstimateFigure
+
 # One outcome's weight halves after about 350 further outcomes of the same key.
 DECAY = 1.0 - 1.0 / 500
 PRIOR_WEIGHT = 10.0
@@ -34,23 +36,6 @@ LATENCY_WINDOW = 256
 # The most outcomes (and latency samples) the fleet's figures count for in the blend.
 FLEET_WEIGHT = 100.0
 FLEET_LATENCY_WEIGHT = 64.0
-
-
-@dataclass(frozen=True)
-class FleetFigure:
-    """One key's figures, raw, as a router reports them or the control plane merges them."""
-
-    accepted_weight: float
-    total_weight: float
-    outcomes: int
-    latency_p50_ms: float
-    latency_p95_ms: float
-    latency_samples: int
-
-    def latency_at(self, p: float) -> float:
-        """p50 and p95 are all the fleet sends: interpolated between, clamped outside."""
-        share = min(max((p - 0.5) / 0.45, 0.0), 1.0)
-        return self.latency_p50_ms + share * (self.latency_p95_ms - self.latency_p50_ms)
 
 
 @dataclass
@@ -92,18 +77,18 @@ class OutcomeEstimates:
         self._prior_weight = prior_weight
         self._decay = decay
         self._keys: dict[tuple[str, str], _Key] = {}
-        self._fleet: dict[tuple[str, str], FleetFigure] = {}
+        self._fleet: dict[tuple[str, str], EstimateFigure] = {}
 
-    def adopt_fleet(self, figures: dict[tuple[str, str], FleetFigure]) -> None:
+    def adopt_fleet(self, figures: dict[tuple[str, str], EstimateFigure]) -> None:
         """The other routers' merged figures, replacing the previous ones."""
         self._fleet = dict(figures)
 
-    def figures(self) -> dict[tuple[str, str], FleetFigure]:
+    def figures(self) -> dict[tuple[str, str], EstimateFigure]:
         """This router's own figures per key, for its report to the control plane."""
         out = {}
         for (model, task), key in list(self._keys.items()):
             samples = len(key.latencies_ms)
-            out[(model, task)] = FleetFigure(
+            out[(model, task)] = EstimateFigure(
                 accepted_weight=key.accepted,
                 total_weight=key.total,
                 outcomes=key.outcomes,

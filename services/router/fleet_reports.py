@@ -12,42 +12,13 @@ import asyncio
 import contextlib
 
 from services.router.breakers import BreakerBoard
-from services.router.estimates import FleetFigure, OutcomeEstimates
+from services.router.estimates import OutcomeEstimates
 from services.router.fleet_breakers import BreakerReporter, apply_fleet_view, fleet_lost
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
+from switchyard.estimate_figures import EstimateFigure, figure_protos, proto_figures
 
 REPORT_INTERVAL_S = 0.25
 ESTIMATES_INTERVAL_S = 1.0
-
-
-def estimate_protos(figures: dict[tuple[str, str], FleetFigure]) -> list[pb.OutcomeEstimate]:
-    return [
-        pb.OutcomeEstimate(
-            model_id=model,
-            task_type=task,
-            accepted_weight=f.accepted_weight,
-            total_weight=f.total_weight,
-            outcomes=f.outcomes,
-            latency_p50_ms=f.latency_p50_ms,
-            latency_p95_ms=f.latency_p95_ms,
-            latency_samples=f.latency_samples,
-        )
-        for (model, task), f in sorted(figures.items())
-    ]
-
-
-def estimate_figures(estimates: pb.FleetEstimates) -> dict[tuple[str, str], FleetFigure]:
-    return {
-        (e.model_id, e.task_type): FleetFigure(
-            accepted_weight=e.accepted_weight,
-            total_weight=e.total_weight,
-            outcomes=e.outcomes,
-            latency_p50_ms=e.latency_p50_ms,
-            latency_p95_ms=e.latency_p95_ms,
-            latency_samples=e.latency_samples,
-        )
-        for e in estimates.estimates
-    }
 
 
 class FleetReporting:
@@ -67,7 +38,7 @@ class FleetReporting:
         self._estimates_interval_s = estimates_interval_s
         self._breakers = BreakerReporter(board)
         self._wake = asyncio.Event()
-        self._sent_figures: dict[tuple[str, str], FleetFigure] | None = None
+        self._sent_figures: dict[tuple[str, str], EstimateFigure] | None = None
         self._figures_due = 0.0
 
     def wake(self) -> None:
@@ -87,7 +58,7 @@ class FleetReporting:
         if response.HasField("fleet_breakers"):
             apply_fleet_view(self._board, response.fleet_breakers, router_id=self.router_id)
         if response.HasField("fleet_estimates") and self._estimates is not None:
-            self._estimates.adopt_fleet(estimate_figures(response.fleet_estimates))
+            self._estimates.adopt_fleet(proto_figures(response.fleet_estimates.estimates))
 
     def report(self, nonce: str, *, now: float) -> pb.RouterReport | None:
         """The report due now, or None when nothing changed."""
@@ -98,7 +69,7 @@ class FleetReporting:
             figures = self._estimates.figures()
             if figures != self._sent_figures:
                 self._sent_figures = figures
-                report.estimates.extend(estimate_protos(figures))
+                report.estimates.extend(figure_protos(figures))
         return report if report.breakers or report.estimates else None
 
     async def reports(self, nonce: NonceSource, outbox: asyncio.Queue) -> None:

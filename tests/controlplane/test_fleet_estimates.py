@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from controlplane.estimates import EstimateFigure, FleetEstimates
+from controlplane.estimates import FleetEstimates
+from switchyard.estimate_figures import EstimateFigure
 
 
 def figure(accepted: float, total: float, p50: float = 100.0, samples: int = 10) -> EstimateFigure:

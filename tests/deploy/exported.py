@@ -17,13 +17,13 @@ import controlplane.metrics  # noqa: F401
 import services.registry.fleet_metrics  # noqa: F401
 from services.router.app import build_router
 from services.router.state import RouterState
+from services.router.testing import SIM_MODELS, ask, feed
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import running_simulator
 from services.verifier.servicer import VerifierServicer, register_verifier
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import start_server
-from tests.router.conftest import SIM_MODELS, ask, feed
 
 # Exported by the decision log (branch obs-decisions); the rules alert on it by name.
 BUILT_ELSEWHERE = frozenset({"switchyard_decision_log_write_failures_total"})

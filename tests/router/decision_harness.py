@@ -13,11 +13,11 @@ from services.router.decision_log import DecisionLogSettings
 from services.router.decision_log.query import DecisionFilter, DecisionReader, LoggedDecision
 from services.router.state import RouterState
 from services.router.tenants import TenantTokens
+from services.router.testing import POLICY, feed
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import RunningServer, start_server
-from tests.router.conftest import POLICY, feed
 
 
 @dataclass

@@ -9,10 +9,11 @@ import grpc
 from services.router.canary_key import SESSION_METADATA_KEY, sticky_key
 from services.router.plan import RouteInput
 from services.router.providers.base import ChatTurn
+from services.router.testing import POLICY
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
-from .conftest import POLICY, start_router
+from .conftest import start_router
 from .test_state import split_snapshot
 
 SYSTEM = ChatTurn("system", "You are a helpful assistant for Example Corp.")

@@ -24,12 +24,12 @@ from services.router.execution import AttemptOutcome, AttemptRecord
 from services.router.observers import RouteTrace
 from services.router.state import RouterState
 from services.router.tenants import TenantGrant, TenantTokens
+from services.router.testing import POLICY, ask, feed
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import start_server
-from tests.router.conftest import POLICY, ask, feed
 from tests.router.decision_harness import LoggedRouter, logged_router
 
 STATIC = POLICY + "degrade: {static_answer: 'Please try again later.'}\n"

@@ -4,7 +4,6 @@ disk or a read-only directory does (real SQLite files; tmpfs mounts where allowe
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -14,7 +13,6 @@ import pytest
 
 from services.router.decision_log import DecisionLog, DecisionLogSettings
 from services.router.decision_log.query import DecisionReader
-from services.router.decision_log.record import Decision, DecisionOutcome
 from services.router.decision_log.store import (
     INSERT_ROWS,
     MIN_FILE_BYTES,
@@ -25,43 +23,9 @@ from services.router.decision_log.store import (
 )
 from services.router.decision_log.writer import WRITE_FAILURES, FailureReport
 from services.router.observers import RouteTrace
+from services.router.testing import sample_decision
 
 MIB = 1024 * 1024
-
-
-def decision(request_id: str, *, pad: int = 900, time_unix: float = 1.0) -> Decision:
-    return Decision(
-        request_id=request_id,
-        time_unix=time_unix,
-        tenant="acme",
-        tier="pro",
-        task_type="chat",
-        rule="default",
-        selector="static",
-        strategy="cascade",
-        policy_version=1,
-        canary=False,
-        shadow=False,
-        shadow_of="",
-        outcome=DecisionOutcome.ANSWERED,
-        code="OK",
-        error="",
-        model_id="small",
-        attempts=1,
-        escalations=0,
-        expected_cost_micros=10,
-        expected_latency_ms=20,
-        cost_micros=12,
-        latency_ms=21.5,
-        slo_ms=1000,
-        slo_met=True,
-        cache_hit=False,
-        input_tokens=30,
-        output_tokens=40,
-        # Random text: compressible padding would not exercise the bound.
-        detail={"attempts": [{"model_id": "small"}], "pad": os.urandom(pad // 2).hex()},
-        models=("small",),
-    )
 
 
 def total_bytes(path: Path) -> int:
@@ -76,7 +40,7 @@ def test_the_files_never_pass_the_bound_and_rotate_oldest_out(tmp_path: Path) ->
     files = DecisionFiles(path, max_bytes=3 * MIB, rotations=2)
     rotations = 0
     for batch in range(300):
-        rotations += files.write([decision(f"r{batch}-{i}").row() for i in range(20)])
+        rotations += files.write([sample_decision(f"r{batch}-{i}").row() for i in range(20)])
         assert total_bytes(path) <= 3 * MIB
         assert len(log_files(path)) <= 3
     files.close()
@@ -93,7 +57,7 @@ def test_without_rotations_a_full_file_starts_afresh(tmp_path: Path) -> None:
     path = tmp_path / "decisions.db"
     files = DecisionFiles(path, max_bytes=MIN_FILE_BYTES, rotations=0)
     for batch in range(120):
-        files.write([decision(f"r{batch}-{i}").row() for i in range(10)])
+        files.write([sample_decision(f"r{batch}-{i}").row() for i in range(10)])
         assert total_bytes(path) <= MIN_FILE_BYTES
     files.close()
     assert log_files(path) == [path]
@@ -109,7 +73,7 @@ def test_a_batch_over_one_statements_rows_is_written_whole_and_in_order(
     path = tmp_path / "decisions.db"
     files = DecisionFiles(path, max_bytes=64 * MIB, rotations=0)
     count = INSERT_ROWS * 2 + INSERT_ROWS // 2
-    written = [decision(f"r{i}", pad=20, time_unix=float(i)) for i in range(count)]
+    written = [sample_decision(f"r{i}", pad=20, time_unix=float(i)) for i in range(count)]
     files.write([d.row() for d in written])
     files.close()
     held = {d.decision.request_id: d.decision for d in DecisionReader(path).decisions()}
@@ -127,9 +91,9 @@ def test_feedback_finds_decisions_in_rotated_files(tmp_path: Path) -> None:
     """A label for a decision that has rotated out of the active file still lands."""
     path = tmp_path / "decisions.db"
     files = DecisionFiles(path, max_bytes=2 * MIB, rotations=1)
-    files.write([decision("old-one").row()])
+    files.write([sample_decision("old-one").row()])
     files.rotate()
-    files.write([decision("new-one").row()])
+    files.write([sample_decision("new-one").row()])
     assert files.holds("old-one", tenant=None) == 1
     assert files.holds("old-one", tenant="globex") == 0
     files.add_feedback("old-one", source="human", label=0.5)

@@ -27,11 +27,10 @@ from services.router.decision_log.writer_process import (
     serve,
 )
 from services.router.observers import RouteTrace
+from services.router.testing import ask, sample_decision
 from services.simulator.testing import RunningSimulator
 from switchyard.runtime.errors import NotFound, Unavailable
-from tests.router.conftest import ask
 from tests.router.decision_harness import LoggedRouter, logged_router
-from tests.router.test_decision_store import decision
 
 
 def _child_of(log: DecisionLog):  # type: ignore[no-untyped-def]
@@ -142,7 +141,7 @@ def test_frames_survive_arriving_in_pieces() -> None:
 
 
 def decision_row(request_id: str) -> tuple[object, ...]:
-    return decision(request_id, pad=10).row()
+    return sample_decision(request_id, pad=10).row()
 
 
 class _Replies(io.RawIOBase):

@@ -13,13 +13,13 @@ import grpc
 import pytest
 
 from services.router.decision_log import build_redactor
+from services.router.testing import ask
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator
 from switchyard.cli.main import main
 from switchyard.learning.dataset import load_dataset
 from switchyard.learning.stats import dataset_stats
 from switchyard.router.v1 import router_pb2
-from tests.router.conftest import ask
 from tests.router.decision_harness import LoggedRouter, logged_router
 
 

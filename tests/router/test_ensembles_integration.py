@@ -15,6 +15,7 @@ import pytest
 
 from services.router.app import RouterApp, build_router
 from services.router.state import RouterState
+from services.router.testing import snapshot
 from services.simulator.replay import load_replay
 from services.simulator.testing import RunningSimulator, running_simulator
 from switchyard.fleet import parse_fleet
@@ -23,8 +24,6 @@ from switchyard.registry.v1 import registry_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import RunningServer, start_server
-
-from .conftest import snapshot
 
 SLOW_MS = 4000  # a model that only ends by being cancelled within these tests
 CLASSIFY = "Classify the sentiment of this review: 'I love it, works perfectly.'"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.router.estimates import FLEET_WEIGHT, FleetFigure, OutcomeEstimates
+from services.router.estimates import FLEET_WEIGHT, OutcomeEstimates
+from switchyard.estimate_figures import EstimateFigure
 
 KEY = ("m", "chat")
 
 
 def fleet_figure(accepted: float, total: float, *, p50: float = 0, p95: float = 0, n: int = 0):
-    return FleetFigure(accepted, total, int(total), p50, p95, n)
+    return EstimateFigure(accepted, total, int(total), p50, p95, n)
 
 
 def test_a_new_router_starts_from_the_fleet() -> None:

@@ -10,13 +10,12 @@ import grpc
 from services.router.app import build_router
 from services.router.breakers import BreakerState
 from services.router.state import RouterState
+from services.router.testing import POLICY, ask, feed
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import start_server
 from tests.controlplane.cp_harness import eventually, start_control_plane, stop_control_plane
-
-from .conftest import POLICY, ask, feed
 
 UNREACHABLE_REGISTRY = "127.0.0.1:9"  # the fleet comes from feed(); the watch just retries
 

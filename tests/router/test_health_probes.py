@@ -8,9 +8,10 @@ import asyncio
 import time
 
 from services.router.breakers import BreakerState
+from services.router.testing import ask
 from services.simulator.faults import FaultSettings
 
-from .conftest import RouterHarness, ask
+from .conftest import RouterHarness
 
 
 async def test_recovered_model_gets_traffic_within_two_seconds(router: RouterHarness) -> None:

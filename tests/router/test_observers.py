@@ -8,8 +8,9 @@ import grpc
 import pytest
 
 from services.router.observers import OBSERVER_FAILURES, RouteTrace
+from services.router.testing import ask
 from switchyard.router.v1 import router_pb2
-from tests.router.conftest import RouterHarness, ask
+from tests.router.conftest import RouterHarness
 
 
 class Recorder:

@@ -22,13 +22,13 @@ from services.router.concurrency import ConcurrencyLimiter, GradientLimit, Limit
 from services.router.overload import Overloaded, OverloadGuard, RateLimited
 from services.router.state import RouterState
 from services.router.tenants import TenantGrant, TenantTokens
+from services.router.testing import POLICY, ask, feed
 from services.simulator.testing import running_simulator
 from switchyard.policy.rate_limits import RateLimit, RateLimits
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.errors import DeadlineExceeded
 from switchyard.runtime.server import start_server
-from tests.router.conftest import POLICY, ask, feed
 
 NONE = RateLimits()
 ACME = RateLimits(named={"acme": RateLimit(requests_per_s=2.0, burst=1.0)})

@@ -9,13 +9,14 @@ import pytest
 from services.router.breakers import Breaker, BreakerSettings, BreakerState
 from services.router.execution import PANICS, AttemptOutcome
 from services.router.planning import plan_route
+from services.router.testing import ask
 from services.simulator.faults import FaultSettings
 from switchyard.router.v1 import router_pb2
 from tests.router.fakes import Clock
 from tests.router.test_execution import Harness, ok
 from tests.router.test_selection import FLEET, REQUEST, _policy
 
-from .conftest import RouterHarness, ask
+from .conftest import RouterHarness
 
 SETTINGS = BreakerSettings(window_size=2, minimum_calls=2, open_wait_s=60, ramp_up_s=10)
 

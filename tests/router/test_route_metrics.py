@@ -17,13 +17,12 @@ from services.router.execution import AttemptOutcome, AttemptRecord
 from services.router.observers import OBSERVER_FAILURES
 from services.router.route_metrics import ROUTE_METRICS, TenantLabels, model_ms
 from services.router.state import RouterState
+from services.router.testing import POLICY, ask, feed
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import start_server
-
-from .conftest import POLICY, ask, feed
 
 TENANT_POLICY = (
     POLICY

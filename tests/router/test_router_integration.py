@@ -7,10 +7,11 @@ import time
 import grpc
 import pytest
 
+from services.router.testing import ask
 from services.simulator.faults import FaultSettings
 from switchyard.router.v1 import router_pb2
 
-from .conftest import RouterHarness, ask, start_router
+from .conftest import RouterHarness, start_router
 
 OK = router_pb2.ATTEMPT_OUTCOME_OK
 ACCEPT = router_pb2.ATTEMPT_VERDICT_ACCEPT
@@ -132,7 +133,7 @@ async def test_verifier_outage_falls_back_to_embedded_checks(simulator, tmp_path
 
 async def test_human_review_ticket_is_filed_when_all_fail(simulator, tmp_path) -> None:
     """With degrade.human_review the exhausted request becomes a durable ticket."""
-    from .conftest import POLICY
+    from services.router.testing import POLICY
 
     policy = POLICY + "degrade: {human_review: true, static_answer: 'A person will answer.'}\n"
     app, server = await start_router(simulator, tmp_path, policy=policy)

@@ -12,12 +12,13 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from services.router.testing import ask
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import field_violations
 
-from .conftest import RouterHarness, ask, start_router
+from .conftest import RouterHarness, start_router
 
 POLICY = """
 name: spend

@@ -9,11 +9,10 @@ import pytest
 from services.router.app import apply_breaker_policy
 from services.router.breakers import BreakerBoard, BreakerState
 from services.router.state import RouterState
+from services.router.testing import POLICY, snapshot
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.registry.v1 import registry_pb2
 from switchyard.runtime.errors import InvalidArgument, Unavailable
-
-from .conftest import POLICY, snapshot
 
 CANARY = POLICY.replace("name: integration", "name: canary")
 

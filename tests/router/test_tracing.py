@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from services.router.app import RouterApp, build_router
 from services.router.state import RouterState
+from services.router.testing import snapshot
 from services.simulator.faults import parse_faults
 from services.simulator.testing import RunningSimulator, running_simulator
 from services.verifier.servicer import VerifierServicer, register_verifier
@@ -28,8 +29,6 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.config import ServerConfig
 from switchyard.runtime.server import RunningServer, start_server
 from switchyard.runtime.tracing import Tracing
-
-from .conftest import snapshot
 
 CLIENT_TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
 CLIENT_SPAN_ID = 0x00F067AA0BA902B7

@@ -28,6 +28,7 @@ def load_scorer(config: VerifierConfig) -> QualityScorer | None:
         scorer = load_artifact(path)
     except ArtifactError as exc:
         raise StartupError(str(exc)) from exc
+    scorer.warm()  # the first Verify must not pay for loading WordLlama
     log.info("scorer.loaded", version=scorer.version, path=str(path))
     return scorer
 

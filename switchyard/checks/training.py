@@ -20,17 +20,22 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from switchyard.checks.features import extract
+from switchyard.checks.features import FEATURE_NAMES, extract
 from switchyard.checks.scorer import (
     LogisticModel,
     LogisticQualityScorer,
+    answer_embedding,
     content_version,
 )
 from switchyard.learning.importers.routerarena import arena_task_type
+
+if TYPE_CHECKING:
+    from switchyard.learning.features import EmbeddingSpec
 
 DEFAULT_SEED = 20240601
 GSM8K_FILE = "routellm/gsm8k/gsm8k_responses.csv"
@@ -179,11 +184,14 @@ def train_model(
     return LogisticModel(name, tuple(task_types), bias, tuple(weights), training)
 
 
-def build_scorer(models: Sequence[LogisticModel], default_model: str) -> LogisticQualityScorer:
+def build_scorer(
+    models: Sequence[LogisticModel], default_model: str, *, embedding: EmbeddingSpec | None = None
+) -> LogisticQualityScorer:
     return LogisticQualityScorer(
         version=content_version(models),
         models={m.name: m for m in models},
         default_model=default_model,
+        embedding=embedding,
     )
 
 
@@ -226,3 +234,51 @@ def choose_l2(
         losses[str(l2)] = round(_log_loss(predictions, truth), 5)
     best = min(grid, key=lambda l2: losses[str(l2)])
     return best, losses
+
+
+def fit_answer_model(
+    name: str,
+    task_types: Sequence[str],
+    answers: Sequence[LabelledAnswer],
+    *,
+    seed: int,
+    embedding: EmbeddingSpec | None,
+) -> tuple[LogisticModel, dict[str, Any]]:
+    """One model over `answers`: the hand-made features alone, or with the answer's
+    embedding too (never without a spec), at the L2 strength, whichever has the lower
+    cross-validated log loss on these (train) answers. The features are mostly about
+    maths; the embedding says what an answer is about and how it is put, on any task."""
+    plain = [a.features() for a in answers]
+    labels = [a.acceptable for a in answers]
+    l2_plain, losses_plain = choose_l2(plain, labels, seed=seed)
+    embedded: list[list[float]] = []
+    l2_embedded, losses_embedded = l2_plain, {}
+    if embedding is not None:
+        embedded = [
+            row + answer_embedding(embedding, a.output)
+            for row, a in zip(plain, answers, strict=True)
+        ]
+        l2_embedded, losses_embedded = choose_l2(embedded, labels, seed=seed)
+    reads = bool(losses_embedded) and min(losses_embedded.values()) < min(losses_plain.values())
+    l2 = l2_embedded if reads else l2_plain
+    bias, weights = fit_logistic(embedded if reads else plain, labels, l2=l2)
+    n = len(FEATURE_NAMES)
+    model = LogisticModel(name, tuple(task_types), bias, tuple(weights[:n]), {}, tuple(weights[n:]))
+    info = {
+        "n_train": len(answers),
+        "l2": l2,
+        "answer_embedding": reads,
+        "cv_log_loss": losses_embedded if reads else losses_plain,
+        "cv_log_loss_features_only": losses_plain,
+        "cv_log_loss_with_embedding": losses_embedded,
+    }
+    return model, info
+
+
+def answer_probability(
+    model: LogisticModel, answer: LabelledAnswer, embedding: EmbeddingSpec | None
+) -> float:
+    """`model`'s P(acceptable) for `answer`, embedding it only when the model reads it."""
+    if not model.embedding_weights:
+        return model.probability(answer.features())
+    return model.probability(answer.features(), answer_embedding(embedding, answer.output))

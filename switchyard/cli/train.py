@@ -2,7 +2,7 @@
 
     switchyard train router   --dataset FILE [--held-out FILE | --seed N] --out ARTEFACT
     switchyard train verifier --dataset FILE [--held-out FILE | --seed N] --out ARTEFACT
-                              [--answers-of MODEL ...]
+                              [--answers-of MODEL ...] [--no-answer-embedding]
 
 `router` fits per-model P(acceptable | prompt, task type) for the router's selectors
 (the artefact a policy names; `load_predictor` checks its hash). `verifier` fits the
@@ -54,6 +54,13 @@ def register(subparsers: Any) -> None:
         action="append",
         metavar="MODEL",
         help="fit on this model's answers only (repeatable; default: every model's)",
+    )
+    verifier.add_argument(
+        "--no-answer-embedding",
+        action="store_true",
+        help="the hand-made answer features only, never the answer's embedding "
+        "(default: per family, whichever cross-validates better; the embedding costs "
+        "the verifier ~0.1-0.2 ms a scored answer)",
     )
     verifier.set_defaults(func=run_verifier)
 
@@ -119,20 +126,29 @@ def run_verifier(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     try:
         trained = train_verifier(
-            train, heldout, seed=seed, source=source, answers_of=args.answers_of
+            train,
+            heldout,
+            seed=seed,
+            source=source,
+            answers_of=args.answers_of,
+            with_embedding=not args.no_answer_embedding,
         )
     except VerifierTrainingError as exc:
         print(f"train verifier: {args.dataset}: {exc}", file=sys.stderr)
         return 1
     save_scorer(trained.scorer, args.out)
     print(f"quality scorer {trained.scorer.version} written to {args.out}", file=out)
-    print(f"  {'family':<10} {'task types':<28} {'train':>6} {'l2':>5}  held-out", file=out)
+    print(
+        f"  {'family':<10} {'task types':<28} {'train':>6} {'l2':>5} {'reads':<18}  held-out",
+        file=out,
+    )
     for family, report in trained.reports.items():
         model = trained.scorer.models[family]
         held = report["heldout"]
+        reads = "features+embedding" if report["answer_embedding"] else "features"
         line = (
             f"  {family:<10} {', '.join(model.task_types) or '(default)':<28} "
-            f"{report['n_train']:>6} {report['l2']:>5g}  n={held.get('n', 0)} "
+            f"{report['n_train']:>6} {report['l2']:>5g} {reads:<18}  n={held.get('n', 0)} "
             f"LL={_figure(held.get('log_loss'))} Brier={_figure(held.get('brier'))} "
             f"AUC={_figure(held.get('auc'), '.3f')}"
         )

@@ -4,14 +4,19 @@ answers carry their text (`switchyard train verifier`).
 Every answer with text becomes a labelled example (the verifier's answer features,
 `switchyard.checks.features.extract`, label = acceptable); examples are grouped into
 task families (math, code, general) and one logistic model is fitted per family with
-enough examples of both labels, its L2 strength chosen by cross-validation on train.
-The fit is `switchyard.checks.training` (scikit-learn, as for the router's predictors);
-the artefact is the verifier's existing `switchyard.quality_scorer/1` format, so a
-verifier loads it unchanged. Every figure comes from the held-out records.
+enough examples of both labels. Per family, cross-validation on train chooses the L2
+strength and whether the model also reads the answer's WordLlama embedding (the router
+predictors' embedding, `switchyard.learning.features`): the hand-made features are
+mostly about maths, the embedding says what an answer is about and how it is put, on
+any kind of task. The fit is `switchyard.checks.training` (scikit-learn, as for the
+router's predictors); the artefact is the verifier's `switchyard.quality_scorer/1`
+format, or /2 when a family reads the embedding. Every figure comes from the held-out
+records.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +24,14 @@ from typing import Any
 import numpy as np
 
 from switchyard.checks.scorer import LogisticModel, LogisticQualityScorer
-from switchyard.checks.training import LabelledAnswer, build_scorer, choose_l2, fit_logistic
+from switchyard.checks.training import (
+    LabelledAnswer,
+    answer_probability,
+    build_scorer,
+    fit_answer_model,
+)
 from switchyard.learning.dataset import DatasetRecord
+from switchyard.learning.features import EmbeddingSpec, default_spec
 from switchyard.learning.heldout import classification_metrics
 from switchyard.learning.metrics import escalation_curve
 
@@ -130,7 +141,11 @@ def train_verifier(
     seed: int,
     source: Mapping[str, Any] | None = None,
     answers_of: Collection[str] | None = None,
+    embedding: EmbeddingSpec | None = None,
+    with_embedding: bool = True,
 ) -> TrainedVerifier:
+    """One model per family; `with_embedding=False` keeps every family to the
+    hand-made features (no WordLlama in the verifier's scoring)."""
     answers = labelled_answers(train, answers_of)
     if not answers:
         whose = f" from {', '.join(sorted(answers_of))}" if answers_of else ""
@@ -141,24 +156,23 @@ def train_verifier(
     labels = [a.acceptable for a in answers]
     if all(labels) or not any(labels):
         raise VerifierTrainingError("every answer has the same label; nothing to learn")
+    spec = embedding or default_spec().embedding
     fitted: list[tuple[LogisticModel, dict[str, Any]]] = []
     for family, examples in sorted(_families(answers).items()):
-        rows = [a.features() for a in examples]
-        y = [a.acceptable for a in examples]
-        l2, cv_losses = choose_l2(rows, y, seed=seed)
-        bias, weights = fit_logistic(rows, y, l2=l2)
         task_types = sorted({a.task_type for a in examples}) if family != DEFAULT_FAMILY else []
+        model, info = fit_answer_model(
+            family, task_types, examples, seed=seed, embedding=spec if with_embedding else None
+        )
         info = {
             "seed": seed,
             "answers_of": sorted(answers_of) if answers_of else "all models",
-            "n_train": len(examples),
-            "l2": l2,
-            "cv_log_loss": cv_losses,
+            **info,
         }
-        fitted.append((LogisticModel(family, tuple(task_types), bias, tuple(weights), {}), info))
+        fitted.append((model, info))
     names = [m.name for m, _ in fitted]
     default = DEFAULT_FAMILY if DEFAULT_FAMILY in names else names[0]
-    routing = build_scorer([m for m, _ in fitted], default_model=default)
+    used = spec if any(m.embedding_weights for m, _ in fitted) else None
+    routing = build_scorer([m for m, _ in fitted], default_model=default, embedding=used)
     held_answers = labelled_answers(heldout, answers_of)
     quality = _mean_quality(train)
     models: list[LogisticModel] = []
@@ -168,7 +182,7 @@ def train_verifier(
         held = [a for a in held_answers if routing.model_for(a.task_type).name == model.name]
         metrics: dict[str, Any] = {"n": 0}
         if held:
-            p = np.array([model.probability(a.features()) for a in held])
+            p = np.array([answer_probability(model, a, spec) for a in held])
             metrics = classification_metrics(p, np.array([a.acceptable for a in held]))
         report: dict[str, Any] = {**info, "heldout": metrics}
         if len(quality) >= 2:
@@ -182,7 +196,5 @@ def train_verifier(
                 report["escalation"] = figures
         reports[model.name] = report
         training = {**dict(source or {}), **report}
-        models.append(
-            LogisticModel(model.name, model.task_types, model.bias, model.weights, training)
-        )
-    return TrainedVerifier(build_scorer(models, default_model=default), reports)
+        models.append(dataclasses.replace(model, training=training))
+    return TrainedVerifier(build_scorer(models, default_model=default, embedding=used), reports)

@@ -3,6 +3,7 @@ with answer texts, one model per task family, in the verifier's own artefact for
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from switchyard.checks.scorer import load_scorer
+from switchyard.checks.scorer import load_scorer, save_scorer
 from switchyard.cli.main import main
 from switchyard.learning.dataset import DatasetRecord, Message, ModelAnswer, write_dataset
 from switchyard.learning.heldout import split_records
@@ -126,3 +127,57 @@ def test_answers_of_limits_the_examples(tmp_path: Path, capsys) -> None:
     argv = ["train", "verifier", "--dataset", str(dataset), "--out", str(out)]
     assert main([*argv, "--answers-of", "gpt-9"]) == 1
     assert "no answer from gpt-9" in capsys.readouterr().err
+
+
+# Same length, no numbers, no hedges or refusals: the hand-made features cannot tell
+# them apart; what they are about can.
+_ON_TOPIC = [
+    "The river carries melted snow from the mountains down to the valley floor.",
+    "Glaciers carve the valley walls and leave lakes behind when they retreat.",
+    "Rain on the western slopes feeds the forests and the streams below them.",
+]
+_OFF_TOPIC = [
+    "Whisk the eggs with sugar and butter, then fold the flour in gently now.",
+    "Knead the dough until smooth, let it rest, and bake it until it is golden.",
+    "Simmer the onions in olive oil and garlic before adding the fresh tomato.",
+]
+
+
+def topical_records(n: int, seed: int = 3) -> list[DatasetRecord]:
+    """Answers acceptable exactly when they are about the question's subject."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        answers = {
+            model: ModelAnswer(
+                quality=1.0 if good else 0.0,
+                input_tokens=10,
+                output_tokens=15,
+                answer=rng.choice(_ON_TOPIC if good else _OFF_TOPIC),
+            )
+            for model, good in (("weak", rng.random() < 0.5), ("strong", rng.random() < 0.9))
+        }
+        prompt = "How do mountains shape the rivers and valleys around them?"
+        records.append(DatasetRecord(f"t{i}", (Message("user", prompt),), "reasoning", answers))
+    return records
+
+
+def test_the_answer_embedding_is_read_where_it_tells_answers_apart(tmp_path: Path) -> None:
+    """When only what an answer is about separates the labels, cross-validation chooses
+    the embedding; the artefact is format 2 and scores the same after a reload."""
+    train, heldout = split_records(topical_records(300), seed=4)
+    trained = train_verifier(train, heldout, seed=4)
+    report = trained.reports["general"]
+    assert report["answer_embedding"] is True
+    assert min(report["cv_log_loss_with_embedding"].values()) < min(
+        report["cv_log_loss_features_only"].values()
+    )
+    assert report["heldout"]["auc"] > 0.95
+    assert len(trained.scorer.models["general"].embedding_weights) == 128
+    out = tmp_path / "scorer.json"
+    save_scorer(trained.scorer, out)
+    assert json.loads(out.read_text())["format"] == "switchyard.quality_scorer/2"
+    loaded = load_scorer(out)
+    for text in (*_ON_TOPIC, *_OFF_TOPIC):
+        kwargs = {"prompt": "p", "task_type": "chat", "output": text, "finish_reason": "stop"}
+        assert loaded.score(**kwargs) == trained.scorer.score(**kwargs)

@@ -9,13 +9,23 @@ from typing import Any
 
 import pytest
 
-from switchyard.checks.scorer import LogisticModel
+from switchyard.checks.scorer import LogisticModel, answer_embedding
 from switchyard.checks.training import LabelledAnswer
+from switchyard.learning.features import EmbeddingSpec
 
 
-def recompute(model: LogisticModel, answers: Sequence[LabelledAnswer]) -> dict[str, Any]:
-    """The held-out figures `switchyard verifier train` records, computed from scratch."""
-    probabilities = [model.probability(a.features()) for a in answers]
+def recompute(
+    model: LogisticModel, answers: Sequence[LabelledAnswer], embedding: EmbeddingSpec | None = None
+) -> dict[str, Any]:
+    """The held-out figures `switchyard verifier train` records, computed from scratch
+    (with the answer embedding `embedding` names when the model reads one)."""
+    probabilities = [
+        model.probability(
+            a.features(),
+            answer_embedding(embedding, a.output) if model.embedding_weights else (),
+        )
+        for a in answers
+    ]
     labels = [a.acceptable for a in answers]
     n = len(labels)
     base_rate = sum(labels) / n

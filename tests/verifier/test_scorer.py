@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,18 @@ from switchyard.checks.arithmetic import equation_errors, evaluate
 from switchyard.checks.features import FEATURE_NAMES, extract
 from switchyard.checks.scorer import (
     DEFAULT_ARTIFACT,
+    EMBEDDING_FORMAT,
     ArtifactError,
+    LogisticModel,
+    LogisticQualityScorer,
+    answer_embedding,
     default_scorer,
     load_scorer,
     parse_artifact,
     save_scorer,
 )
 from switchyard.cli.verifier import default_data_dir
+from switchyard.learning.features import default_spec
 from tests.verifier import heldout
 
 PROMPT = (
@@ -132,7 +138,7 @@ def test_packaged_math_model_heldout_figures_match_the_data() -> None:
     info = model.training
     train, held = training.gsm8k_split(training.read_gsm8k(DATA_DIR), info["seed"])
     assert info["n_train"] == len(train)
-    recomputed = heldout.recompute(model, training.gsm8k_answers(held))
+    recomputed = heldout.recompute(model, training.gsm8k_answers(held), default_scorer().embedding)
     heldout.assert_matches(info["heldout"], recomputed)
     assert recomputed["brier"] < recomputed["brier_base_rate"]
 
@@ -144,7 +150,7 @@ def test_packaged_general_model_heldout_figures_match_the_data() -> None:
     info = model.training
     train, held = training.arena_split(training.read_routerarena(DATA_DIR), info["seed"])
     assert info["n_train"] == len(train)
-    recomputed = heldout.recompute(model, training.arena_answers(held))
+    recomputed = heldout.recompute(model, training.arena_answers(held), default_scorer().embedding)
     heldout.assert_matches(info["heldout"], recomputed)
     assert recomputed["brier"] < recomputed["brier_base_rate"]
 
@@ -168,6 +174,70 @@ def test_artifact_for_other_features_is_refused() -> None:
         parse_artifact(document)
 
 
+def _embedding_scorer() -> LogisticQualityScorer:
+    """The packaged models plus a "reads" model with one weight per embedding dimension."""
+    packaged = default_scorer()
+    reads = LogisticModel(
+        "reads", ("reasoning",), -0.5, (0.0,) * len(FEATURE_NAMES), {}, (0.25,) * 128
+    )
+    return training.build_scorer(
+        [*packaged.models.values(), reads],
+        default_model=packaged.default_model,
+        embedding=default_spec().embedding,
+    )
+
+
+def test_an_answer_embedding_scorer_round_trips_as_format_2(tmp_path: Path, monkeypatch) -> None:
+    """A scorer with embedding weights is saved as format 2 and loads back scoring the
+    same; its models without embedding weights never compute the embedding."""
+    scorer = _embedding_scorer()
+    path = tmp_path / "scorer.json"
+    save_scorer(scorer, path)
+    document = json.loads(path.read_text())
+    assert document["format"] == EMBEDDING_FORMAT
+    assert document["answer_embedding"]["dim"] == 128
+    assert "embedding_weights" not in document["models"]["math"]
+    loaded = load_scorer(path)
+    kwargs = {"prompt": PROMPT, "output": GOOD, "finish_reason": "stop"}
+    for task in ("reasoning", "math"):
+        assert loaded.score(task_type=task, **kwargs) == scorer.score(task_type=task, **kwargs)
+    embedding = answer_embedding(default_spec().embedding, GOOD)
+    expected = 1 / (1 + math.exp(0.5 - 0.25 * sum(embedding)))
+    assert loaded.score(task_type="reasoning", **kwargs) == pytest.approx(expected, rel=1e-12)
+
+    def refuse(*_args: object) -> list[float]:
+        raise AssertionError("embedded an answer for a features-only model")
+
+    monkeypatch.setattr("switchyard.checks.scorer.answer_embedding", refuse)
+    assert loaded.score(task_type="math", **kwargs) == default_scorer().score(
+        task_type="math", **kwargs
+    )
+
+
+def test_embedding_artefacts_that_do_not_add_up_are_refused() -> None:
+    """Embedding weights without a format-2 embedding, of the wrong length, or a
+    format-1 document carrying an embedding: each an ArtifactError."""
+    document = _embedding_scorer().to_json()
+    wrong_length = json.loads(json.dumps(document))
+    wrong_length["models"]["reads"]["embedding_weights"] = [0.1] * 64
+    with pytest.raises(ArtifactError, match="64 embedding weights"):
+        parse_artifact(wrong_length)
+    as_v1 = {**document, "format": "switchyard.quality_scorer/1"}
+    with pytest.raises(ArtifactError, match="answer_embedding"):
+        parse_artifact(as_v1)
+    unnamed = {k: v for k, v in document.items() if k != "answer_embedding"}
+    with pytest.raises(ArtifactError, match="answer_embedding"):
+        parse_artifact(unnamed)
+    bad_spec = {**document, "answer_embedding": {"config": "l2_supercat"}}
+    with pytest.raises(ArtifactError, match="malformed answer_embedding"):
+        parse_artifact(bad_spec)
+    plain = training.build_scorer([default_scorer().models["math"]], "math").to_json()
+    assert plain["format"] == "switchyard.quality_scorer/1"
+    plain["models"]["math"]["embedding_weights"] = [0.1] * 128
+    with pytest.raises(ArtifactError, match="embedding"):
+        parse_artifact(plain)
+
+
 @pytest.mark.parametrize("content", ["", "{", '{"format": "something-else"}'])
 def test_unreadable_artifact(tmp_path: Path, content: str) -> None:
     """Missing, malformed or foreign artefacts raise ArtifactError."""
@@ -189,3 +259,16 @@ def test_engine_uses_scorer_for_min_score() -> None:
     assert good.verdict == "accept" and good.results[-1].name == "quality"
     strict = compiled.verify(output=GOOD, min_score=0.999, **kwargs)
     assert strict.verdict == "reject" and "below min_score" in strict.results[-1].reason
+
+
+def test_warm_loads_the_embedding_only_for_a_scorer_that_reads_it(monkeypatch) -> None:
+    """The verifier warms its scorer at start-up: one embedding for a scorer whose
+    models read it (WordLlama loads then, not on the first Verify), none otherwise."""
+    calls: list[str] = []
+    monkeypatch.setattr(
+        "switchyard.checks.scorer.answer_embedding", lambda _spec, text: calls.append(text)
+    )
+    default_scorer().warm()
+    assert calls == []
+    _embedding_scorer().warm()
+    assert len(calls) == 1

@@ -6,6 +6,8 @@ import argparse
 import io
 from pathlib import Path
 
+import pytest
+
 from switchyard.checks import training
 from switchyard.checks.scorer import load_scorer
 from switchyard.cli import verifier as cli
@@ -47,13 +49,20 @@ def test_train_then_eval(tmp_path: Path) -> None:
     assert "n=24" in text and "APGR      =" in text and "CPT(50%)  =" in text
 
 
-def test_trained_artifact_heldout_figures_match_the_fixture(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flags", [[], ["--answer-embedding"]])
+def test_trained_artifact_heldout_figures_match_the_fixture(tmp_path: Path, flags) -> None:
     """The held-out figures `verifier train` stores for each model are what the fitted
-    weights give on the fixture's held-out half, recomputed here from the data."""
+    weights give on the fixture's held-out half, recomputed here from the data; without
+    --answer-embedding no model reads the embedding, with it each model records both
+    cross-validated choices."""
     artefact = tmp_path / "scorer.json"
-    args = parse(["verifier", "train", "--data-dir", str(FIXTURE_DATA), "--out", str(artefact)])
-    assert cli.run_train(args, io.StringIO()) == 0
+    argv = ["verifier", "train", "--data-dir", str(FIXTURE_DATA), "--out", str(artefact)]
+    assert cli.run_train(parse([*argv, *flags]), io.StringIO()) == 0
     scorer = load_scorer(artefact)
+    for model in scorer.models.values():
+        assert model.training["cv_log_loss_with_embedding"] or not flags
+        assert bool(model.embedding_weights) == model.training["answer_embedding"]
+        assert not model.embedding_weights or flags
     seed = training.DEFAULT_SEED
     gsm_train, gsm_held = training.gsm8k_split(training.read_gsm8k(FIXTURE_DATA), seed)
     arena_train, arena_held = training.arena_split(training.read_routerarena(FIXTURE_DATA), seed)
@@ -63,7 +72,8 @@ def test_trained_artifact_heldout_figures_match_the_fixture(tmp_path: Path) -> N
     ):
         model = scorer.models[name]
         assert model.training["n_train"] == len(train) and model.training["seed"] == seed
-        heldout.assert_matches(model.training["heldout"], heldout.recompute(model, answers))
+        recomputed = heldout.recompute(model, answers, scorer.embedding)
+        heldout.assert_matches(model.training["heldout"], recomputed)
 
 
 def test_train_is_deterministic(tmp_path: Path) -> None:

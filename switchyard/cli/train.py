@@ -7,7 +7,7 @@
 `router` fits per-model P(acceptable | prompt, task type) for the router's selectors
 (the artefact a policy names; `load_predictor` checks its hash). `verifier` fits the
 verifier's probabilistic quality check per task family from the answers' texts, in
-the verifier's artefact format (`--quality-artifact`).
+the verifier's artefact format (a verifier loads it with `--scorer-path`).
 
 Without --held-out, the dataset is split by --seed into train and held-out halves
 before anything is fitted; every reported figure is from the held-out part.

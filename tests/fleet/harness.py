@@ -73,10 +73,10 @@ class Fleet:
                 return await response.json()
 
     async def set_faults(self, model: str, **faults: float) -> None:
-        await self._simulator("PUT", f"/admin/models/{model}/faults", faults)
+        await set_faults(self.suite, model, faults)
 
     async def clear_faults(self, model: str) -> None:
-        await self._simulator("DELETE", f"/admin/models/{model}/faults")
+        await set_faults(self.suite, model, None)
 
     async def requests_at(self, model: str) -> int:
         """How many calls the simulator received for `model` (the ground truth), the
@@ -149,6 +149,15 @@ async def all_routers_connected(fleet: Fleet) -> bool:
     listed = await fleet.cp.ListRouters(cp_pb.ListRoutersRequest(), timeout=5)
     up = {r.router_id for r in listed.routers if r.connected and r.up_to_date}
     return up >= set(fleet.router_ids)
+
+
+async def set_faults(suite: Suite, model: str, faults: dict[str, Any] | None) -> None:
+    """Set (or, with None, clear) one simulated model's faults through its admin API."""
+    url = f"{suite.simulator_url}/admin/models/{model}/faults"
+    async with aiohttp.ClientSession() as http:
+        method = "DELETE" if faults is None else "PUT"
+        async with http.request(method, url, json=faults) as response:
+            response.raise_for_status()
 
 
 async def until(

@@ -3,13 +3,10 @@ their own, the control plane's operator stub, a trained predictor artefact, prob
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import aiohttp
 
 from switchyard.controlplane.v1 import controlplane_pb2 as pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as pb_grpc
@@ -19,6 +16,7 @@ from switchyard.learning.predictor_training import TrainingConfig, train_router_
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.tokens import bearer
 from switchyard.suite import EXAMPLES, Suite, SuitePorts, SuiteSettings
+from tests.fleet.harness import until
 from tests.learning.test_predictor import synthetic_records
 
 ROUTERS = ("router", "router-2", "router-3")
@@ -128,12 +126,7 @@ async def probe(suite: Suite, name: str) -> list[tuple]:
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, wait_s: float = WAIT_S) -> float:
     """Poll until `check` holds; the seconds it took."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not await check():
-        assert loop.time() - start < wait_s, "condition never held"
-        await asyncio.sleep(0.05)
-    return loop.time() - start
+    return await until(check, what="the condition", wait_s=wait_s)
 
 
 def nack_count(suite: Suite, router_id: str) -> int:
@@ -147,17 +140,6 @@ def nack_count(suite: Suite, router_id: str) -> int:
         return int(row[0])
     finally:
         db.close()
-
-
-async def set_faults(suite: Suite, model: str, faults: dict | None) -> None:
-    url = f"{suite.simulator_url}/admin/models/{model}/faults"
-    async with aiohttp.ClientSession() as http:
-        if faults is None:
-            async with http.delete(url) as response:
-                response.raise_for_status()
-        else:
-            async with http.put(url, json=faults) as response:
-                response.raise_for_status()
 
 
 def large_only_policy() -> str:

@@ -21,6 +21,7 @@ from switchyard.controlplane.v1 import controlplane_pb2_grpc as pb_grpc
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.tokens import bearer
 from switchyard.suite import Suite
+from tests.fleet.harness import set_faults
 from tests.rollout.harness import (
     OPERATOR,
     ROUTERS,
@@ -34,7 +35,6 @@ from tests.rollout.harness import (
     publish,
     rollout_settings,
     routers,
-    set_faults,
     train_artefact,
     upload,
 )

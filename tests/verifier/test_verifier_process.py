@@ -11,6 +11,10 @@ from pathlib import Path
 
 import grpc
 
+from switchyard.checks import training
+from switchyard.checks.features import FEATURE_NAMES
+from switchyard.checks.scorer import LogisticModel, default_scorer, load_scorer, save_scorer
+from switchyard.learning.features import default_spec
 from switchyard.verifier.v1 import verifier_pb2 as pb
 from switchyard.verifier.v1 import verifier_pb2_grpc
 
@@ -96,3 +100,59 @@ def test_bad_scorer_artifact_exits_nonzero(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "missing.json" in result.stderr
+
+
+async def test_process_scores_with_an_answer_embedding_artefact(tmp_path: Path) -> None:
+    """A format-2 artefact (`--scorer-path`) loads in the real process, which scores with
+    its embedding weights exactly as the artefact does in-process."""
+    reads = LogisticModel(
+        "reads", ("reasoning",), -0.5, (0.0,) * len(FEATURE_NAMES), {}, (0.5,) * 128
+    )
+    artefact = tmp_path / "scorer.json"
+    save_scorer(
+        training.build_scorer(
+            [*default_scorer().models.values(), reads],
+            default_model="general",
+            embedding=default_spec().embedding,
+        ),
+        artefact,
+    )
+    scorer = load_scorer(artefact)
+    port_file = tmp_path / "verifier.port"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "services.verifier", "--port", "0", "--port-file", str(port_file)),
+        *("--scorer-path", str(artefact)),
+        cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=ENV,
+    )
+    answer = "Rivers cut valleys as they carry rock and sand down from the mountains."
+    try:
+        port = await wait_for_port(port_file, process, timeout_s=30)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = verifier_pb2_grpc.VerifierServiceStub(channel)
+            described = await stub.ListChecks(pb.ListChecksRequest(), timeout=10)
+            assert described.scorer_version == scorer.version
+            for task in ("reasoning", "chat"):
+                response = await stub.Verify(
+                    pb.VerifyRequest(
+                        prompt="How do rivers shape valleys?",
+                        task_type=task,
+                        candidate=pb.Candidate(output=answer, finish_reason="stop"),
+                        min_score=0.01,
+                    ),
+                    timeout=10,
+                )
+                expected = scorer.score(
+                    prompt="How do rivers shape valleys?",
+                    task_type=task,
+                    output=answer,
+                    finish_reason="stop",
+                )
+                assert response.score == expected, task
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -384,8 +384,12 @@ class Suite:
             args += s.tls.server_args("router")
             for upstream in ("registry", "verifier", "controlplane"):
                 args += s.tls.upstream_args(upstream, caller="router")
-        if s.separate_router_ports:
+        if s.separate_router_ports or s.routers > 1:
             args += ["--router-id", name]
+        if s.routers > 1:
+            # Feedback may reach another router than the one that answered: each asks
+            # the others over their sockets here (docs/observability.md).
+            args += ["--peer-dir", str(s.state_dir / "router-peers")]
         if shared:
             # One port, one host: one tenant ledger and one set of idempotency keys.
             args += ["--reuse-port", "true", "--ledger-path", str(s.state_dir / "ledger.db")]

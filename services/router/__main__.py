@@ -19,10 +19,12 @@ from services.router.decision_log import (
     build_redactor,
     load_callable,
 )
+from services.router.feedback_peers import FeedbackPeers
 from services.router.overload import OverloadGuard
 from services.router.state import RouterState
 from services.router.tenants import TenantTokens
 from switchyard.runtime.config import load_config
+from switchyard.runtime.errors import StartupError
 from switchyard.runtime.server import run_service, serve
 
 log = structlog.get_logger("services.router")
@@ -89,6 +91,12 @@ async def amain(argv: Sequence[str] | None) -> None:
     )
     state.restore()
     tenants = load_tenants(config)
+    router_id = config.router_id or f"{socket.gethostname()}-{os.getpid()}"
+    peers = FeedbackPeers(Path(config.peer_dir), router_id) if config.peer_dir else None
+    try:
+        local = [peers.prepare()] if peers is not None else []
+    except (OSError, ValueError) as exc:
+        raise StartupError(f"peer_dir: {exc}") from exc
     app = build_router(
         state=state,
         environ=os.environ,
@@ -102,6 +110,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         overload=overload_guard(config),
         metrics_tenants=config.metrics_tenants,
         decision_log=decision_log_settings(config),
+        peers=peers,
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()
@@ -110,7 +119,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         app.follow(
             registry_address=config.registry_address,
             controlplane_address=config.controlplane_address,
-            router_id=config.router_id or f"{socket.gethostname()}-{os.getpid()}",
+            router_id=router_id,
             registry_token=config.registry_token,
             controlplane_token=config.controlplane_token,
             artefact_fetch_timeout_s=config.artefact_fetch_timeout_s,
@@ -121,14 +130,20 @@ async def amain(argv: Sequence[str] | None) -> None:
         if config.health_probe_interval_ms:
             app.start_health_probes(interval_s=config.health_probe_interval_ms / 1000)
 
+    async def on_stop() -> None:
+        await app.close()
+        if peers is not None:
+            await peers.close()  # its socket file goes too: peers stop asking it
+
     try:
         await serve(
             name="router",
             config=config,
             register=app.register,
             on_start=on_start,
-            on_stop=app.close,
+            on_stop=on_stop,
             ready=state.wait_ready,
+            local_addresses=local,
         )
     finally:
         # Also when the start failed (port taken): an open SQLite thread keeps the

@@ -16,6 +16,7 @@ from services.router.decision_log import DecisionLog, DecisionLogSettings
 from services.router.estimate_metrics import ESTIMATES_METRICS
 from services.router.estimates import OutcomeEstimates
 from services.router.execution import RouteExecutor
+from services.router.feedback_peers import FeedbackPeers
 from services.router.fleet_reports import FleetReporting
 from services.router.health_probes import OpenModelProber
 from services.router.host_store import LEDGER_FILE, HostStore
@@ -195,6 +196,7 @@ def build_router(
     overload: OverloadGuard | None = None,
     metrics_tenants: int = 0,
     decision_log: DecisionLogSettings | None = None,
+    peers: FeedbackPeers | None = None,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
@@ -202,6 +204,7 @@ def build_router(
     idempotency keys); empty means review_dir/ledger.db, or memory without a review_dir.
     `metrics_tenants`: label cost and budget metrics with up to this many tenants (0: none).
     `decision_log`: where and how every Route() is logged; None logs nothing.
+    `peers`: the other routers on this host, asked for feedback this one cannot place.
     """
     metrics = RouteMetrics(tenant_labels=metrics_tenants)
     moved: list[RouterApp] = []  # the app, once built: transitions wake its reporter
@@ -252,6 +255,7 @@ def build_router(
         overload=overload,
         observers=[metrics, decisions] if decisions is not None else [metrics],
         decisions=decisions,
+        peers=peers,
     )
     stats = RolloutStats()
     # Shadow decisions go to the decision log beside the ones they shadow.

@@ -78,6 +78,9 @@ class RouterConfig(ServerConfig):
     # Callers' bearer tokens -> tenant and allowed tiers (YAML, docs/security.md). Empty:
     # no authentication, the request's tenant and tier are believed (development only).
     tenant_tokens_file: str = ""
+    # Routers sharing a port on one host: each also listens on DIR/<router id>.sock and
+    # asks the others there for feedback on a request it did not answer (empty: off).
+    peer_dir: str = ""
     # Adaptive concurrency limit on Route()/Plan() calls in flight (docs/router.md,
     # "Overload"): moved between min and max by latency (Netflix Gradient2); initial 0
     # starts at 512 within [min, max]; max 0 turns it off (min == max: a fixed limit).

@@ -21,6 +21,7 @@ from services.router.execution import (
     attempts_of,
 )
 from services.router.feedback import feedback_input
+from services.router.feedback_peers import FeedbackPeers, PeerUnavailable, relayed
 from services.router.idempotency import IdempotencyScope, IdempotencyStore, request_fingerprint
 from services.router.observers import RouteObserver, RouteTrace, notify
 from services.router.overload import OverloadGuard
@@ -43,6 +44,7 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import (
     DeadlineExceeded,
     FailedPrecondition,
+    NotFound,
     QuotaExhausted,
     ResourceExhausted,
     Unavailable,
@@ -113,9 +115,11 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         observers: Sequence[RouteObserver] = (),
         overload: OverloadGuard | None = None,
         decisions: DecisionLog | None = None,
+        peers: FeedbackPeers | None = None,
     ) -> None:
         self._tenants = tenants
         self._decisions = decisions
+        self._peers = peers
         self.observers = list(observers)
         self._overload = overload or OverloadGuard()
         self._estimates = estimates
@@ -452,9 +456,24 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         if self._tenants is not None:
             token = bearer_token(context.invocation_metadata())
             tenant = self._tenants.admit(token, tenant="", tier="").tenant
-        found = await self._decisions.record_feedback(
-            feedback.request_id, label=feedback.label, source=feedback.source, tenant=tenant
-        )
+        try:
+            found = await self._decisions.record_feedback(
+                feedback.request_id, label=feedback.label, source=feedback.source, tenant=tenant
+            )
+        except NotFound:
+            metadata = context.invocation_metadata() or ()
+            if self._peers is None or relayed(metadata):
+                raise
+            # Another router on this host may have answered it (docs/observability.md).
+            try:
+                reply = await self._peers.relay(request, metadata, context.time_remaining())
+            except PeerUnavailable as exc:
+                raise Unavailable(
+                    f"a router that may hold the decision did not answer ({exc}); retry"
+                ) from None
+            if reply is None:
+                raise
+            return reply
         return router_pb2.RecordFeedbackResponse(
             request_id=feedback.request_id, decisions=found, source=feedback.source
         )

@@ -121,11 +121,14 @@ async def start_server(
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     serving: bool = True,
     tracing: Tracing | None = None,
+    local_addresses: Sequence[str] = (),
 ) -> RunningServer:
     """Start a gRPC server with health, reflection and interceptors; return once bound.
 
     With serving=False health reports NOT_SERVING until the caller calls set_serving.
     With `tracing`, every unary RPC runs in a server span (the caller shuts it down).
+    `local_addresses` (`unix:PATH`) are served too, without TLS: a Unix socket is
+    reached only through the file system, whose permissions guard it.
     """
     server = grpc.aio.server(
         interceptors=list(interceptors),
@@ -165,6 +168,13 @@ async def start_server(
         raise StartupError(f"cannot bind {address}: {exc}") from exc
     if port == 0:
         raise StartupError(f"cannot bind {address} (in use?)")
+    for local in local_addresses:
+        try:
+            bound = server.add_insecure_port(local)
+        except RuntimeError as exc:
+            raise StartupError(f"cannot bind {local}: {exc}") from exc
+        if bound == 0:
+            raise StartupError(f"cannot bind {local}")
     await server.start()
     running = RunningServer(server, port, health_servicer, service_names)
     await running.set_serving(serving)
@@ -182,6 +192,7 @@ async def serve(
     ready: Hook | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     workers: int = 1,
+    local_addresses: Sequence[str] = (),
 ) -> None:
     """Run a service until a signal: start, report ready, drain on the first signal.
 
@@ -208,6 +219,7 @@ async def serve(
         interceptors=interceptors,
         serving=ready is None,
         tracing=tracing,
+        local_addresses=local_addresses,
     )
     if on_stop is not None:
         running.on_stop.append(on_stop)

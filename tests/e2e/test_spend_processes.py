@@ -1,6 +1,7 @@
 """End to end with two real router processes sharing a port and a ledger file (as two
 routers on one host do): a tenant's budget holds under 200 concurrent requests spread
-over both, and duplicate idempotency keys sent to both call the model once."""
+over both, duplicate idempotency keys sent to both call the model once, and feedback
+lands whichever of the two it reaches."""
 
 from __future__ import annotations
 
@@ -145,3 +146,43 @@ async def test_duplicate_keys_across_routers_call_the_model_once(suite: Suite) -
     answers = {(r.answer, r.total_cost_micros) for r in replies}  # type: ignore[union-attr]
     assert len(answers) == 1
     assert sum(not r.idempotent_replay for r in replies) == 1  # type: ignore[union-attr]
+
+
+async def test_feedback_lands_whichever_router_it_reaches(suite: Suite) -> None:
+    """40 requests over 20 connections (both routers answer some), then feedback on each
+    over 20 new connections: every label is accepted, although about half reach the
+    router that did not answer; each router's log holds the labels of its own decisions."""
+    replies = await over_connections(suite, request(tenant="acme"), connections=20, each=2)
+    ids = [r.request_id for r in replies if isinstance(r, router_pb2.RouteResponse)]
+    assert len(ids) == 40, replies
+    assert decided(suite, "router") and decided(suite, "router-2")  # the kernel used both
+    own_connection = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [
+        grpc.aio.insecure_channel(suite.address("router"), options=own_connection)
+        for _ in range(20)
+    ]
+    try:
+        stubs = [router_pb2_grpc.RouterServiceStub(c) for c in channels]
+        answers = await asyncio.gather(
+            *(
+                stubs[i % len(stubs)].RecordFeedback(
+                    router_pb2.RecordFeedbackRequest(request_id=rid, label=1.0, source="e2e"),
+                    timeout=15,
+                )
+                for i, rid in enumerate(ids)
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        for channel in channels:
+            await channel.close()
+    assert all(isinstance(a, router_pb2.RecordFeedbackResponse) for a in answers), answers
+    stored: set[str] = set()
+    for name in ("router", "router-2"):
+        path = suite.settings.state_dir / name / "decisions.db"
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            stored |= {row[0] for row in db.execute("SELECT request_id FROM feedback")}
+        finally:
+            db.close()
+    assert stored >= set(ids)

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import grpc
 import pytest
 import pytest_asyncio
 
+from services.router.feedback_peers import RELAYED
 from switchyard.controlplane.v1 import controlplane_pb2 as cp_pb
+from switchyard.router.v1 import router_pb2
 from tests.fleet.harness import Fleet, start_fleet, until
 
 PROBES = 2
@@ -100,6 +104,41 @@ async def _load(fleet: Fleet, stop: asyncio.Event) -> None:
             await asyncio.sleep(0.03)
 
     await asyncio.gather(*(one(r) for r in fleet.router_ids))
+
+
+async def test_feedback_reaches_the_router_that_answered(fleet: Fleet) -> None:
+    """Feedback sent to another router than the one that routed the request is passed to
+    it over the peers' sockets: OK from every router, stored once in the answering
+    router's log; an id no router holds is NOT_FOUND, and a relayed call is not passed on."""
+    reply = await fleet.route("router")
+    for index, other in enumerate(("router-2", "router-3")):
+        answer = await fleet.routers[other].RecordFeedback(
+            router_pb2.RecordFeedbackRequest(
+                request_id=reply.request_id, label=0.25 * (index + 1), source=other
+            ),
+            timeout=10,
+        )
+        assert answer.request_id == reply.request_id and answer.decisions == 1
+    log = fleet.suite.settings.state_dir / "router" / "decisions.db"
+    with contextlib.closing(sqlite3.connect(f"file:{log}?mode=ro", uri=True)) as db:
+        labels = db.execute(
+            "SELECT source, label FROM feedback WHERE request_id = ? ORDER BY source",
+            (reply.request_id,),
+        ).fetchall()
+    assert labels == [("router-2", 0.25), ("router-3", 0.5)]
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await fleet.routers["router-2"].RecordFeedback(
+            router_pb2.RecordFeedbackRequest(request_id="no-such-request", label=1.0),
+            timeout=10,
+        )
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as one_hop:
+        await fleet.routers["router-2"].RecordFeedback(
+            router_pb2.RecordFeedbackRequest(request_id=reply.request_id, label=1.0),
+            metadata=[(RELAYED, "1")],
+            timeout=10,
+        )
+    assert one_hop.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_one_routers_failures_open_the_fleet_and_recovery_is_one_probe_budget(

@@ -15,7 +15,9 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,9 +111,33 @@ def run(args: argparse.Namespace) -> int:
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted: nothing was written to the registry", file=sys.stderr)
         return 130
+
+
+class _Interrupt:
+    """Ctrl-C cancels the run and is remembered. The flag is what keeps a stopped run
+    from writing: asyncio (3.11) can lose a cancellation that lands just as a call
+    completes, and the run would then carry on to the write."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._task = asyncio.current_task()
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only (a caller running us in a thread)
+        # A parent may have left SIGINT blocked, which its children inherit.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self) -> None:
+        self.seen = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
 
 
 # -- inputs --------------------------------------------------------------------------
@@ -225,6 +251,7 @@ async def _fetch_models(
 
 
 async def _profile(args: argparse.Namespace) -> int:
+    interrupt = _Interrupt()
     models = parse_models(args.models)
     settings = live_settings(args)
     if args.partial and not args.write:
@@ -250,7 +277,7 @@ async def _profile(args: argparse.Namespace) -> int:
         )
         try:
             return await _measure_and_write(
-                args, registry, records, models, mapping, judge, settings
+                args, registry, records, models, mapping, judge, settings, interrupt
             )
         except grpc.aio.AioRpcError as exc:
             return _rpc_error(exc, args)
@@ -264,6 +291,7 @@ async def _measure_and_write(
     mapping: Mapping[str, str | None],
     judge: AnswerJudge,
     settings: LiveSettings,
+    interrupt: _Interrupt,
 ) -> int:
     current = await _fetch_models(registry, models)
     profiles = {m: profile_from_proto(current[m]) for m in models}
@@ -284,6 +312,7 @@ async def _measure_and_write(
             return 1
     measured_at = dt.datetime.now(dt.UTC)
     observations = await _observe(args, records, profiles, mapping, judge, settings)
+    interrupt.check()
     summaries = summarize(observations, models, mapping)
     provenance = Provenance(
         dataset=args.dataset_name or args.dataset.stem,
@@ -303,6 +332,7 @@ async def _measure_and_write(
         print(format_report(summaries, provenance, records=len(records)))
     if not args.write:
         return 0
+    interrupt.check()
     return await _write(args, registry, current, summaries, provenance)
 
 

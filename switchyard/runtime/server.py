@@ -154,13 +154,26 @@ async def start_server(
     )
     address = f"{config.host}:{config.port}"
     check_bindable(config.host, config.port, reuse_port=config.reuse_port)
+    credentials = None
+    if config.tls_cert_file:
+        credentials = server_credentials(
+            cert_file=config.tls_cert_file,
+            key_file=config.tls_key_file,
+            client_ca_file=config.tls_client_ca_file,
+        )
+    port = _bind(server, address, credentials)
+    for local in local_addresses:
+        _bind(server, local, None)
+    await server.start()
+    running = RunningServer(server, port, health_servicer, service_names)
+    await running.set_serving(serving)
+    return running
+
+
+def _bind(server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
+    """Listen on `address` (with TLS when given credentials); the bound port."""
     try:
-        if config.tls_cert_file:
-            credentials = server_credentials(
-                cert_file=config.tls_cert_file,
-                key_file=config.tls_key_file,
-                client_ca_file=config.tls_client_ca_file,
-            )
+        if credentials is not None:
             port = server.add_secure_port(address, credentials)
         else:
             port = server.add_insecure_port(address)
@@ -168,17 +181,7 @@ async def start_server(
         raise StartupError(f"cannot bind {address}: {exc}") from exc
     if port == 0:
         raise StartupError(f"cannot bind {address} (in use?)")
-    for local in local_addresses:
-        try:
-            bound = server.add_insecure_port(local)
-        except RuntimeError as exc:
-            raise StartupError(f"cannot bind {local}: {exc}") from exc
-        if bound == 0:
-            raise StartupError(f"cannot bind {local}")
-    await server.start()
-    running = RunningServer(server, port, health_servicer, service_names)
-    await running.set_serving(serving)
-    return running
+    return port
 
 
 async def serve(

@@ -38,17 +38,23 @@ async def wait_for_port(
     raise AssertionError("verifier did not write its port file")
 
 
-async def test_process_serves_and_drains(tmp_path: Path) -> None:
-    """`python -m services.verifier --port 0 --port-file F` serves Verify, exits 0 on SIGTERM."""
+async def start_verifier(tmp_path: Path, *flags: str) -> tuple[asyncio.subprocess.Process, Path]:
+    """`python -m services.verifier --port 0 --port-file F [flags]` and F."""
     port_file = tmp_path / "verifier.port"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "services.verifier", "--port", "0", "--port-file", str(port_file)),
+        *("-m", "services.verifier", "--port", "0", "--port-file", str(port_file), *flags),
         cwd=REPO,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
         env=ENV,
     )
+    return process, port_file
+
+
+async def test_process_serves_and_drains(tmp_path: Path) -> None:
+    """`python -m services.verifier --port 0 --port-file F` serves Verify, exits 0 on SIGTERM."""
+    process, port_file = await start_verifier(tmp_path)
     try:
         port = await wait_for_port(port_file, process, timeout_s=20)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -118,16 +124,7 @@ async def test_process_scores_with_an_answer_embedding_artefact(tmp_path: Path) 
         artefact,
     )
     scorer = load_scorer(artefact)
-    port_file = tmp_path / "verifier.port"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "services.verifier", "--port", "0", "--port-file", str(port_file)),
-        *("--scorer-path", str(artefact)),
-        cwd=REPO,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=ENV,
-    )
+    process, port_file = await start_verifier(tmp_path, "--scorer-path", str(artefact))
     answer = "Rivers cut valleys as they carry rock and sand down from the mountains."
     try:
         port = await wait_for_port(port_file, process, timeout_s=30)

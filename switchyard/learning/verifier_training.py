@@ -31,7 +31,7 @@ from switchyard.checks.training import (
     fit_answer_model,
 )
 from switchyard.learning.dataset import DatasetRecord
-from switchyard.learning.features import EmbeddingSpec, default_spec
+from switchyard.learning.features import default_spec
 from switchyard.learning.heldout import classification_metrics
 from switchyard.learning.metrics import escalation_curve
 
@@ -141,7 +141,6 @@ def train_verifier(
     seed: int,
     source: Mapping[str, Any] | None = None,
     answers_of: Collection[str] | None = None,
-    embedding: EmbeddingSpec | None = None,
     with_embedding: bool = True,
 ) -> TrainedVerifier:
     """One model per family; `with_embedding=False` keeps every family to the
@@ -156,7 +155,7 @@ def train_verifier(
     labels = [a.acceptable for a in answers]
     if all(labels) or not any(labels):
         raise VerifierTrainingError("every answer has the same label; nothing to learn")
-    spec = embedding or default_spec().embedding
+    spec = default_spec().embedding  # the router predictors' embedding
     fitted: list[tuple[LogisticModel, dict[str, Any]]] = []
     for family, examples in sorted(_families(answers).items()):
         task_types = sorted({a.task_type for a in examples}) if family != DEFAULT_FAMILY else []

@@ -142,6 +142,12 @@ class SuiteSettings:
     # TLS (and optionally mutual TLS) on every gRPC service and channel; None: plaintext.
     # The simulator stays plain HTTP on loopback either way.
     tls: SuiteTls | None = None
+    # One quality-scorer artefact for the verifier and every router's embedded
+    # verification (its fallback), so both score alike; None: the packaged one.
+    scorer_path: Path | None = None
+
+    def scorer_args(self) -> list[str]:
+        return [] if self.scorer_path is None else ["--scorer-path", str(self.scorer_path)]
 
 
 @dataclass
@@ -322,7 +328,11 @@ class Suite:
                 *self._server_args("registry"),
             )
             self._spawn(
-                "verifier", "services.verifier", ports.verifier, *self._server_args("verifier")
+                "verifier",
+                "services.verifier",
+                ports.verifier,
+                *s.scorer_args(),
+                *self._server_args("verifier"),
             )
             for name in ("simulator", "registry", "verifier"):
                 await self._await_port(name, deadline)
@@ -377,6 +387,7 @@ class Suite:
             s.router_token,
             "--state-dir",
             str(s.state_dir / name),
+            *s.scorer_args(),
         ]
         if s.tenant_tokens_file is not None:
             args += ["--tenant-tokens-file", str(s.tenant_tokens_file)]

@@ -23,6 +23,7 @@ from services.router.feedback_peers import FeedbackPeers
 from services.router.overload import OverloadGuard
 from services.router.state import RouterState
 from services.router.tenants import TenantTokens
+from switchyard.checks.startup import startup_scorer
 from switchyard.runtime.config import load_config
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.server import run_service, serve
@@ -97,6 +98,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         local = [peers.prepare()] if peers is not None else []
     except (OSError, ValueError) as exc:
         raise StartupError(f"peer_dir: {exc}") from exc
+    scorer = startup_scorer(config.scorer_path)
     app = build_router(
         state=state,
         environ=os.environ,
@@ -111,6 +113,7 @@ async def amain(argv: Sequence[str] | None) -> None:
         metrics_tenants=config.metrics_tenants,
         decision_log=decision_log_settings(config),
         peers=peers,
+        scorer=scorer,
     )
     # Open the shared ledger now: a path it cannot use fails the start, not a request.
     await app.host_store.database()

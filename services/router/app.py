@@ -36,6 +36,7 @@ from services.router.sync import subscribe_config, watch_fleet
 from services.router.tenant_budget import TenantBudgets
 from services.router.tenants import TenantTokens
 from services.router.verification import AnswerVerifier, EmbeddedVerifier, RemoteVerifier
+from switchyard.checks.engine import PACKAGED, ScorerChoice
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.tls import TlsConfig, open_upstream_channel
@@ -197,6 +198,7 @@ def build_router(
     metrics_tenants: int = 0,
     decision_log: DecisionLogSettings | None = None,
     peers: FeedbackPeers | None = None,
+    scorer: ScorerChoice = PACKAGED,
 ) -> RouterApp:
     """A router over `state`; verifier_address empty means embedded verification.
 
@@ -205,6 +207,7 @@ def build_router(
     `metrics_tenants`: label cost and budget metrics with up to this many tenants (0: none).
     `decision_log`: where and how every Route() is logged; None logs nothing.
     `peers`: the other routers on this host, asked for feedback this one cannot place.
+    `scorer`: the embedded verification's quality scorer (None: deterministic checks only).
     """
     metrics = RouteMetrics(tenant_labels=metrics_tenants)
     moved: list[RouterApp] = []  # the app, once built: transitions wake its reporter
@@ -221,7 +224,7 @@ def build_router(
     ROUTE_METRICS.source = metrics
     state.on_policy(lambda policies: apply_breaker_policy(board, policies))
     pool = ProviderPool(environ)
-    embedded = EmbeddedVerifier()
+    embedded = EmbeddedVerifier(scorer)
     channels: list[grpc.aio.Channel] = []
     verifier: AnswerVerifier = embedded
     if verifier_address:

@@ -29,6 +29,10 @@ class RouterConfig(ServerConfig):
     # remote: call the verifier service (falls back to embedded checks if it is down);
     # embedded: run the same checks in this process, for the latency-critical path.
     verifier_mode: str = "remote"
+    # The quality scorer of the embedded verification (embedded mode, and the fallback
+    # when the verifier does not answer); give it the verifier's `scorer_path` so both
+    # score alike. Empty: the packaged artefact; "none": deterministic checks only.
+    scorer_path: str = ""
     # Token for the registry watch (a read-only token is enough).
     registry_token: str = ""
     # Router-scope token for the control plane (config stream, reports, artefacts).

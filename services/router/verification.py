@@ -21,6 +21,7 @@ import structlog
 from google.protobuf import struct_pb2
 
 from switchyard.checks import CheckResult, CheckSpec, CompiledChecks, compile_specs
+from switchyard.checks.engine import PACKAGED, ScorerChoice
 from switchyard.policy import CheckRef
 from switchyard.runtime import tracing
 from switchyard.runtime.errors import FailedPrecondition
@@ -67,15 +68,19 @@ def _first_failure(results: Sequence[CheckResult | verifier_pb2.CheckResult]) ->
 
 
 class EmbeddedVerifier:
-    """Runs the checks in the router process; compiled check sets are cached per rule."""
+    """Runs the checks in the router process; compiled check sets are cached per rule.
+    `scorer`: the quality scorer (the router's `scorer_path`), by default the packaged one."""
 
-    def __init__(self) -> None:
+    def __init__(self, scorer: ScorerChoice = PACKAGED) -> None:
         self._compiled: dict[tuple[CheckRef, ...], CompiledChecks] = {}
+        self._scorer = scorer
 
     def _compile(self, checks: tuple[CheckRef, ...]) -> CompiledChecks:
         compiled = self._compiled.get(checks)
         if compiled is None:
-            compiled = compile_specs([CheckSpec(c.name, dict(c.params)) for c in checks])
+            compiled = compile_specs(
+                [CheckSpec(c.name, dict(c.params)) for c in checks], scorer=self._scorer
+            )
             self._compiled[checks] = compiled
         return compiled
 

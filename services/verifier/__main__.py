@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import structlog
-
 from services.verifier.config import VerifierConfig
 from services.verifier.servicer import VerifierServicer, register_verifier
-from switchyard.checks import QualityScorer
-from switchyard.checks.scorer import DEFAULT_ARTIFACT, ArtifactError
-from switchyard.checks.scorer import load_scorer as load_artifact
+from switchyard.checks.startup import startup_scorer
 from switchyard.runtime.config import load_config
-from switchyard.runtime.errors import StartupError
 from switchyard.runtime.server import run_service, serve
-
-log = structlog.get_logger(__name__)
-
-
-def load_scorer(config: VerifierConfig) -> QualityScorer | None:
-    """The quality scorer the service uses; None runs deterministic checks only."""
-    if config.scorer_path.lower() == "none":
-        log.warning("scorer.disabled")
-        return None
-    path = config.scorer_path or DEFAULT_ARTIFACT
-    try:
-        scorer = load_artifact(path)
-    except ArtifactError as exc:
-        raise StartupError(str(exc)) from exc
-    scorer.warm()  # the first Verify must not pay for loading WordLlama
-    log.info("scorer.loaded", version=scorer.version, path=str(path))
-    return scorer
 
 
 async def main() -> None:
@@ -39,7 +17,7 @@ async def main() -> None:
         env_prefix="SWITCHYARD_VERIFIER_",
         description="Switchyard verifier: acceptability checks and ranking",
     )
-    scorer = load_scorer(config)
+    scorer = startup_scorer(config.scorer_path)
     servicer = VerifierServicer(
         scorer=scorer,
         cache_size=config.compiled_cache_size,

@@ -64,6 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_true",
         help="run the router without caller tokens (any tenant and tier is believed)",
     )
+    parser.add_argument(
+        "--scorer-path",
+        type=Path,
+        help="a quality-scorer artefact (`switchyard train verifier`) for the verifier and "
+        "the routers' embedded verification alike (default: the packaged one)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -214,5 +220,6 @@ def run(args: argparse.Namespace) -> int:
         metrics=SuiteMetricsPorts() if args.ports == "default" else None,
         tenant_tokens_file=None if args.no_auth else args.tenant_tokens_file,
         tls=suite_tls(args),
+        scorer_path=args.scorer_path,
     )
     return asyncio.run(_run(settings))

@@ -104,3 +104,16 @@ def test_metrics_port_in_use_is_a_one_line_error(
     lines = error_lines(result.stderr)
     assert len(lines) == 1, result.stderr
     assert f"cannot serve metrics on 127.0.0.1:{taken_port}" in lines[0]
+
+
+@pytest.mark.parametrize("module", ["services.verifier", "services.router"])
+def test_unusable_scorer_artefact_is_a_one_line_error(module: str, tmp_path: Path) -> None:
+    """The verifier and the router read `--scorer-path` alike: an artefact that is not a
+    scorer stops the start-up, exit 2, one line naming the file."""
+    artefact = tmp_path / "team-scorer.json"
+    artefact.write_text('{"format": "something else"}')
+    extra = ["--state-dir", str(tmp_path / "router")] if module == "services.router" else []
+    result = run(module, "--port", "0", "--scorer-path", str(artefact), *extra)
+    assert result.returncode == 2, result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and "team-scorer.json" in lines[0], result.stderr

@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import quality_targets
-from bench.quality_strategies import Roles, ScorerCascade, strategies
+from bench.quality_common import Roles
+from bench.quality_strategies import ScorerCascade, strategies
 from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
 from switchyard.cli.tables import format_table

@@ -11,10 +11,10 @@ from __future__ import annotations
 import string
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
+from bench.quality_common import Roles, Strategy, needs_texts_and_pair
+from bench.quality_gain import RouterGainCascade
 from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
 from switchyard.learning import metrics, report
@@ -33,32 +33,6 @@ PARALLEL_POLICY = Path(__file__).resolve().parent / "quality" / "parallel.yaml"
 VOTE_POLICY = Path(__file__).resolve().parent / "quality" / "vote.yaml"
 
 
-@dataclass(frozen=True)
-class Roles:
-    """The two-model roles on the held-out half (RouteLLM: weak = the worse model)."""
-
-    weak: str
-    strong: str
-
-
-class Strategy(Protocol):
-    name: str
-
-    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None: ...
-
-    def fit(self, train: EvalSetup) -> None: ...
-
-    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult: ...
-
-
-def _needs_texts_and_pair(held: EvalSetup, roles: Roles | None) -> str | None:
-    if roles is None:
-        return "needs two models with a quality gap"
-    if not report.has_answer_texts(held):
-        return "the data has no answer texts to verify"
-    return None
-
-
 class ScorerCascade:
     """The verifier's APGR path: escalate the weak answer to the strong model when the
     packaged quality scorer's P(acceptable) is below a threshold, every threshold swept;
@@ -67,7 +41,7 @@ class ScorerCascade:
     name = "cascade weak→strong, scorer threshold swept (strong answer kept)"
 
     def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
-        return _needs_texts_and_pair(held, roles)
+        return needs_texts_and_pair(held, roles)
 
     def fit(self, train: EvalSetup) -> None:
         """Nothing to fit: the packaged artefact was trained on the same train halves."""
@@ -98,7 +72,7 @@ class RouterCascade:
         self.points = points
 
     def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
-        return _needs_texts_and_pair(held, roles)
+        return needs_texts_and_pair(held, roles)
 
     def fit(self, train: EvalSetup) -> None:
         """Nothing to fit: the threshold grid comes from a pilot run's scores."""
@@ -208,7 +182,7 @@ class FittedCascade:
         self.choice: EscalationChoice | None = None
 
     def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
-        return _needs_texts_and_pair(held, roles)
+        return needs_texts_and_pair(held, roles)
 
     def fit(self, train: EvalSetup) -> None:
         # The roles come with evaluate(); the fit needs them, so it is deferred there.
@@ -240,7 +214,7 @@ class Ensemble:
         self._policy = policy
 
     def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
-        return _needs_texts_and_pair(held, roles)
+        return needs_texts_and_pair(held, roles)
 
     def fit(self, train: EvalSetup) -> None:
         """Nothing to fit: the verifier's packaged scorer ranks, the policy is fixed."""
@@ -263,6 +237,7 @@ def strategies(points: int) -> list[Strategy]:
         ScorerCascade(),
         FittedCascade(),
         RouterCascade(points),
+        RouterGainCascade(points),
         LearnedScore(points),
         Ensemble("parallel(2), verifier-ranked", PARALLEL_POLICY),
         Ensemble("vote(2) on final answers/labels, tie → verifier score", VOTE_POLICY),

@@ -2,6 +2,7 @@
 
     switchyard eval --dataset FILE --policy FILE [--fleet FILE] [--map FLEET=DATASET,...]
                     [--sweep KNOB[=VALUES]] [--sweep-points N] [--png FILE] [--json FILE]
+                    [--scorer-path FILE]
                     [--through-suite ADDRESS [--sample N]]
 
 Prints the policy and the references (each model, oracle, random at matched cost) with
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -68,6 +70,11 @@ def register(subparsers: Any) -> None:
         help="where a policy's predictor artefact path resolves (as the router's setting)",
     )
     parser.add_argument(
+        "--scorer-path",
+        help="the quality scorer the router's checks use (`switchyard train verifier`; as "
+        "the router's and verifier's setting; default: the packaged one)",
+    )
+    parser.add_argument(
         "--through-suite",
         metavar="ADDRESS",
         help="also send a sample through a running router (simulator in replay mode) "
@@ -87,13 +94,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout  # looked up per call: tests swap sys.stdout
     # Imported here: the router's code loads only for this command.
+    from switchyard.checks.startup import startup_scorer
     from switchyard.fleet import FleetError
     from switchyard.learning import plot, report
     from switchyard.learning.dataset import DatasetError, load_dataset
     from switchyard.learning.evaluate import EvaluationError, build_setup, parse_model_map
     from switchyard.learning.inprocess_router import load_profiles
     from switchyard.learning.sweep import DEFAULT_POINTS, SweepError, parse_sweep
-    from switchyard.runtime.errors import InvalidArgument
+    from switchyard.runtime.errors import InvalidArgument, StartupError
 
     try:
         records = load_dataset(args.dataset)
@@ -111,6 +119,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             max_output_tokens=args.max_output_tokens,
             artefacts_dir=args.artefacts_dir,
         )
+        if args.scorer_path:
+            setup = dataclasses.replace(setup, scorer=startup_scorer(args.scorer_path))
         policy_source = args.policy.read_text()
         sweep = parse_sweep(args.sweep) if args.sweep else None
         result = asyncio.run(
@@ -122,7 +132,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 points=args.sweep_points or DEFAULT_POINTS,
             )
         )
-    except (DatasetError, FleetError, EvaluationError, SweepError) as exc:
+    except (DatasetError, FleetError, EvaluationError, SweepError, StartupError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
     except InvalidArgument as exc:

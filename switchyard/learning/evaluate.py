@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from switchyard.checks.engine import PACKAGED, ScorerChoice
 from switchyard.learning import metrics
 from switchyard.learning.dataset import DatasetRecord, ModelAnswer, cost_micros_for
 from switchyard.learning.inprocess_router import (
@@ -54,6 +55,8 @@ class EvalSetup:
     max_output_tokens: int = 0  # 0: the router's default
     # Where a policy's relative `predictor.artefact` path resolves, as in the router.
     artefacts_dir: str = "artefacts"
+    # The embedded verification's quality scorer (a router's `--scorer-path`).
+    scorer: ScorerChoice = PACKAGED
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -312,6 +315,7 @@ async def route_policy(setup: EvalSetup, policy: Policy, *, seed: int = 0) -> li
         clock=clock,
         seed=seed,
         artefacts_dir=setup.artefacts_dir,
+        scorer=setup.scorer,
     )
     routed = []
     for record in setup.records:

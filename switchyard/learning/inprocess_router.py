@@ -28,6 +28,7 @@ from services.router.planning import RouteInput, RoutePlan, plan_route
 from services.router.providers.base import Completion, CompletionRequest, Provider
 from services.router.validation import route_input
 from services.router.verification import EmbeddedVerifier
+from switchyard.checks.engine import PACKAGED, ScorerChoice
 from switchyard.fleet import load_fleet
 from switchyard.learning.dataset import DatasetRecord
 from switchyard.policy import Policy
@@ -187,6 +188,7 @@ class InProcessRouter:
         clock: VirtualClock,
         seed: int = 0,
         artefacts_dir: Path | str = "artefacts",
+        scorer: ScorerChoice = PACKAGED,
     ) -> None:
         self.policy = policy
         self._clock = clock
@@ -199,7 +201,7 @@ class InProcessRouter:
         self._log: list[tuple[str, Completion]] = []
         self._executor = RouteExecutor(
             provider_for=lambda p: _Recording(p.model_id, provider_for(p), self._log),
-            verifier=EmbeddedVerifier(),
+            verifier=EmbeddedVerifier(scorer),
             breakers=self._breakers,
             clock=clock,
             sleep=clock.sleep,

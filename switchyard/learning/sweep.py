@@ -15,7 +15,9 @@ Named knobs (`KNOBS`), each set on every rule it applies to:
 - `min_score`: the verifier's acceptance threshold of every rule that can escalate (a
   `cascade`, or a `score`/`auto` selector); values from a pilot run's scores;
 - `cost_weight`: a `score` selector's `weights.cost` (rules ranking by weights);
-- `quality_floor`: an `auto` selector's `min_quality`.
+- `quality_floor`: an `auto` selector's `min_quality`;
+- `escalate_gain`: the margin by which the next stage's predicted quality must beat an
+  answer's score to escalate it (cascades and `auto` rules; -1..1, evenly spaced).
 
 Another knob is one `RuleFieldKnob` in `KNOBS`: the field's path in a rule and which
 strategy kinds and selectors it applies to.
@@ -201,6 +203,15 @@ KNOBS: dict[str, Knob] = {
         ("strategy", "min_quality"),
         selectors=frozenset({"auto"}),
         low=0.0,
+        high=1.0,
+    ),
+    # -1 escalates every scored answer, 1 none; evenly spaced unless values are given.
+    "escalate_gain": RuleFieldKnob(
+        "escalate_gain",
+        ("escalate_gain",),
+        kinds=frozenset({"cascade"}),
+        selectors=frozenset({"auto"}),
+        low=-1.0,
         high=1.0,
     ),
 }

@@ -229,6 +229,20 @@ class Rule:
     min_score: float = 0.0
     # Opt-in response cache for this rule's accepted answers (None: no caching).
     cache: RuleCache | None = None
+    # Escalate also when the next stage's predicted P(acceptable) beats this answer's
+    # verifier score by more than this (`bar_for`); None: the score bar alone.
+    escalate_gain: float | None = None
+
+    def bar_for(self, stage: Stage, *, last: bool, next_quality: float | None) -> float:
+        """The score an answer needs to end the chain here: `min_score_for`, raised
+        before the last stage to `next_quality - escalate_gain` when the rule sets
+        `escalate_gain`. Escalating where the next model is expected to gain most, not
+        only where this answer looks bad, uses the prompt predictor and the answer's
+        score together (docs/routing.md#escalating-on-expected-gain)."""
+        bar = self.min_score_for(stage, last=last)
+        if self.escalate_gain is None or last or next_quality is None:
+            return bar
+        return max(bar, min(1.0, next_quality - self.escalate_gain))
 
     def min_score_for(self, stage: Stage, *, last: bool) -> float:
         """The score bar for a stage's answer. A score threshold decides escalation, and

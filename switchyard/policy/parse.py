@@ -150,7 +150,9 @@ def _conditions(r: FieldReader, node: Any, path: str) -> Conditions:
 
 
 def _rule(r: FieldReader, node: Any, path: str, default_checks: tuple[CheckRef, ...]) -> Rule:
-    m = r.mapping(node, path, ("name", "when", "strategy", "checks", "min_score", "cache"))
+    m = r.mapping(
+        node, path, ("name", "when", "strategy", "checks", "min_score", "escalate_gain", "cache")
+    )
     checks = r.each(m, "checks", path, lambda n, p: _check(r, n, p), limit=32)
     rule = Rule(
         name=r.string(m, "name", path, required=True),
@@ -159,9 +161,27 @@ def _rule(r: FieldReader, node: Any, path: str, default_checks: tuple[CheckRef, 
         checks=tuple(checks) if "checks" in m else default_checks,
         min_score=r.number(m, "min_score", path, 0.0, low=0.0, high=1.0),
         cache=read_rule_cache(r, m.get("cache"), f"{path}.cache"),
+        escalate_gain=_escalate_gain(r, m, path),
     )
     check_ensemble_rule(r, rule, path)
+    if rule.escalate_gain is not None and not _escalates(rule.strategy):
+        r.fail(
+            f"{path}.escalate_gain",
+            "applies to rules that escalate: a cascade, or a score selector with fallbacks",
+        )
     return rule
+
+
+def _escalate_gain(r: FieldReader, m: dict[str, Any], path: str) -> float | None:
+    if m.get("escalate_gain") is None:
+        return None
+    return r.number(m, "escalate_gain", path, 0.0, low=-1.0, high=1.0)
+
+
+def _escalates(strategy: Strategy) -> bool:
+    if strategy.kind == "cascade":
+        return True
+    return strategy.selector.kind == "score" and strategy.selector.max_fallbacks > 0
 
 
 def _adjust(r: FieldReader, node: Any, path: str) -> RetryAdjustments:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from pathlib import Path
 
 import pytest
 
+from switchyard.checks import training
+from switchyard.checks.features import FEATURE_NAMES
+from switchyard.checks.scorer import LogisticModel, save_scorer
 from switchyard.cli.main import main
 from switchyard.learning.dataset import DatasetRecord, Message, ModelAnswer, write_dataset
 from switchyard.learning.evaluate import EvaluationError, build_setup, parse_model_map
@@ -215,3 +219,36 @@ def test_switchyard_eval_refuses_bad_input_with_one_line(
     write_dataset(tmp_path / "d.jsonl", _two_model_records())
     assert main([*args, "--dataset", str(tmp_path / "d.jsonl"), "--map", "zz=ds-weak"]) == 2
     assert "'zz' is not in the fleet" in capsys.readouterr().err
+
+
+def test_switchyard_eval_scores_with_the_scorer_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--scorer-path` is the router's setting offline: with a scorer rating every answer
+    0.9 the min_score 0.5 cascade keeps weak's long answers (#0, #1); with one rating
+    them 0.1 it escalates all four. A file that is no scorer is exit 2, naming it."""
+    fleet = fleet_file(tmp_path / "fleet.yaml", {"weak": 1000, "strong": 10_000})
+    (tmp_path / "policy.yaml").write_text(
+        CASCADE.replace("  strategy:", "  min_score: 0.5\n  strategy:")
+    )
+    write_dataset(tmp_path / "d.jsonl", _two_model_records())
+    args = [
+        "eval",
+        *("--policy", str(tmp_path / "policy.yaml"), "--fleet", str(fleet)),
+        *("--dataset", str(tmp_path / "d.jsonl"), "--map", "weak=ds-weak,strong=ds-strong"),
+    ]
+    rates = []
+    for score in (0.9, 0.1):
+        general = LogisticModel(
+            "general", (), math.log(score / (1 - score)), (0.0,) * len(FEATURE_NAMES), {}
+        )
+        scorer = tmp_path / f"scorer-{score}.json"
+        save_scorer(training.build_scorer([general], default_model="general"), scorer)
+        out = tmp_path / f"report-{score}.json"
+        assert main([*args, "--scorer-path", str(scorer), "--json", str(out)]) == 0
+        rows = {r["name"]: r for r in json.loads(out.read_text())["rows"]}
+        rates.append(rows["policy cheap-first"]["escalation_rate"])
+    assert rates == [0.5, 1.0]
+    (tmp_path / "broken.json").write_text("{}")
+    assert main([*args, "--scorer-path", str(tmp_path / "broken.json")]) == 2
+    assert "broken.json" in capsys.readouterr().err

@@ -63,6 +63,14 @@ def test_knobs_move_only_the_rules_they_apply_to() -> None:
     assert moved["rules"][1]["min_score"] == 0.3 and "min_score" not in moved["default"]
     with pytest.raises(SweepError, match="has none"):
         KNOBS["quality_floor"].apply(load_policy_document("name: x\ndefault: {}\n"), 0.5)
+    moved = KNOBS["escalate_gain"].apply(document, -0.25)  # cascades: the auto rule here
+    assert [r.get("escalate_gain") for r in (*moved["rules"], moved["default"])] == [
+        None,
+        None,
+        -0.25,
+    ]
+    with pytest.raises(SweepError, match="outside"):
+        KNOBS["escalate_gain"].apply(document, 1.5)
 
 
 def test_quality_floor_sweep_buys_quality_with_cost(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 A single strategy is a cascade of one stage. A rejection or a failed stage escalates to
 the next; the budget or the deadline running out ends the chain (the executor then
-degrades). The score bar per stage is `Rule.min_score_for`: a cascade's last stage is
-held to its checks only unless it sets its own.
+degrades). The score bar per stage is `Rule.bar_for`: a cascade's last stage is held
+to its checks only unless it sets its own; with `escalate_gain`, an earlier stage's bar
+rises to the next stage's predicted quality minus the margin.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from services.router.execution.stage import run_stage
 async def run_cascade(runner: AttemptRunner, run: Run) -> Answer | None:
     chain = run.plan.chain
     rule = run.plan.rule
-    last = chain[-1].stage_index if chain else -1
-    for candidate in chain:
+    for i, candidate in enumerate(chain):
+        following = chain[i + 1] if i + 1 < len(chain) else None
         answer = await run_stage(
             runner,
             run,
             candidate,
-            min_score=rule.min_score_for(candidate.stage, last=candidate.stage_index == last),
+            min_score=rule.bar_for(
+                candidate.stage,
+                last=following is None,
+                next_quality=following.accept_probability if following else None,
+            ),
         )
         accepted = answer is not None and answer.accepted
         runner.record_stage(run, candidate, accepted=accepted)

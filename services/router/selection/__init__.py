@@ -3,7 +3,8 @@ deadline) into a plan. Pure: no I/O, deterministic for the same inputs.
 
 `static` runs the stages as written, `score` ranks the allowed models by a weighted
 score, `auto` picks the cheapest cascade meeting the SLO, budget and quality floor.
-Only score and auto rules call the predictor, so static rules pay nothing for it.
+Only score and auto rules call the predictor (and static cascades that escalate on
+expected gain), so other static rules pay nothing for it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def plan_route(
     slo_ms = request.latency_slo_ms or policy.slo_ms
     selector = rule.strategy.selector
     if selector.kind == "static":
+        # A static cascade reads the predictor only to escalate on expected gain.
+        wants = predictor is not None and rule.escalate_gain is not None
         return static_plan(
             rule=rule,
             request=request,
@@ -60,6 +63,7 @@ def plan_route(
             remaining_ms=remaining_ms,
             slo_ms=slo_ms,
             estimates=estimates,
+            predicted=predictor.predict(request, rule.strategy.models) if wants else None,
         )
     predicted = predictor.predict(request, rule.strategy.models) if predictor else {}
     screened = [

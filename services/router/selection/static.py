@@ -5,7 +5,7 @@ the expected figures are those of calling them all at once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from services.router.breakers import BreakerState
 from services.router.estimates import OutcomeEstimates
@@ -26,7 +26,10 @@ def static_plan(
     remaining_ms: float,
     slo_ms: int,
     estimates: OutcomeEstimates | None = None,
+    predicted: Mapping[str, float] | None = None,
 ) -> RoutePlan:
+    """`predicted`: the predictor's P(acceptable) by model, for a rule that escalates on
+    expected gain (None: registry quality, as without a predictor)."""
     candidates = tuple(
         candidate_for(
             i,
@@ -36,6 +39,7 @@ def static_plan(
             breaker_state,
             budget_micros,
             remaining_ms,
+            predicted=predicted.get(stage.model) if predicted else None,
             estimates=estimates,
         )
         for i, stage in enumerate(rule.strategy.stages)

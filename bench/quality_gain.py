@@ -1,0 +1,90 @@
+"""The router's own cascade escalating on expected gain (`escalate_gain`), as a team
+would deploy it: `switchyard train verifier`'s scorer fitted on the weak model's answers
+and `switchyard train router`'s predictor, both on the train half only, served by the
+in-process router (`switchyard eval`'s path) with the margin swept on held-out.
+
+The margins are quantiles of q_strong(prompt) − score(weak answer) on the train half, so
+nothing about the held-out half picks them (as for the score selector's cost weights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+import tempfile
+from pathlib import Path
+
+from bench.quality_common import Roles, needs_texts_and_pair
+from switchyard.checks import training
+from switchyard.checks.engine import QualityScorer
+from switchyard.learning import report
+from switchyard.learning.artefact import write_artefact
+from switchyard.learning.evaluate import EvalSetup, StrategyResult
+from switchyard.learning.predictor import load_predictor
+from switchyard.learning.predictor_training import train_router_predictor
+from switchyard.learning.sweep import parse_sweep
+from switchyard.learning.verifier_training import train_verifier
+
+GAIN_POLICY = Path(__file__).resolve().parent / "quality" / "gain.yaml"
+
+
+class RouterGainCascade:
+    name = "router cascade on expected gain (escalate_gain swept), fitted on train"
+
+    def __init__(self, points: int) -> None:
+        self.points = points
+        self._train: EvalSetup | None = None
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
+        return needs_texts_and_pair(held, roles)
+
+    def fit(self, train: EvalSetup) -> None:
+        self._train = train  # the roles come with evaluate()
+
+    def _margins(
+        self, train: EvalSetup, weak: str, strong: str, artefact: Path, scorer: QualityScorer
+    ) -> str:
+        predictor = load_predictor(artefact)
+        gaps = sorted(
+            predictor.predict(r.prompt, r.task_type, [strong]).get(strong, 0.5)
+            - scorer.score(
+                prompt=r.prompt,
+                task_type=r.task_type,
+                output=r.answers[weak].answer or "",
+                finish_reason="stop",
+            )
+            for r in train.records
+            if r.answers[weak].answer is not None
+        )
+        count = max(2, self.points)
+        picks = {round(gaps[min(len(gaps) - 1, i * len(gaps) // count)], 6) for i in range(count)}
+        # -1: escalate every weak answer; 1: never escalate.
+        return ",".join(f"{v:.6f}" for v in sorted(picks | {-1.0, 1.0}))
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None and self._train is not None
+        weak, strong = held.model_map[roles.weak], held.model_map[roles.strong]
+        train = list(self._train.records)
+        scorer = train_verifier(train, [], seed=training.DEFAULT_SEED, answers_of={weak}).scorer
+        folder = Path(tempfile.mkdtemp(prefix="bench-quality-gain-"))
+        trained = train_router_predictor(train, [])
+        write_artefact(folder / "router.zip", trained.manifest, trained.arrays)
+        margins = self._margins(self._train, weak, strong, folder / "router.zip", scorer)
+        source = string.Template(GAIN_POLICY.read_text()).substitute(
+            artefact=str(folder / "router.zip"),
+            weak=roles.weak,
+            strong=roles.strong,
+            weak_model=weak,
+            strong_model=strong,
+        )
+        row = await report.sweep_result(
+            dataclasses.replace(held, scorer=scorer),
+            source,
+            parse_sweep(f"default.escalate_gain={margins}"),
+            name="router gain cascade",
+            strong=roles.strong,
+            points=self.points,
+        )
+        return StrategyResult(
+            name=self.name, kind=row.kind, point=None, curve=row.curve, requests=row.requests
+        )

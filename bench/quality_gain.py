@@ -14,15 +14,13 @@ import string
 import tempfile
 from pathlib import Path
 
-from bench.quality_common import Roles, needs_texts_and_pair
+from bench.quality_common import Roles, needs_texts_and_pair, quantiles, sweep_row
 from switchyard.checks import training
 from switchyard.checks.engine import QualityScorer
-from switchyard.learning import report
 from switchyard.learning.artefact import write_artefact
 from switchyard.learning.evaluate import EvalSetup, StrategyResult
 from switchyard.learning.predictor import load_predictor
 from switchyard.learning.predictor_training import train_router_predictor
-from switchyard.learning.sweep import parse_sweep
 from switchyard.learning.verifier_training import train_verifier
 
 GAIN_POLICY = Path(__file__).resolve().parent / "quality" / "gain.yaml"
@@ -45,7 +43,7 @@ class RouterGainCascade:
         self, train: EvalSetup, weak: str, strong: str, artefact: Path, scorer: QualityScorer
     ) -> str:
         predictor = load_predictor(artefact)
-        gaps = sorted(
+        gaps = [
             predictor.predict(r.prompt, r.task_type, [strong]).get(strong, 0.5)
             - scorer.score(
                 prompt=r.prompt,
@@ -55,9 +53,8 @@ class RouterGainCascade:
             )
             for r in train.records
             if r.answers[weak].answer is not None
-        )
-        count = max(2, self.points)
-        picks = {round(gaps[min(len(gaps) - 1, i * len(gaps) // count)], 6) for i in range(count)}
+        ]
+        picks = {round(v, 6) for v in quantiles(gaps, self.points)}
         # -1: escalate every weak answer; 1: never escalate.
         return ",".join(f"{v:.6f}" for v in sorted(picks | {-1.0, 1.0}))
 
@@ -77,14 +74,12 @@ class RouterGainCascade:
             weak_model=weak,
             strong_model=strong,
         )
-        row = await report.sweep_result(
+        return await sweep_row(
+            self.name,
             dataclasses.replace(held, scorer=scorer),
             source,
-            parse_sweep(f"default.escalate_gain={margins}"),
-            name="router gain cascade",
+            f"default.escalate_gain={margins}",
+            label="router gain cascade",
             strong=roles.strong,
             points=self.points,
-        )
-        return StrategyResult(
-            name=self.name, kind=row.kind, point=None, curve=row.curve, requests=row.requests
         )

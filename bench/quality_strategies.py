@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.quality_common import Roles, Strategy, needs_texts_and_pair
+from bench.quality_common import Roles, Strategy, needs_texts_and_pair, quantiles, sweep_row
 from bench.quality_gain import RouterGainCascade
 from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
@@ -24,7 +24,6 @@ from switchyard.learning.escalation import EscalationChoice, choose_escalation, 
 from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResult
 from switchyard.learning.predictor import load_predictor
 from switchyard.learning.predictor_training import train_router_predictor
-from switchyard.learning.sweep import parse_sweep
 from switchyard.policy import parse_policy
 
 CASCADE_POLICY = Path(__file__).resolve().parent / "quality" / "cascade.yaml"
@@ -82,16 +81,14 @@ class RouterCascade:
         source = string.Template(CASCADE_POLICY.read_text()).substitute(
             weak=roles.weak, strong=roles.strong
         )
-        row = await report.sweep_result(
+        return await sweep_row(
+            self.name,
             held,
             source,
-            parse_sweep("min_score"),
-            name="router cascade",
+            "min_score",
+            label="router cascade",
             strong=roles.strong,
             points=self.points,
-        )
-        return StrategyResult(
-            name=self.name, kind=row.kind, point=None, curve=row.curve, requests=row.requests
         )
 
 
@@ -129,7 +126,7 @@ class LearnedScore:
         }
 
     def _weights(self, roles: Roles) -> list[float]:
-        gains = sorted(
+        gains = [
             s - w
             for s, w in zip(
                 self._train_predictions[roles.strong],
@@ -137,13 +134,10 @@ class LearnedScore:
                 strict=True,
             )
             if s == s and w == w  # both predicted (not NaN)
-        )
-        count = max(2, self.points)
-        picks = {
-            max(0.0, gains[min(len(gains) - 1, i * len(gains) // count)]) for i in range(count)
-        }
+        ]
+        picks = {round(max(0.0, v), 6) for v in quantiles(gains, self.points)}
         # 0: always the better predicted model; 2: never pays for the strong one.
-        return sorted({round(v, 6) for v in picks} | {0.0, 2.0})
+        return sorted(picks | {0.0, 2.0})
 
     async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
         assert roles is not None and self._dir is not None
@@ -155,16 +149,14 @@ class LearnedScore:
             strong_model=held.model_map[roles.strong],
         )
         values = ",".join(f"{v:.6f}" for v in self._weights(roles))
-        row = await report.sweep_result(
+        return await sweep_row(
+            self.name,
             held,
             source,
-            parse_sweep(f"default.strategy.weights.cost={values}"),
-            name="learned score",
+            f"default.strategy.weights.cost={values}",
+            label="learned score",
             strong=roles.strong,
             points=self.points,
-        )
-        return StrategyResult(
-            name=self.name, kind=row.kind, point=None, curve=row.curve, requests=row.requests
         )
 
 

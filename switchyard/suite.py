@@ -364,6 +364,13 @@ class Suite:
             await self.stop()
             raise
 
+    async def __aenter__(self) -> Suite:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
     @property
     def router_names(self) -> list[str]:
         return ["router" if i == 0 else f"router-{i + 1}" for i in range(self.settings.routers)]

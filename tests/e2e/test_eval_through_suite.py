@@ -77,12 +77,8 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
         simulator_file=replaying_simulator(state / "simulator.yaml"),
         extra_env={"SWITCHYARD_SIMULATOR_REPLAY": str(data)},
     )
-    running = Suite(settings)
-    await running.start()
-    try:
+    async with Suite(settings) as running:
         yield running, data
-    finally:
-        await running.stop()
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -46,7 +46,7 @@ def free_ports(count: int) -> list[int]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite]:
     router, registry, controlplane, verifier = free_ports(4)
-    running = Suite(
+    async with Suite(
         SuiteSettings(
             state_dir=Path(tmp_path_factory.mktemp("observed")),
             ports=SuitePorts.ephemeral(),
@@ -54,12 +54,8 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
                 router=router, registry=registry, controlplane=controlplane, verifier=verifier
             ),
         )
-    )
-    await running.start()
-    try:
+    ) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 def get(url: str) -> Any:

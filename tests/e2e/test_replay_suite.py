@@ -78,12 +78,8 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
         simulator_file=replaying_fleet(state / "simulator.yaml"),
         extra_env={"SWITCHYARD_SIMULATOR_REPLAY": str(dataset)},
     )
-    running = Suite(settings)
-    await running.start()
-    try:
+    async with Suite(settings) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -46,14 +46,10 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
     state = Path(tmp_path_factory.mktemp("suite"))
     tokens = state / "tenants.yaml"
     tokens.write_text(TOKENS_FILE)
-    running = Suite(
+    async with Suite(
         SuiteSettings(state_dir=state, ports=SuitePorts.ephemeral(), tenant_tokens_file=tokens)
-    )
-    await running.start()
-    try:
+    ) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 def client(suite: Suite, token: str = "") -> AsyncRouterClient:

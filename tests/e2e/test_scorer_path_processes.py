@@ -52,7 +52,7 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
     state = Path(tmp_path_factory.mktemp("scorer-path"))
     (state / "simulator.yaml").write_text(SIMULATOR)
     (state / "policy.yaml").write_text(POLICY)
-    running = Suite(
+    async with Suite(
         SuiteSettings(
             state_dir=state,
             ports=SuitePorts.ephemeral(),
@@ -60,12 +60,8 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
             policy_file=state / "policy.yaml",
             scorer_path=constant_scorer(state / "team-scorer.json"),
         )
-    )
-    await running.start()
-    try:
+    ) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def scored(suite: Suite) -> router_pb2.Attempt:

@@ -52,7 +52,7 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
     state = Path(tmp_path_factory.mktemp("spend"))
     (state / "simulator.yaml").write_text(SIMULATOR)
     (state / "policy.yaml").write_text(POLICY)
-    running = Suite(
+    async with Suite(
         SuiteSettings(
             state_dir=state,
             ports=SuitePorts.ephemeral(),
@@ -61,12 +61,8 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
             policy_file=state / "policy.yaml",
             router_args=("--verifier-mode", "embedded"),
         )
-    )
-    await running.start()
-    try:
+    ) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 def request(**fields: object) -> router_pb2.RouteRequest:

@@ -23,18 +23,14 @@ LONG_PROMPT = "Please consider the following planning notes carefully. " * 20 + 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite]:
     state = Path(tmp_path_factory.mktemp("suite"))
-    running = Suite(
+    async with Suite(
         SuiteSettings(
             state_dir=state,
             ports=SuitePorts.ephemeral(),
             tenant_tokens_file=EXAMPLES / "tenants.yaml",
         )
-    )
-    await running.start()
-    try:
+    ) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -44,12 +44,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite]:
-    running = Suite(rollout_settings(Path(tmp_path_factory.mktemp("rollout"))))
-    await running.start()
-    try:
+    async with Suite(rollout_settings(Path(tmp_path_factory.mktemp("rollout")))) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -15,6 +15,7 @@ from services.router.execution import AttemptBudget, Reservation, RouteExecutor,
 from services.router.fleet import FleetView, ModelProfile
 from services.router.planning import RouteInput, plan_route
 from services.router.providers.base import Completion, CompletionRequest, Outcome, Provider
+from services.router.selection import BoundPredictor
 from services.router.verification import (
     AnswerUnderReview,
     AnswerVerdict,
@@ -226,8 +227,9 @@ async def route(
     deadline_s: float = 10.0,
     budget: AttemptBudget | None = None,
     breakers: BreakerBoard | None = None,
+    predictor: BoundPredictor | None = None,
 ) -> RouteResult:
-    """Plan (static selector, the executor's breakers) and execute on the real clock."""
+    """Plan (the executor's breakers) and execute on the real clock."""
     board = breakers or executor._breakers
     plan = plan_route(
         policy=policy,
@@ -235,6 +237,7 @@ async def route(
         fleet=fleet,
         breaker_state=lambda m: board.get(m).state,
         remaining_ms=deadline_s * 1000,
+        predictor=predictor,
     )
     deadline = time.monotonic() + deadline_s
     if budget is None:

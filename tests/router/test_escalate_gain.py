@@ -8,10 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from services.router.breakers import BreakerBoard
-from services.router.execution import RouteExecutor
 from services.router.fleet import FleetView
-from services.router.planning import RouteInput, plan_route
+from services.router.planning import RouteInput
 from services.router.providers.base import ChatTurn, Completion, CompletionRequest, Outcome
 from services.router.selection import BoundPredictor
 from services.router.verification import EmbeddedVerifier
@@ -20,7 +18,7 @@ from switchyard.checks.features import FEATURE_NAMES
 from switchyard.checks.scorer import LogisticModel
 from switchyard.policy import PredictorRef, Stage, parse_policy
 from switchyard.runtime.errors import InvalidArgument
-from tests.router.fakes import Clock, profile
+from tests.router.fakes import profile, real_time_executor, route
 
 GOOD = "A complete and useful answer that passes every check, and then some more."
 SCORE = 0.6  # what the constant scorer below gives every answer
@@ -74,25 +72,18 @@ def constant_scorer(score: float):  # type: ignore[no-untyped-def]
 
 
 async def _route(source: str, predictor: FixedPredictor | None = None) -> list[str]:
-    policy = parse_policy(source)
-    clock = Clock()
     called: list[str] = []
-    executor = RouteExecutor(
-        provider_for=lambda p: Answering(p.model_id, called),
-        verifier=EmbeddedVerifier(constant_scorer(SCORE)),
-        breakers=BreakerBoard(clock=clock),
-        clock=clock,
-        sleep=clock.sleep,
+    executor = real_time_executor(
+        {m: Answering(m, called) for m in ("small", "large")},
+        EmbeddedVerifier(constant_scorer(SCORE)),
     )
-    plan = plan_route(
-        policy=policy,
-        request=REQUEST,
-        fleet=FLEET,
-        breaker_state=lambda m: executor._breakers.get(m).state,
-        remaining_ms=10_000,
+    result = await route(
+        executor,
+        parse_policy(source),
+        FLEET,
+        REQUEST,
         predictor=BoundPredictor(predictor, PredictorRef("a")) if predictor else None,
     )
-    result = await executor.execute(plan, REQUEST, policy, deadline=10)
     assert result.model_id == called[-1] and not result.degraded
     return called
 

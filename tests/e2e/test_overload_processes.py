@@ -22,7 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.service import free_port_run
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-from switchyard.suite import Suite, SuitePorts, SuiteSettings
+from switchyard.suite import Suite
+from tests.suites import suite_settings
 
 MODEL_MS = 300
 SIMULATOR = f"""
@@ -79,24 +80,16 @@ class Suited:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suited]:
     state = Path(tmp_path_factory.mktemp("overload"))
-    (state / "simulator.yaml").write_text(SIMULATOR)
-    (state / "policy.yaml").write_text(POLICY)
     metrics_port = free_port_run(1)
-    suite = Suite(
-        SuiteSettings(
-            state_dir=state,
-            ports=SuitePorts.ephemeral(),
-            simulator_file=state / "simulator.yaml",
-            policy_file=state / "policy.yaml",
-            router_args=ROUTER_ARGS,
-            router_metrics_ports=(metrics_port,),
-        )
+    settings = suite_settings(
+        state,
+        simulator=SIMULATOR,
+        policy=POLICY,
+        router_args=ROUTER_ARGS,
+        router_metrics_ports=(metrics_port,),
     )
-    await suite.start()
-    try:
+    async with Suite(settings) as suite:
         yield Suited(suite, f"http://127.0.0.1:{metrics_port}/metrics")
-    finally:
-        await suite.stop()
 
 
 def request(**fields: object) -> router_pb2.RouteRequest:

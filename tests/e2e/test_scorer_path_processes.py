@@ -15,18 +15,12 @@ from switchyard.checks import training
 from switchyard.checks.features import FEATURE_NAMES
 from switchyard.checks.scorer import LogisticModel, default_scorer, save_scorer
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-from switchyard.suite import Suite, SuitePorts, SuiteSettings
+from switchyard.suite import Suite
 from switchyard.verifier.v1 import verifier_pb2, verifier_pb2_grpc
+from tests.suites import INSTANT_MODELS, suite_settings
 
 # Every answer scores sigmoid(BIAS): a figure the packaged scorer gives no answer here.
 BIAS = 2.5
-SIMULATOR = """
-models:
-  small: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-  medium: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-  large: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-  code: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-"""
 POLICY = """
 name: scorer-path-e2e
 max_deadline_ms: 20000
@@ -50,17 +44,9 @@ def constant_scorer(path: Path) -> Path:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite]:
     state = Path(tmp_path_factory.mktemp("scorer-path"))
-    (state / "simulator.yaml").write_text(SIMULATOR)
-    (state / "policy.yaml").write_text(POLICY)
-    async with Suite(
-        SuiteSettings(
-            state_dir=state,
-            ports=SuitePorts.ephemeral(),
-            simulator_file=state / "simulator.yaml",
-            policy_file=state / "policy.yaml",
-            scorer_path=constant_scorer(state / "team-scorer.json"),
-        )
-    ) as running:
+    scorer = constant_scorer(state / "team-scorer.json")
+    settings = suite_settings(state, simulator=INSTANT_MODELS, policy=POLICY, scorer_path=scorer)
+    async with Suite(settings) as running:
         yield running
 
 

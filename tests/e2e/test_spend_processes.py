@@ -16,7 +16,8 @@ import pytest
 import pytest_asyncio
 
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-from switchyard.suite import Suite, SuitePorts, SuiteSettings
+from switchyard.suite import Suite
+from tests.suites import suite_settings
 
 LIMIT_MICROS = 3000
 SIMULATOR = """
@@ -50,18 +51,14 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite]:
     state = Path(tmp_path_factory.mktemp("spend"))
-    (state / "simulator.yaml").write_text(SIMULATOR)
-    (state / "policy.yaml").write_text(POLICY)
-    async with Suite(
-        SuiteSettings(
-            state_dir=state,
-            ports=SuitePorts.ephemeral(),
-            routers=2,
-            simulator_file=state / "simulator.yaml",
-            policy_file=state / "policy.yaml",
-            router_args=("--verifier-mode", "embedded"),
-        )
-    ) as running:
+    settings = suite_settings(
+        state,
+        simulator=SIMULATOR,
+        policy=POLICY,
+        routers=2,
+        router_args=("--verifier-mode", "embedded"),
+    )
+    async with Suite(settings) as running:
         yield running
 
 

@@ -18,7 +18,8 @@ from switchyard.client import ClientConfig, open_aio_channel
 from switchyard.controlplane.v1 import controlplane_pb2 as cp_pb
 from switchyard.controlplane.v1 import controlplane_pb2_grpc as cp_grpc
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-from switchyard.suite import Suite, SuitePorts, SuiteSettings
+from switchyard.suite import Suite
+from tests.suites import suite_settings
 
 # Generous for a loaded 2-core machine; the 1 s figures are asserted separately.
 WAIT_S = 15.0
@@ -124,16 +125,13 @@ async def start_fleet(
     routers: int = 3,
     router_args: tuple[str, ...] = ("--verifier-mode", "embedded"),
 ) -> Fleet:
-    (state_dir / "simulator.yaml").write_text(simulator)
-    (state_dir / "policy.yaml").write_text(policy)
     suite = Suite(
-        SuiteSettings(
-            state_dir=state_dir,
-            ports=SuitePorts.ephemeral(),
+        suite_settings(
+            state_dir,
+            simulator=simulator,
+            policy=policy,
             routers=routers,
             separate_router_ports=True,
-            simulator_file=state_dir / "simulator.yaml",
-            policy_file=state_dir / "policy.yaml",
             router_args=router_args,
             startup_timeout_s=60.0,
         )

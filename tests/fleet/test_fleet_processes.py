@@ -20,16 +20,10 @@ from services.router.feedback_peers import RELAYED
 from switchyard.controlplane.v1 import controlplane_pb2 as cp_pb
 from switchyard.router.v1 import router_pb2
 from tests.fleet.harness import Fleet, start_fleet, until
+from tests.suites import INSTANT_MODELS
 
 PROBES = 2
 RAMP_UP_S = 0.2
-SIMULATOR = """
-models:
-  small: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-  medium: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-  large: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-  code: {ttft_ms: 5, quality: 1.0, answer_tokens: 40}
-"""
 POLICY = f"""
 name: fleet-e2e
 max_deadline_ms: 10000
@@ -57,7 +51,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fleet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Fleet]:
     running = await start_fleet(
-        Path(tmp_path_factory.mktemp("fleet")), policy=POLICY, simulator=SIMULATOR
+        Path(tmp_path_factory.mktemp("fleet")), policy=POLICY, simulator=INSTANT_MODELS
     )
     try:
         yield running

@@ -110,6 +110,9 @@ class RoutedRequest:
     calls: tuple[Call, ...]
     escalations: int
     error: str = ""  # the typed error's status code name (UNAVAILABLE, ...) when it failed
+    # The plan's P(acceptable) per planned model, in chain order (an expected-gain
+    # sweep's grid reads it: the next stage's figure against a stage's score).
+    planned_quality: tuple[float, ...] = ()
 
     @property
     def models_called(self) -> tuple[str, ...]:
@@ -230,6 +233,7 @@ class InProcessRouter:
         deadline = self._clock() + self.policy.max_deadline_ms / 1000.0
         plan = self._plan(route_in, deadline)
         planned = tuple(c.model_id for c in plan.chain)
+        quality = tuple(c.accept_probability for c in plan.chain)
         self._log.clear()
         try:
             result = await self._executor.execute(plan, route_in, self.policy, deadline=deadline)
@@ -242,6 +246,7 @@ class InProcessRouter:
                 calls=_unverified_calls(self._log),
                 escalations=max(0, len({m for m, _ in self._log}) - 1),
                 error=exc.code.name,
+                planned_quality=quality,
             )
         return RoutedRequest(
             rule=plan.rule.name,
@@ -250,6 +255,7 @@ class InProcessRouter:
             degraded=result.degraded,
             calls=_calls(result),
             escalations=result.escalations,
+            planned_quality=quality,
         )
 
 

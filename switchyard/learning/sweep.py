@@ -17,7 +17,8 @@ Named knobs (`KNOBS`), each set on every rule it applies to:
 - `cost_weight`: a `score` selector's `weights.cost` (rules ranking by weights);
 - `quality_floor`: an `auto` selector's `min_quality`;
 - `escalate_gain`: the margin by which the next stage's predicted quality must beat an
-  answer's score to escalate it (cascades and `auto` rules; -1..1, evenly spaced).
+  answer's score to escalate it (cascades and `auto` rules, -1..1); values from a pilot
+  run that scores and escalates every stage but the last.
 
 Another knob is one `RuleFieldKnob` in `KNOBS`: the field's path in a rule and which
 strategy kinds and selectors it applies to.
@@ -90,6 +91,26 @@ def score_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
         return [0.0, 1.0]
     picked = {scores[round(i * (len(scores) - 1) / max(1, points - 1))] for i in range(points)}
     return sorted({0.0, 1.0, *(round(s, 6) for s in picked)})
+
+
+def gain_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
+    """Margins at evenly spaced quantiles of the pilot's gaps (the next planned stage's
+    predicted quality minus a stage's verifier score), plus -1 (escalate every scored
+    answer) and 1 (escalate none)."""
+    gaps = sorted(
+        {
+            r.planned_quality[i + 1] - c.score
+            for r in pilot
+            for c in r.calls
+            if c.verified and c.model_id in r.planned[:-1]
+            for i in [r.planned.index(c.model_id)]
+            if i + 1 < len(r.planned_quality)
+        }
+    )
+    if not gaps:
+        return [-1.0, 1.0]
+    picked = {gaps[round(i * (len(gaps) - 1) / max(1, points - 1))] for i in range(points)}
+    return sorted({-1.0, 1.0, *(round(max(-1.0, min(1.0, g)), 6) for g in picked)})
 
 
 def _strategy(rule: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +226,6 @@ KNOBS: dict[str, Knob] = {
         low=0.0,
         high=1.0,
     ),
-    # -1 escalates every scored answer, 1 none; evenly spaced unless values are given.
     "escalate_gain": RuleFieldKnob(
         "escalate_gain",
         ("escalate_gain",),
@@ -213,6 +233,10 @@ KNOBS: dict[str, Knob] = {
         selectors=frozenset({"auto"}),
         low=-1.0,
         high=1.0,
+        # -1: every stage before the last is scored and escalated, so the pilot sees
+        # each one's score beside the next stage's predicted quality.
+        pilot=-1.0,
+        default_grid=gain_quantiles,
     ),
 }
 

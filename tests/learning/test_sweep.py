@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from switchyard.learning.evaluate import build_setup, parse_model_map
-from switchyard.learning.inprocess_router import load_profiles
+from switchyard.learning.inprocess_router import Call, RoutedRequest, load_profiles
 from switchyard.learning.report import sweep_result
 from switchyard.learning.sweep import KNOBS, SweepError, load_policy_document, parse_sweep
 from tests.learning.synthetic import PRICES, QUALITY, fleet_file, four_model_dataset
@@ -93,3 +93,28 @@ def test_quality_floor_sweep_buys_quality_with_cost(tmp_path: Path) -> None:
     low, high = row.curve
     assert high.cost_micros > low.cost_micros * 2
     assert high.quality > low.quality + 0.1
+
+
+def test_gain_grid_comes_from_the_pilots_gaps() -> None:
+    """The escalate_gain grid: the next planned stage's predicted quality minus each
+    scored stage's score (the last stage's score never counts), plus -1 and 1."""
+
+    def routed(scores: tuple[float, float], quality: tuple[float, float]) -> RoutedRequest:
+        calls = tuple(
+            Call(model, i, "ok", True, False, score, 10.0, 5, 5, 1)
+            for i, (model, score) in enumerate(zip(("weak", "strong"), scores, strict=True))
+        )
+        return RoutedRequest(
+            rule="r",
+            planned=("weak", "strong"),
+            served_model="strong",
+            degraded=False,
+            calls=calls,
+            escalations=1,
+            planned_quality=quality,
+        )
+
+    pilot = [routed((0.5, 0.1), (0.6, 0.9)), routed((0.8, 0.2), (0.6, 0.7))]
+    assert KNOBS["escalate_gain"].pilot_value() == -1.0
+    assert KNOBS["escalate_gain"].grid(pilot, 2) == pytest.approx([-1.0, -0.1, 0.4, 1.0])
+    assert KNOBS["escalate_gain"].grid([], 5) == [-1.0, 1.0]

@@ -375,12 +375,10 @@ class Suite:
     def router_names(self) -> list[str]:
         return ["router" if i == 0 else f"router-{i + 1}" for i in range(self.settings.routers)]
 
-    async def _start_router(self, index: int, deadline: float) -> None:
+    def _router_args(self, name: str) -> list[str]:
+        """What every router of the suite is started with: its upstreams, their tokens and
+        TLS, its state directory, the scorer and the callers' tokens."""
         s = self.settings
-        name = self.router_names[index]
-        shared = s.routers > 1 and not s.separate_router_ports
-        # Later routers bind the port the first one got (it may have been port 0).
-        port = s.ports.router if index == 0 or not shared else self.services["router"].port
         args = [
             "--registry-address",
             self.address("registry"),
@@ -402,6 +400,15 @@ class Suite:
             args += s.tls.server_args("router")
             for upstream in ("registry", "verifier", "controlplane"):
                 args += s.tls.upstream_args(upstream, caller="router")
+        return args
+
+    async def _start_router(self, index: int, deadline: float) -> None:
+        s = self.settings
+        name = self.router_names[index]
+        shared = s.routers > 1 and not s.separate_router_ports
+        # Later routers bind the port the first one got (it may have been port 0).
+        port = s.ports.router if index == 0 or not shared else self.services["router"].port
+        args = self._router_args(name)
         if s.separate_router_ports or s.routers > 1:
             args += ["--router-id", name]
         if s.routers > 1:
@@ -426,6 +433,18 @@ class Suite:
             # A health check on the shared port may reach any of the routers; this
             # one's own log says when it is SERVING.
             await self._await_log_event(name, "service.ready", log_offset, deadline)
+
+    async def start_remote_router(self, name: str, *extra: str) -> None:
+        """One more router, as if on another host: its own port (one the OS picks), state
+        directory and router id `name`, no socket directory or ledger shared with the
+        suite's routers. `extra`: flags of its own (`--feedback-peers ADDRESS`, say)."""
+        if name in self.services:
+            raise SuiteError(f"a service named {name} is running already")
+        args = [*self._router_args(name), "--router-id", name, *self.settings.router_args]
+        self._spawn(name, "services.router", 0, *args, *extra)
+        deadline = time.monotonic() + self.settings.startup_timeout_s
+        await self._await_port(name, deadline)
+        await self._await_serving(name, deadline)
 
     async def _await_log_event(self, name: str, event: str, offset: int, deadline: float) -> None:
         needle = f'"event":"{event}"'.encode()  # logs are compact JSON (orjson)

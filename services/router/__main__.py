@@ -93,9 +93,16 @@ async def amain(argv: Sequence[str] | None) -> None:
     state.restore()
     tenants = load_tenants(config)
     router_id = config.router_id or f"{socket.gethostname()}-{os.getpid()}"
-    peers = FeedbackPeers(Path(config.peer_dir), router_id) if config.peer_dir else None
+    peers = None
+    if config.peer_dir or config.feedback_peers:
+        peers = FeedbackPeers(
+            router_id,
+            Path(config.peer_dir) if config.peer_dir else None,
+            remote=config.feedback_peers,
+            remote_tls=config.peer_tls,
+        )
     try:
-        local = [peers.prepare()] if peers is not None else []
+        local = peers.prepare() if peers is not None else []
     except (OSError, ValueError) as exc:
         raise StartupError(f"peer_dir: {exc}") from exc
     scorer = startup_scorer(config.scorer_path)

@@ -85,6 +85,9 @@ class RouterConfig(ServerConfig):
     # Routers sharing a port on one host: each also listens on DIR/<router id>.sock and
     # asks the others there for feedback on a request it did not answer (empty: off).
     peer_dir: str = ""
+    # Routers on other hosts (host:port of their service ports): asked, as the routers in
+    # peer_dir are, for feedback this router cannot place. The list may name this router.
+    feedback_peers: tuple[str, ...] = ()
     # Adaptive concurrency limit on Route()/Plan() calls in flight (docs/router.md,
     # "Overload"): moved between min and max by latency (Netflix Gradient2); initial 0
     # starts at 512 within [min, max]; max 0 turns it off (min == max: a fixed limit).
@@ -107,6 +110,10 @@ class RouterConfig(ServerConfig):
     controlplane_tls_ca_file: str = ""
     controlplane_tls_cert_file: str = ""
     controlplane_tls_key_file: str = ""
+    # ... and towards the feedback_peers (the routers' own service certificates' CA).
+    peer_tls_ca_file: str = ""
+    peer_tls_cert_file: str = ""
+    peer_tls_key_file: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -132,6 +139,16 @@ class RouterConfig(ServerConfig):
         # Each property checks its settings; the registry token never goes out in plaintext.
         _ = (self.verifier_tls, self.controlplane_tls, self.concurrency_limit, self.tiers)
         check_registry_token_transport(self)
+        for peer in self.feedback_peers:
+            try:
+                # A relayed call carries its caller's bearer token.
+                check_token_transport(
+                    peer,
+                    secure=self.peer_tls is not None,
+                    sends_token=bool(self.tenant_tokens_file),
+                )
+            except PlaintextTokenError as exc:
+                raise StartupError(f"feedback_peers: {exc} (peer_tls_ca_file)") from exc
         try:
             check_token_transport(
                 self.controlplane_address,
@@ -152,6 +169,10 @@ class RouterConfig(ServerConfig):
     @property
     def controlplane_tls(self) -> TlsConfig | None:
         return configured_upstream_tls(self, "controlplane")
+
+    @property
+    def peer_tls(self) -> TlsConfig | None:
+        return configured_upstream_tls(self, "peer")
 
     @property
     def concurrency_limit(self) -> LimitSettings | None:

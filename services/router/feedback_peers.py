@@ -1,8 +1,13 @@
-"""Feedback for a request another router answered: routers that share a port on one
-host each keep their own decision log, so `RecordFeedback` may reach a router that never
-saw the request id. With `--peer-dir`, every router also listens on a Unix socket in that
-directory, named by its router id, and a router that does not know an id asks the others
-there (one hop: a relayed call carries RELAYED and is never passed on).
+"""Feedback for a request another router answered: every router keeps its own decision
+log, so `RecordFeedback` may reach a router that never saw the request id. A router that
+does not know an id asks its peers (one hop: a relayed call carries RELAYED and is never
+passed on):
+
+- on its host, with `--peer-dir`: every router also listens on a Unix socket in that
+  directory, named by its router id, and asks the others there;
+- on other hosts, with `--feedback-peers host:port,...`: those routers' service ports,
+  over TLS when `--peer-tls-ca-file` is set (a list may name this router too: the
+  relayed call it gets is answered from its own log, and goes no further).
 
 A peer's answer is the caller's: the relayed call carries the caller's metadata (its
 bearer token, so the owning router applies the same tenant rule) and at most the
@@ -25,6 +30,7 @@ import grpc
 import structlog
 
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime.tls import TlsConfig, open_upstream_channel
 
 log = structlog.get_logger(__name__)
 
@@ -41,27 +47,43 @@ class PeerUnavailable(Exception):
 
 
 class FeedbackPeers:
-    def __init__(self, directory: Path, router_id: str) -> None:
+    def __init__(
+        self,
+        router_id: str,
+        directory: Path | None = None,
+        *,
+        remote: Sequence[str] = (),
+        remote_tls: TlsConfig | None = None,
+    ) -> None:
         self.directory = directory
-        self.own = directory / f"{router_id}{SOCKET_SUFFIX}"
-        self._channels: dict[Path, grpc.aio.Channel] = {}
+        self.own = directory / f"{router_id}{SOCKET_SUFFIX}" if directory else None
+        self.remote = tuple(remote)
+        self._remote_tls = remote_tls
+        self._channels: dict[str, grpc.aio.Channel] = {}
 
-    def prepare(self) -> str:
+    def prepare(self) -> list[str]:
         """Create the directory, drop a stale socket of this router's id, and return the
-        address this router listens on (`unix:PATH`)."""
+        local addresses this router must also listen on (`unix:PATH`; none without a
+        directory)."""
+        if self.own is None or self.directory is None:
+            return []
         if len(str(self.own).encode()) > MAX_SOCKET_PATH:
             raise ValueError(f"peer socket path {self.own} is over {MAX_SOCKET_PATH} bytes")
         self.directory.mkdir(parents=True, exist_ok=True)
         self.own.unlink(missing_ok=True)
-        return f"unix:{self.own}"
+        return [f"unix:{self.own}"]
 
-    def others(self) -> list[Path]:
-        """The other routers' sockets that accept a connection now."""
-        return [
-            path
-            for path in sorted(self.directory.glob(f"*{SOCKET_SUFFIX}"))
-            if path != self.own and _accepts(path)
-        ]
+    def others(self) -> list[str]:
+        """Addresses to ask: this host's other routers whose sockets accept a connection
+        now, then every remote peer (one that is down answers UNAVAILABLE)."""
+        local = []
+        if self.directory is not None:
+            local = [
+                f"unix:{path}"
+                for path in sorted(self.directory.glob(f"*{SOCKET_SUFFIX}"))
+                if path != self.own and _accepts(path)
+            ]
+        return [*local, *self.remote]
 
     async def relay(
         self,
@@ -79,11 +101,11 @@ class FeedbackPeers:
         forwarded.append((RELAYED, "1"))
         calls = [
             asyncio.ensure_future(
-                router_pb2_grpc.RouterServiceStub(self._channel(path)).RecordFeedback(
+                router_pb2_grpc.RouterServiceStub(self._channel(address)).RecordFeedback(
                     request, metadata=forwarded, timeout=timeout
                 )
             )
-            for path in peers
+            for address in peers
         ]
         unanswered: list[str] = []
         try:
@@ -103,18 +125,23 @@ class FeedbackPeers:
             raise PeerUnavailable(", ".join(unanswered))
         return None
 
-    def _channel(self, path: Path) -> grpc.aio.Channel:
-        channel = self._channels.get(path)
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[path] = grpc.aio.insecure_channel(f"unix:{path}")
+            if address.startswith("unix:"):
+                channel = grpc.aio.insecure_channel(address)
+            else:
+                channel = open_upstream_channel(address, self._remote_tls)
+            self._channels[address] = channel
         return channel
 
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close()
         self._channels.clear()
-        with contextlib.suppress(OSError):
-            self.own.unlink()
+        if self.own is not None:
+            with contextlib.suppress(OSError):
+                self.own.unlink()
 
 
 def relayed(metadata: Sequence[tuple[str, str | bytes]] | None) -> bool:

@@ -57,12 +57,12 @@ def feedback(request_id: str) -> router_pb2.RecordFeedbackRequest:
 
 async def test_peers_are_the_other_listening_sockets(tmp_path: Path) -> None:
     """Not this router's own socket, not a crashed router's file, not other files."""
-    peers = FeedbackPeers(tmp_path, "a")
-    assert peers.prepare() == f"unix:{tmp_path / 'a.sock'}"
+    peers = FeedbackPeers("a", tmp_path)
+    assert peers.prepare() == [f"unix:{tmp_path / 'a.sock'}"]
     stale_socket(tmp_path / "b.sock")
     (tmp_path / "notes.txt").write_text("x")
     async with serving(tmp_path / "c.sock", Peer(set())), serving(peers.own, Peer(set())):
-        assert peers.others() == [tmp_path / "c.sock"]
+        assert peers.others() == [f"unix:{tmp_path / 'c.sock'}"]
     await peers.close()
     assert not peers.own.exists()
 
@@ -71,7 +71,7 @@ async def test_a_relay_answers_with_the_holder_or_says_why_not(tmp_path: Path) -
     """The peer holding the decision answers (with the caller's token and the relay
     mark, nothing else forwarded); none holding it: None; one that did not answer while
     none held it: PeerUnavailable."""
-    peers = FeedbackPeers(tmp_path, "a")
+    peers = FeedbackPeers("a", tmp_path)
     peers.prepare()
     metadata = [("authorization", "Bearer t0k"), ("x-other", "dropped")]
     async with (
@@ -95,10 +95,44 @@ async def test_a_relay_answers_with_the_holder_or_says_why_not(tmp_path: Path) -
 async def test_no_peers_and_bad_directories(tmp_path: Path) -> None:
     """Alone in its directory a router relays nothing; a socket path over the kernel's
     limit is refused at start-up, naming it."""
-    peers = FeedbackPeers(tmp_path / "peers", "a")
+    peers = FeedbackPeers("a", tmp_path / "peers")
     peers.prepare()
     assert (tmp_path / "peers").is_dir()
     assert await peers.relay(feedback("r1"), [], 1.0) is None
     with pytest.raises(ValueError, match="over 107 bytes"):
-        FeedbackPeers(tmp_path / ("d" * 120), "a").prepare()
+        FeedbackPeers("a", tmp_path / ("d" * 120)).prepare()
     await peers.close()
+
+
+@asynccontextmanager
+async def serving_tcp(peer: Peer) -> AsyncIterator[str]:
+    server = grpc.aio.server()
+    router_pb2_grpc.add_RouterServiceServicer_to_server(peer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(0)
+
+
+def closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+async def test_remote_peers_are_asked_over_tcp() -> None:
+    """Routers on other hosts (`--feedback-peers`): the holder answers; an id nobody
+    holds is None; while a peer is down, an id nobody else holds is UNAVAILABLE."""
+    async with serving_tcp(Peer({"r1"})) as holder, serving_tcp(Peer(set())) as other:
+        peers = FeedbackPeers("a", remote=[other, holder])
+        assert peers.prepare() == []  # no directory: no socket to listen on
+        got = await peers.relay(feedback("r1"), [("authorization", "Bearer t")], 1.0)
+        assert got is not None and got.request_id == "r1"
+        assert await peers.relay(feedback("r9"), [], 1.0) is None
+        await peers.close()
+        down = FeedbackPeers("a", remote=[other, closed_port()])
+        with pytest.raises(PeerUnavailable):
+            await down.relay(feedback("r9"), [], 1.0)
+        await down.close()

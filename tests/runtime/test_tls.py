@@ -123,6 +123,21 @@ def test_router_refuses_a_registry_token_in_plaintext_to_another_host() -> None:
     RouterConfig(registry_address="127.0.0.1:50052", registry_token="r")
 
 
+def test_router_refuses_to_relay_callers_tokens_in_plaintext_to_another_host() -> None:
+    """A relayed feedback call carries its caller's bearer token: with callers' tokens
+    on, a peer on another host needs peer TLS; without tokens, or on loopback, it does
+    not."""
+    with pytest.raises(StartupError, match="peer_tls_ca_file"):
+        RouterConfig(feedback_peers=("router-b.internal:50051",), tenant_tokens_file="t.yaml")
+    RouterConfig(
+        feedback_peers=("router-b.internal:50051",),
+        tenant_tokens_file="t.yaml",
+        peer_tls_ca_file="ca.pem",
+    )
+    RouterConfig(feedback_peers=("router-b.internal:50051",))
+    RouterConfig(feedback_peers=("127.0.0.1:50061",), tenant_tokens_file="t.yaml")
+
+
 def test_control_plane_refuses_a_registry_token_in_plaintext_to_another_host() -> None:
     """The same rule for the control plane's registry lookups."""
     with pytest.raises(StartupError, match="registry_tls_ca_file"):

@@ -154,6 +154,28 @@ class RoutePlan:
     def chain(self) -> tuple[Candidate, ...]:
         return tuple(c for c in self.candidates if c.kept)
 
+    def score_bars(self) -> dict[int, float]:
+        """The verifier score each chain entry's answer needs, by stage index: what its
+        executor asks the verifier for, and what Plan() shows. Ensembles hold every
+        member to the rule's min_score; a hedge's stages and a cascade's follow
+        `Rule.min_score_for`, and a cascade's also `escalate_gain` (`Rule.bar_for`)."""
+        rule, chain = self.rule, self.chain
+        kind = rule.strategy.kind
+        bars: dict[int, float] = {}
+        for i, c in enumerate(chain):
+            following = chain[i + 1] if i + 1 < len(chain) else None
+            if kind in ("parallel", "vote"):
+                bars[c.stage_index] = rule.min_score
+            elif kind == "hedge":
+                bars[c.stage_index] = rule.min_score_for(c.stage, last=following is None)
+            else:
+                bars[c.stage_index] = rule.bar_for(
+                    c.stage,
+                    last=following is None,
+                    next_quality=following.accept_probability if following else None,
+                )
+        return bars
+
 
 def output_tokens_for(profile: ModelProfile, requested: int) -> int:
     limit = profile.max_output_tokens or requested

@@ -402,6 +402,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             allowance = await self._allowance(route_in, active.policy)
             plan = self._plan(route_in, active, deadline, allowance)
         version = active.version
+        bars = plan.score_bars()
         return router_pb2.PlanResponse(
             rule=plan.rule.name,
             strategy=plan.rule.strategy.kind,
@@ -420,6 +421,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                     stage_acceptance=c.stage_acceptance,
                     outcomes_seen=c.outcomes_seen,
                     measured_latency_p95_ms=c.measured_latency_p95_ms,
+                    min_score=bars.get(c.stage_index, 0.0) if c.kept else 0.0,
                 )
                 for c in plan.candidates
             ],

@@ -47,7 +47,7 @@ ATTEMPT_COLUMNS = (
 # sample size; P95 MS the latency measured here.
 CANDIDATE_COLUMNS = (
     *("STAGE", "MODEL", "KEPT", "P(ACCEPT)", "SOURCE", "STAGE ACC.", "SEEN", "SCORE"),
-    *("µUSD", "MS", "P95 MS", "REASON"),
+    *("NEEDS", "µUSD", "MS", "P95 MS", "REASON"),
 )
 
 
@@ -242,6 +242,7 @@ def format_plan(plan: router_pb2.PlanResponse) -> str:
                     f"{c.stage_acceptance:.3f}",
                     c.outcomes_seen,
                     f"{c.score:.3f}" if plan.selector == "score" else "-",
+                    f"{c.min_score:.3f}" if c.min_score else "-",
                     c.expected_cost_micros,
                     c.expected_latency_ms,
                     c.measured_latency_p95_ms or "-",

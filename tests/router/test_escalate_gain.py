@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from services.router.breakers import BreakerState
 from services.router.fleet import FleetView
-from services.router.planning import RouteInput
+from services.router.planning import RouteInput, plan_route
 from services.router.providers.base import ChatTurn, Completion, CompletionRequest, Outcome
 from services.router.selection import BoundPredictor
 from services.router.verification import EmbeddedVerifier
@@ -166,3 +167,28 @@ def test_refused_with_a_field_violation(strategy: str, extra: str, field: str) -
 )
 def test_accepted_where_the_rule_escalates(strategy: str) -> None:
     assert parse_policy(_policy(strategy, "  escalate_gain: -0.2")).default.escalate_gain == -0.2
+
+
+def test_score_bars_per_executor() -> None:
+    """What each executor asks the verifier for: a cascade's bar_for, a hedge's
+    min_score_for (the gain margin is a cascade's), every ensemble member the rule's."""
+    predicted = {"small": 0.7, "large": 0.95}
+    bars = {}
+    for name, strategy, extra in (
+        ("cascade", CASCADE, "  min_score: 0.3\n  escalate_gain: 0.1"),
+        ("plain", CASCADE, "  min_score: 0.3"),
+        ("parallel", "{kind: parallel, models: [small, large], fan_out: 2}", "  min_score: 0.3"),
+    ):
+        policy = parse_policy(_policy(strategy, extra))
+        plan = plan_route(
+            policy=policy,
+            request=REQUEST,
+            fleet=FLEET,
+            breaker_state=lambda m: BreakerState.CLOSED,
+            remaining_ms=10_000,
+            predictor=BoundPredictor(FixedPredictor(predicted), PredictorRef("a")),
+        )
+        bars[name] = plan.score_bars()
+    assert bars["cascade"] == {0: pytest.approx(0.85), 1: 0.0}
+    assert bars["plain"] == {0: 0.3, 1: 0.0}
+    assert bars["parallel"] == {0: 0.3, 1: 0.3}

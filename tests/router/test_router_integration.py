@@ -7,9 +7,9 @@ import time
 import grpc
 import pytest
 
-from services.router.testing import ask
+from services.router.testing import POLICY, ask
 from services.simulator.faults import FaultSettings
-from switchyard.router.v1 import router_pb2
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 from .conftest import RouterHarness, start_router
 
@@ -133,8 +133,6 @@ async def test_verifier_outage_falls_back_to_embedded_checks(simulator, tmp_path
 
 async def test_human_review_ticket_is_filed_when_all_fail(simulator, tmp_path) -> None:
     """With degrade.human_review the exhausted request becomes a durable ticket."""
-    from services.router.testing import POLICY
-
     policy = POLICY + "degrade: {human_review: true, static_answer: 'A person will answer.'}\n"
     app, server = await start_router(simulator, tmp_path, policy=policy)
     try:
@@ -170,3 +168,22 @@ async def test_oversized_request_is_resource_exhausted_naming_the_limit(router) 
         await router.stub.Route(ask("x" * (5 * 1024 * 1024)), timeout=10)
     assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert str(4 * 1024 * 1024) in (caught.value.details() or "")
+
+
+async def test_plan_shows_the_score_each_stage_needs(simulator, tmp_path) -> None:
+    """Plan() gives every kept stage the score its answer needs: the rule's min_score,
+    raised by escalate_gain to the next stage's P(acceptable) (0.8, the default without
+    registry quality) minus 0.1; the last stage's checks alone decide."""
+    policy = POLICY.replace(
+        "  name: cascade\n", "  name: cascade\n  min_score: 0.3\n  escalate_gain: 0.1\n"
+    )
+    app, server = await start_router(simulator, tmp_path, policy=policy)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = router_pb2_grpc.RouterServiceStub(channel)
+            plan = await stub.Plan(router_pb2.PlanRequest(request=ask()), timeout=5)
+        bars = [(c.model_id, c.min_score) for c in plan.candidates]
+        assert bars == [("small", pytest.approx(0.7)), ("large", 0.0)]
+    finally:
+        await server.stop(0.5)
+        await app.close()

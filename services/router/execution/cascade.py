@@ -2,9 +2,9 @@
 
 A single strategy is a cascade of one stage. A rejection or a failed stage escalates to
 the next; the budget or the deadline running out ends the chain (the executor then
-degrades). The score bar per stage is `Rule.bar_for`: a cascade's last stage is held
-to its checks only unless it sets its own; with `escalate_gain`, an earlier stage's bar
-rises to the next stage's predicted quality minus the margin.
+degrades). The score bar per stage is the plan's (`RoutePlan.score_bars`): a cascade's
+last stage is held to its checks only unless it sets its own; with `escalate_gain`, an
+earlier stage's bar rises to the next stage's predicted quality minus the margin.
 """
 
 from __future__ import annotations
@@ -17,19 +17,9 @@ from services.router.execution.stage import run_stage
 
 async def run_cascade(runner: AttemptRunner, run: Run) -> Answer | None:
     chain = run.plan.chain
-    rule = run.plan.rule
-    for i, candidate in enumerate(chain):
-        following = chain[i + 1] if i + 1 < len(chain) else None
-        answer = await run_stage(
-            runner,
-            run,
-            candidate,
-            min_score=rule.bar_for(
-                candidate.stage,
-                last=following is None,
-                next_quality=following.accept_probability if following else None,
-            ),
-        )
+    bars = run.plan.score_bars()
+    for candidate in chain:
+        answer = await run_stage(runner, run, candidate, min_score=bars[candidate.stage_index])
         accepted = answer is not None and answer.accepted
         runner.record_stage(run, candidate, accepted=accepted)
         if accepted:

@@ -47,7 +47,7 @@ async def run_hedge(runner: AttemptRunner, run: Run, *, accounts: HedgeAccounts)
     if not run.hedge_counted:  # a panic re-run is the same request
         account.note_request(runner.clock())
         run.hedge_counted = True
-    last = chain[-1].stage_index
+    bars = run.plan.score_bars()
     waiting = deque(chain)
     ticket: HedgeTicket | None = None
     hedge: Candidate | None = None
@@ -57,7 +57,7 @@ async def run_hedge(runner: AttemptRunner, run: Run, *, accounts: HedgeAccounts)
         def start(candidate: Candidate, *, max_retries: int | None = None) -> None:
             members.start(
                 candidate,
-                min_score=rule.min_score_for(candidate.stage, last=candidate.stage_index == last),
+                min_score=bars[candidate.stage_index],
                 max_retries=max_retries,
             )
 

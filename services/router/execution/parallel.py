@@ -24,9 +24,10 @@ async def run_parallel(runner: AttemptRunner, run: Run) -> Answer | None:
     assert settings is not None  # parse_policy sets it for every parallel strategy
     bar = TOP_SCORE if settings.accept_score is None else min(settings.accept_score, TOP_SCORE)
     best: Answer | None = None
+    bars = run.plan.score_bars()
     async with MemberCalls(runner, run) as members:
         for candidate in run.plan.chain[: settings.fan_out]:
-            members.start(candidate, min_score=rule.min_score, scored=True)
+            members.start(candidate, min_score=bars[candidate.stage_index], scored=True)
         while members.running:
             reported = await members.next()
             assert reported is not None  # no timeout: a member ended

@@ -25,9 +25,10 @@ async def run_vote(runner: AttemptRunner, run: Run) -> Answer | None:
     tally = Tally(settings)
     # Scores matter only when they weigh ballots or break ties.
     scored = settings.weighting == "confidence" or settings.tie_break == "score"
+    bars = run.plan.score_bars()
     async with MemberCalls(runner, run) as members:
         for candidate in run.plan.chain[: settings.fan_out]:
-            members.start(candidate, min_score=rule.min_score, scored=scored)
+            members.start(candidate, min_score=bars[candidate.stage_index], scored=scored)
         while members.running:
             reported = await members.next()
             assert reported is not None  # no timeout: a member ended

@@ -187,7 +187,7 @@ class PlanRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[RouteRequest, _Mapping]] = ...) -> None: ...
 
 class PlanCandidate(_message.Message):
-    __slots__ = ("model_id", "stage", "kept", "reason", "expected_cost_micros", "expected_latency_ms", "accept_probability", "quality_source", "score", "stage_acceptance", "outcomes_seen", "measured_latency_p95_ms")
+    __slots__ = ("model_id", "stage", "kept", "reason", "expected_cost_micros", "expected_latency_ms", "accept_probability", "quality_source", "score", "stage_acceptance", "outcomes_seen", "measured_latency_p95_ms", "min_score")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     KEPT_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +200,7 @@ class PlanCandidate(_message.Message):
     STAGE_ACCEPTANCE_FIELD_NUMBER: _ClassVar[int]
     OUTCOMES_SEEN_FIELD_NUMBER: _ClassVar[int]
     MEASURED_LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     stage: int
     kept: bool
@@ -212,7 +213,8 @@ class PlanCandidate(_message.Message):
     stage_acceptance: float
     outcomes_seen: int
     measured_latency_p95_ms: int
-    def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., kept: _Optional[bool] = ..., reason: _Optional[str] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., accept_probability: _Optional[float] = ..., quality_source: _Optional[str] = ..., score: _Optional[float] = ..., stage_acceptance: _Optional[float] = ..., outcomes_seen: _Optional[int] = ..., measured_latency_p95_ms: _Optional[int] = ...) -> None: ...
+    min_score: float
+    def __init__(self, model_id: _Optional[str] = ..., stage: _Optional[int] = ..., kept: _Optional[bool] = ..., reason: _Optional[str] = ..., expected_cost_micros: _Optional[int] = ..., expected_latency_ms: _Optional[int] = ..., accept_probability: _Optional[float] = ..., quality_source: _Optional[str] = ..., score: _Optional[float] = ..., stage_acceptance: _Optional[float] = ..., outcomes_seen: _Optional[int] = ..., measured_latency_p95_ms: _Optional[int] = ..., min_score: _Optional[float] = ...) -> None: ...
 
 class PlanCascade(_message.Message):
     __slots__ = ("model_ids", "expected_cost_micros", "expected_latency_ms", "expected_quality", "chosen", "reason")

@@ -63,23 +63,25 @@ class RouterGainCascade:
         weak, strong = held.model_map[roles.weak], held.model_map[roles.strong]
         train = list(self._train.records)
         scorer = train_verifier(train, [], seed=training.DEFAULT_SEED, answers_of={weak}).scorer
-        folder = Path(tempfile.mkdtemp(prefix="bench-quality-gain-"))
-        trained = train_router_predictor(train, [])
-        write_artefact(folder / "router.zip", trained.manifest, trained.arrays)
-        margins = self._margins(self._train, weak, strong, folder / "router.zip", scorer)
-        source = string.Template(GAIN_POLICY.read_text()).substitute(
-            artefact=str(folder / "router.zip"),
-            weak=roles.weak,
-            strong=roles.strong,
-            weak_model=weak,
-            strong_model=strong,
-        )
-        return await sweep_row(
-            self.name,
-            dataclasses.replace(held, scorer=scorer),
-            source,
-            f"default.escalate_gain={margins}",
-            label="router gain cascade",
-            strong=roles.strong,
-            points=self.points,
-        )
+        with tempfile.TemporaryDirectory(prefix="bench-quality-gain-") as tmp:
+            artefact = Path(tmp) / "router.zip"
+            trained = train_router_predictor(train, [])
+            write_artefact(artefact, trained.manifest, trained.arrays)
+            margins = self._margins(self._train, weak, strong, artefact, scorer)
+            source = string.Template(GAIN_POLICY.read_text()).substitute(
+                artefact=str(artefact),
+                weak=roles.weak,
+                strong=roles.strong,
+                weak_model=weak,
+                strong_model=strong,
+            )
+            # Inside: every point of the sweep loads the artefact, as a router would.
+            return await sweep_row(
+                self.name,
+                dataclasses.replace(held, scorer=scorer),
+                source,
+                f"default.escalate_gain={margins}",
+                label="router gain cascade",
+                strong=roles.strong,
+                points=self.points,
+            )

@@ -14,7 +14,8 @@ Named knobs (`KNOBS`), each set on every rule it applies to:
 
 - `min_score`: the verifier's acceptance threshold of every rule that can escalate (a
   `cascade`, or a `score`/`auto` selector); values from a pilot run's scores;
-- `cost_weight`: a `score` selector's `weights.cost` (rules ranking by weights);
+- `cost_weight`: a `score` selector's `weights.cost` (rules ranking by weights); 0, then
+  log-spaced weights from 0.005 to 5;
 - `quality_floor`: an `auto` selector's `min_quality`;
 - `escalate_gain`: the margin by which the next stage's predicted quality must beat an
   answer's score to escalate it (cascades and `auto` rules, -1..1); values from a pilot
@@ -111,6 +112,19 @@ def gain_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
         return [-1.0, 1.0]
     picked = {gaps[round(i * (len(gaps) - 1) / max(1, points - 1))] for i in range(points)}
     return sorted({-1.0, 1.0, *(round(max(-1.0, min(1.0, g)), 6) for g in picked)})
+
+
+# The cost weights worth telling apart: c̃ is a candidate's cost over the dearest's
+# (0..1), so a weight w takes the dearest model only where it is predicted better by
+# about w in quality; quality gaps are mostly under 0.5, hence a log grid, densest there.
+COST_WEIGHT_GRID = (0.005, 5.0)
+
+
+def cost_weights(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
+    """0 (quality only), then log-spaced weights across COST_WEIGHT_GRID."""
+    low, high = COST_WEIGHT_GRID
+    steps = max(1, points - 2)
+    return [0.0, *(round(low * (high / low) ** (i / steps), 6) for i in range(steps + 1))]
 
 
 def _strategy(rule: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +232,7 @@ KNOBS: dict[str, Knob] = {
         unless=("min_quality",),  # a score rule with a quality floor ignores weights
         low=0.0,
         high=5.0,
+        default_grid=cost_weights,
     ),
     "quality_floor": RuleFieldKnob(
         "quality_floor",

@@ -95,6 +95,14 @@ def test_quality_floor_sweep_buys_quality_with_cost(tmp_path: Path) -> None:
     assert high.quality > low.quality + 0.1
 
 
+def test_cost_weight_grid_is_zero_then_log_spaced() -> None:
+    """0, then weights from 0.005 to 5 at a constant ratio: the small weights, where a
+    choice between models changes, get most of the points."""
+    grid = KNOBS["cost_weight"].grid([], 5)
+    assert grid == pytest.approx([0.0, 0.005, 0.05, 0.5, 5.0])
+    assert KNOBS["cost_weight"].pilot_value() is None
+
+
 def test_gain_grid_comes_from_the_pilots_gaps() -> None:
     """The escalate_gain grid: the next planned stage's predicted quality minus each
     scored stage's score (the last stage's score never counts), plus -1 and 1."""

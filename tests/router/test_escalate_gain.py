@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.router.breakers import BreakerState
 from services.router.fleet import FleetView
@@ -192,3 +194,33 @@ def test_score_bars_per_executor() -> None:
     assert bars["cascade"] == {0: pytest.approx(0.85), 1: 0.0}
     assert bars["plain"] == {0: 0.3, 1: 0.0}
     assert bars["parallel"] == {0: 0.3, 1: 0.3}
+
+
+@given(
+    min_score=st.floats(0.0, 1.0),
+    margin=st.floats(-1.0, 1.0),
+    lower=st.floats(-1.0, 1.0),
+    next_quality=st.floats(0.0, 1.0),
+)
+def test_bar_for_properties(
+    min_score: float, margin: float, lower: float, next_quality: float
+) -> None:
+    """The margin only ever raises a bar, never above 1 nor on the last stage, and a
+    lower margin never lowers it (it escalates at least as often)."""
+
+    def rule(gain: float | None):  # type: ignore[no-untyped-def]
+        # Fixed-point: PyYAML reads 1e-05 as a string.
+        extra = f"  min_score: {min_score:.12f}"
+        if gain is not None:
+            extra += f"\n  escalate_gain: {gain:.12f}"
+        return parse_policy(_policy(CASCADE, extra)).default
+
+    first, last = rule(margin).strategy.stages
+    plain = rule(None).bar_for(first, last=False, next_quality=next_quality)
+    bar = rule(margin).bar_for(first, last=False, next_quality=next_quality)
+    assert plain <= bar <= max(1.0, min_score)
+    assert rule(margin).bar_for(last, last=True, next_quality=None) == 0.0
+    low, high = sorted((lower, margin))
+    assert rule(low).bar_for(first, last=False, next_quality=next_quality) >= rule(high).bar_for(
+        first, last=False, next_quality=next_quality
+    )

@@ -113,6 +113,9 @@ class RoutedRequest:
     # The plan's P(acceptable) per planned model, in chain order (an expected-gain
     # sweep's grid reads it: the next stage's figure against a stage's score).
     planned_quality: tuple[float, ...] = ()
+    # auto: the expected quality of every cascade the selector weighed (a quality-floor
+    # sweep's grid reads them: a floor changes a choice only where it crosses one).
+    option_quality: tuple[float, ...] = ()
 
     @property
     def models_called(self) -> tuple[str, ...]:
@@ -234,6 +237,7 @@ class InProcessRouter:
         plan = self._plan(route_in, deadline)
         planned = tuple(c.model_id for c in plan.chain)
         quality = tuple(c.accept_probability for c in plan.chain)
+        options = tuple(o.expected_quality for o in plan.cascades)
         self._log.clear()
         try:
             result = await self._executor.execute(plan, route_in, self.policy, deadline=deadline)
@@ -247,6 +251,7 @@ class InProcessRouter:
                 escalations=max(0, len({m for m, _ in self._log}) - 1),
                 error=exc.code.name,
                 planned_quality=quality,
+                option_quality=options,
             )
         return RoutedRequest(
             rule=plan.rule.name,
@@ -256,6 +261,7 @@ class InProcessRouter:
             calls=_calls(result),
             escalations=result.escalations,
             planned_quality=quality,
+            option_quality=options,
         )
 
 

@@ -16,7 +16,8 @@ Named knobs (`KNOBS`), each set on every rule it applies to:
   `cascade`, or a `score`/`auto` selector); values from a pilot run's scores;
 - `cost_weight`: a `score` selector's `weights.cost` (rules ranking by weights); 0, then
   log-spaced weights from 0.005 to 5;
-- `quality_floor`: an `auto` selector's `min_quality`;
+- `quality_floor`: an `auto` selector's `min_quality`; values from a pilot run at 1 (every
+  cascade weighed): quantiles of the cascades' expected qualities;
 - `escalate_gain`: the margin by which the next stage's predicted quality must beat an
   answer's score to escalate it (cascades and `auto` rules, -1..1); values from a pilot
   run that scores and escalates every stage but the last.
@@ -28,6 +29,7 @@ strategy kinds and selectors it applies to.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -125,6 +127,19 @@ def cost_weights(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
     low, high = COST_WEIGHT_GRID
     steps = max(1, points - 2)
     return [0.0, *(round(low * (high / low) ** (i / steps), 6) for i in range(steps + 1))]
+
+
+def floor_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
+    """Floors at evenly spaced quantiles of the expected qualities of the cascades the
+    pilot's auto plans weighed (a floor changes a choice only where it crosses one),
+    each just at it so that the cascade qualifies, plus 0 and 1; evenly spaced 0..1
+    when the pilot weighed none."""
+    values = sorted({q for r in pilot for q in r.option_quality})
+    if not values:
+        return [i / (points - 1) for i in range(points)]
+    picked = {values[round(i * (len(values) - 1) / max(1, points - 1))] for i in range(points)}
+    # Rounded down: a floor equal to an option's quality admits it (>=).
+    return sorted({0.0, 1.0, *(math.floor(q * 1e6) / 1e6 for q in picked)})
 
 
 def _strategy(rule: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +255,9 @@ KNOBS: dict[str, Knob] = {
         selectors=frozenset({"auto"}),
         low=0.0,
         high=1.0,
+        # 1: nothing qualifies, so the search prunes nothing and weighs every cascade.
+        pilot=1.0,
+        default_grid=floor_quantiles,
     ),
     "escalate_gain": RuleFieldKnob(
         "escalate_gain",

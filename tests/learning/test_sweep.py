@@ -126,3 +126,26 @@ def test_gain_grid_comes_from_the_pilots_gaps() -> None:
     assert KNOBS["escalate_gain"].pilot_value() == -1.0
     assert KNOBS["escalate_gain"].grid(pilot, 2) == pytest.approx([-1.0, -0.1, 0.4, 1.0])
     assert KNOBS["escalate_gain"].grid([], 5) == [-1.0, 1.0]
+
+
+def test_floor_grid_comes_from_the_cascades_weighed() -> None:
+    """The quality_floor grid: the pilot (at 1, so every cascade is weighed) gives each
+    auto plan's cascade qualities; the floors sit at them (rounded down, so a floor
+    admits its cascade), plus 0 and 1; a pilot with no auto plan gives an even grid."""
+
+    def routed(options: tuple[float, ...]) -> RoutedRequest:
+        return RoutedRequest(
+            rule="r",
+            planned=("weak",),
+            served_model="weak",
+            degraded=False,
+            calls=(),
+            escalations=0,
+            option_quality=options,
+        )
+
+    knob = KNOBS["quality_floor"]
+    assert knob.pilot_value() == 1.0
+    grid = knob.grid([routed((0.6, 0.9)), routed((0.7, 0.95))], 4)
+    assert grid == pytest.approx([0.0, 0.6, 0.7, 0.9, 0.95, 1.0])
+    assert knob.grid([routed(())], 3) == pytest.approx([0.0, 0.5, 1.0])

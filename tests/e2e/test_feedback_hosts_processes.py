@@ -50,6 +50,17 @@ async def call(suite: Suite, router: str, method: str, message: object) -> objec
         return await getattr(stub, method)(message, timeout=10)
 
 
+async def feedback(suite: Suite, router: str, request_id: str, **fields: object) -> object:
+    message = router_pb2.RecordFeedbackRequest(request_id=request_id, label=1.0, **fields)
+    return await call(suite, router, "RecordFeedback", message)
+
+
+async def status_of_feedback(suite: Suite, router: str, request_id: str) -> grpc.StatusCode:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await feedback(suite, router, request_id)
+    return refused.value.code()
+
+
 def labels(suite: Suite, router: str, request_id: str) -> list[tuple[str, float]]:
     log = suite.settings.state_dir / router / "decisions.db"
     with contextlib.closing(sqlite3.connect(f"file:{log}?mode=ro", uri=True)) as db:
@@ -69,22 +80,12 @@ async def test_feedback_sent_to_another_hosts_router_lands_where_it_was_routed(
             messages=[router_pb2.ChatMessage(role="user", content="Name three rivers.")]
         ),
     )
-    answer = await call(
-        suite,
-        "router-b",
-        "RecordFeedback",
-        router_pb2.RecordFeedbackRequest(request_id=reply.request_id, label=0.75, source="qa"),
-    )
+    answer = await feedback(suite, "router-b", reply.request_id, source="qa")
     assert answer.request_id == reply.request_id and answer.decisions == 1
-    assert labels(suite, "router", reply.request_id) == [("qa", 0.75)]
-    with pytest.raises(grpc.aio.AioRpcError) as unknown:
-        await call(
-            suite,
-            "router-b",
-            "RecordFeedback",
-            router_pb2.RecordFeedbackRequest(request_id="no-such-request", label=1.0),
-        )
-    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    assert labels(suite, "router", reply.request_id) == [("qa", 1.0)]
+    assert await status_of_feedback(suite, "router-b", "no-such-request") == (
+        grpc.StatusCode.NOT_FOUND
+    )
 
 
 async def test_a_peer_that_is_down_makes_an_unplaced_label_retryable(suite: Suite) -> None:
@@ -99,18 +100,7 @@ async def test_a_peer_that_is_down_makes_an_unplaced_label_retryable(suite: Suit
         ),
     )
     await suite.kill_service("router")
-    with pytest.raises(grpc.aio.AioRpcError) as unplaced:
-        await call(
-            suite,
-            "router-b",
-            "RecordFeedback",
-            router_pb2.RecordFeedbackRequest(request_id="held-by-a-maybe", label=1.0),
-        )
-    assert unplaced.value.code() == grpc.StatusCode.UNAVAILABLE
-    kept = await call(
-        suite,
-        "router-b",
-        "RecordFeedback",
-        router_pb2.RecordFeedbackRequest(request_id=own.request_id, label=1.0, source="qa"),
+    assert await status_of_feedback(suite, "router-b", "held-by-a-maybe") == (
+        grpc.StatusCode.UNAVAILABLE
     )
-    assert kept.decisions == 1
+    assert (await feedback(suite, "router-b", own.request_id, source="qa")).decisions == 1

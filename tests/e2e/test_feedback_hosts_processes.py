@@ -50,6 +50,11 @@ async def call(suite: Suite, router: str, method: str, message: object) -> objec
         return await getattr(stub, method)(message, timeout=10)
 
 
+async def route(suite: Suite, router: str, text: str) -> object:
+    message = router_pb2.RouteRequest(messages=[router_pb2.ChatMessage(role="user", content=text)])
+    return await call(suite, router, "Route", message)
+
+
 async def feedback(suite: Suite, router: str, request_id: str, **fields: object) -> object:
     message = router_pb2.RecordFeedbackRequest(request_id=request_id, label=1.0, **fields)
     return await call(suite, router, "RecordFeedback", message)
@@ -72,14 +77,7 @@ def labels(suite: Suite, router: str, request_id: str) -> list[tuple[str, float]
 async def test_feedback_sent_to_another_hosts_router_lands_where_it_was_routed(
     suite: Suite,
 ) -> None:
-    reply = await call(
-        suite,
-        "router",
-        "Route",
-        router_pb2.RouteRequest(
-            messages=[router_pb2.ChatMessage(role="user", content="Name three rivers.")]
-        ),
-    )
+    reply = await route(suite, "router", "Name three rivers.")
     answer = await feedback(suite, "router-b", reply.request_id, source="qa")
     assert answer.request_id == reply.request_id and answer.decisions == 1
     assert labels(suite, "router", reply.request_id) == [("qa", 1.0)]
@@ -91,14 +89,7 @@ async def test_feedback_sent_to_another_hosts_router_lands_where_it_was_routed(
 async def test_a_peer_that_is_down_makes_an_unplaced_label_retryable(suite: Suite) -> None:
     """Host A's router gone: B cannot tell whether A held the id, so UNAVAILABLE (retry
     is safe), not NOT_FOUND; B's own decisions still take feedback."""
-    own = await call(
-        suite,
-        "router-b",
-        "Route",
-        router_pb2.RouteRequest(
-            messages=[router_pb2.ChatMessage(role="user", content="Name two seas.")]
-        ),
-    )
+    own = await route(suite, "router-b", "Name two seas.")
     await suite.kill_service("router")
     assert await status_of_feedback(suite, "router-b", "held-by-a-maybe") == (
         grpc.StatusCode.UNAVAILABLE

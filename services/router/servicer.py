@@ -466,7 +466,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             metadata = context.invocation_metadata() or ()
             if self._peers is None or relayed(metadata):
                 raise
-            # Another router on this host may have answered it (docs/observability.md).
+            # Another router (this host's, or a --feedback-peers one) may have answered it
+            # (docs/observability.md).
             try:
                 reply = await self._peers.relay(request, metadata, context.time_remaining())
             except PeerUnavailable as exc:

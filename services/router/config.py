@@ -110,7 +110,8 @@ class RouterConfig(ServerConfig):
     controlplane_tls_ca_file: str = ""
     controlplane_tls_cert_file: str = ""
     controlplane_tls_key_file: str = ""
-    # ... and towards the feedback_peers (the routers' own service certificates' CA).
+    # TLS towards the feedback_peers: the CA of the routers' service certificates and,
+    # for mutual TLS, this router's client certificate and key.
     peer_tls_ca_file: str = ""
     peer_tls_cert_file: str = ""
     peer_tls_key_file: str = ""

@@ -52,8 +52,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--sweep",
         metavar="KNOB[=VALUES]",
-        help="re-run with one knob moved: min_score, min_score=0.2,0.5, min_score=0:1:11, "
-        "or a dotted path such as default.min_score=0:1:11",
+        help="re-run with one knob moved: a named knob (min_score, escalate_gain, cost_weight, "
+        "quality_floor; values from a pilot run or a grid, docs/evaluation.md), with values "
+        "(min_score=0.2,0.5 or min_score=0:1:11), or a dotted path such as "
+        "default.min_score=0:1:11",
     )
     parser.add_argument("--sweep-points", type=int, default=None, help="grid size when chosen")
     parser.add_argument("--png", type=Path, help="chart path (default with --sweep: eval-*.png)")

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from switchyard.runtime.config_help import field_help
 from switchyard.runtime.errors import StartupError
 from switchyard.runtime.tls import check_server_tls_files
 
@@ -112,6 +113,16 @@ def _convert(name: str, raw: Any, tp: Any) -> Any:
     return raw
 
 
+def _help(text: str, env_name: str, f: dataclasses.Field[Any]) -> str:
+    default = f.default if f.default is not dataclasses.MISSING else None
+    if default is None and f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    shown = ",".join(default) if isinstance(default, tuple) else default
+    where = f"env {env_name}; default {shown!r}"
+    # argparse formats help with %: a literal one is doubled.
+    return (f"{text} ({where})" if text else where).replace("%", "%%")
+
+
 def load_config(
     cls: type[C],
     *,
@@ -126,6 +137,7 @@ def load_config(
     fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--config", help="YAML file with settings")
+    helps = field_help(cls)
     for f in fields:
         # A tuple setting's flag may repeat (`--replay a.jsonl --replay b.jsonl`) or hold
         # a comma-separated list, as its environment variable does.
@@ -135,6 +147,7 @@ def load_config(
             dest=f.name,
             default=None,
             action="append" if repeats else "store",
+            help=_help(helps.get(f.name, ""), f"{env_prefix}{f.name.upper()}", f),
         )
     args = parser.parse_args(list(argv) if argv is not None else None)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from switchyard.cli.main import main
 from switchyard.learning.evaluate import build_setup, parse_model_map
 from switchyard.learning.inprocess_router import Call, RoutedRequest, load_profiles
 from switchyard.learning.report import sweep_result
@@ -149,3 +150,10 @@ def test_floor_grid_comes_from_the_cascades_weighed() -> None:
     grid = knob.grid([routed((0.6, 0.9)), routed((0.7, 0.95))], 4)
     assert grid == pytest.approx([0.0, 0.6, 0.7, 0.9, 0.95, 1.0])
     assert knob.grid([routed(())], 3) == pytest.approx([0.0, 0.5, 1.0])
+
+
+def test_eval_help_names_every_named_knob(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert all(name in printed for name in KNOBS)

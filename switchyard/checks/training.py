@@ -187,11 +187,14 @@ def train_model(
 def build_scorer(
     models: Sequence[LogisticModel], default_model: str, *, embedding: EmbeddingSpec | None = None
 ) -> LogisticQualityScorer:
+    """A scorer over `models`; `embedding` is kept only when one of them reads it, so
+    the artefact stays format 1 whenever cross-validation kept every model plain."""
+    reads = any(m.embedding_weights for m in models)
     return LogisticQualityScorer(
         version=content_version(models),
         models={m.name: m for m in models},
         default_model=default_model,
-        embedding=embedding,
+        embedding=embedding if reads else None,
     )
 
 
@@ -273,12 +276,3 @@ def fit_answer_model(
         "cv_log_loss_with_embedding": losses_embedded,
     }
     return model, info
-
-
-def answer_probability(
-    model: LogisticModel, answer: LabelledAnswer, embedding: EmbeddingSpec | None
-) -> float:
-    """`model`'s P(acceptable) for `answer`, embedding it only when the model reads it."""
-    if not model.embedding_weights:
-        return model.probability(answer.features())
-    return model.probability(answer.features(), answer_embedding(embedding, answer.output))

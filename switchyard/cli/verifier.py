@@ -58,7 +58,7 @@ def _heldout_metrics(
     answers: Sequence[training.LabelledAnswer],
     embedding: EmbeddingSpec | None,
 ) -> dict:
-    probabilities = [training.answer_probability(model, a, embedding) for a in answers]
+    probabilities = [model.score_answer(a.features(), a.output, embedding) for a in answers]
     labels = [a.acceptable for a in answers]
     base_rate = sum(labels) / len(labels)
     return {
@@ -153,9 +153,8 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         ),
         embedding=embedding,
     )
-    reads = any(m.embedding_weights for m in (math_model, general_model))
     scorer = training.build_scorer(
-        [math_model, general_model], default_model="general", embedding=embedding if reads else None
+        [math_model, general_model], default_model="general", embedding=embedding
     )
     save_scorer(scorer, args.out)
     print(f"quality scorer {scorer.version} written to {args.out}", file=out)

@@ -26,7 +26,6 @@ import numpy as np
 from switchyard.checks.scorer import LogisticModel, LogisticQualityScorer
 from switchyard.checks.training import (
     LabelledAnswer,
-    answer_probability,
     build_scorer,
     fit_answer_model,
 )
@@ -170,8 +169,7 @@ def train_verifier(
         fitted.append((model, info))
     names = [m.name for m, _ in fitted]
     default = DEFAULT_FAMILY if DEFAULT_FAMILY in names else names[0]
-    used = spec if any(m.embedding_weights for m, _ in fitted) else None
-    routing = build_scorer([m for m, _ in fitted], default_model=default, embedding=used)
+    routing = build_scorer([m for m, _ in fitted], default_model=default, embedding=spec)
     held_answers = labelled_answers(heldout, answers_of)
     quality = _mean_quality(train)
     models: list[LogisticModel] = []
@@ -181,7 +179,7 @@ def train_verifier(
         held = [a for a in held_answers if routing.model_for(a.task_type).name == model.name]
         metrics: dict[str, Any] = {"n": 0}
         if held:
-            p = np.array([answer_probability(model, a, spec) for a in held])
+            p = np.array([model.score_answer(a.features(), a.output, spec) for a in held])
             metrics = classification_metrics(p, np.array([a.acceptable for a in held]))
         report: dict[str, Any] = {**info, "heldout": metrics}
         if len(quality) >= 2:
@@ -196,4 +194,4 @@ def train_verifier(
         reports[model.name] = report
         training = {**dict(source or {}), **report}
         models.append(dataclasses.replace(model, training=training))
-    return TrainedVerifier(build_scorer(models, default_model=default, embedding=used), reports)
+    return TrainedVerifier(build_scorer(models, default_model=default, embedding=spec), reports)

@@ -67,11 +67,12 @@ bench-overload: $(STAMP)
 	$(PY) -m bench.overload
 
 # Held-out routing quality on ../shared/data (docs/evaluation.md): one table, a JSON and a
-# PNG under bench/results/; matplotlib (the bench extra) draws the chart.
+# PNG under bench/results/; matplotlib (the bench extra) draws the chart. A team's own data:
+# make bench-quality DATASET=var/mine.jsonl FLEET=my-fleet.yaml [QUALITY_ARGS="--map a=b"]
 .PHONY: bench-quality
 bench-quality: $(STAMP)
 	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
-	$(PY) -m bench.quality
+	$(PY) -m bench.quality $(if $(DATASET),--dataset $(DATASET)) $(if $(FLEET),--fleet $(FLEET)) $(QUALITY_ARGS)
 # Mutation testing (docs/mutation.md): mutmut over the router's planning, execution, breakers,
 # retry and policy parsing and the verifier's checks ([tool.mutmut] in pyproject.toml).
 # CPU-heavy (20-40 minutes with one worker); not part of `make test` or CI.

@@ -2,6 +2,7 @@
 
     python -m bench.quality [--data-dir ../shared/data] [--out-dir bench/results]
                             [--datasets gsm8k,mmlu,mt-bench,routerarena] [--points N]
+                            [--dataset FILE ... [--fleet FILE] [--map FLEET=DATASET ...]]
 
 Imports GSM8K, MMLU, MT Bench and RouterArena with the dataset importers, splits each
 by a fixed seed, lets every strategy fit on the train half, and prints one table of the
@@ -9,6 +10,12 @@ held-out figures with the references (each model, oracle, random), then checks t
 they reproduce the verifier's figures and the datasets' published accuracies. Writes
 the table, a JSON report and a PNG to bench/results/quality-<time>.*; exits 1 when a
 reproduction check fails.
+
+`--dataset FILE` (the documented dataset format, any number of models) runs the same
+held-out bench on a team's own data instead, named by the file's stem; its models are
+priced and timed by `--fleet` (a fleet file; a fleet model whose id is a dataset
+model's name stands for it, or `--map FLEET=DATASET`). With more than two models the
+rows are the router's `score` and `auto` selectors over every model (bench/quality_every.py).
 
 A strategy is a small object (`bench/quality_strategies.py`): `fit` on train records,
 `evaluate` on held-out ones into a `StrategyResult` row, `skip_reason` when the data
@@ -35,8 +42,9 @@ from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
 from switchyard.cli.tables import format_table
 from switchyard.learning import metrics, plot, report
-from switchyard.learning.dataset import DatasetRecord
+from switchyard.learning.dataset import DatasetRecord, load_dataset
 from switchyard.learning.evaluate import (
+    EvaluationError,
     StrategyResult,
     build_setup,
     finalize,
@@ -83,6 +91,11 @@ class BenchDataset:
     model_map: dict[str, str]  # fleet model -> dataset model
 
 
+def own_dataset(path: Path, model_map: dict[str, str]) -> BenchDataset:
+    """A team's dataset file as a bench dataset; an empty map pairs equal names."""
+    return BenchDataset(path.stem, lambda _data_dir: load_dataset(path), model_map)
+
+
 DATASETS = (
     BenchDataset("gsm8k", import_gsm8k, ROUTELLM_MODELS),
     BenchDataset("mmlu", import_mmlu, ROUTELLM_MODELS),
@@ -110,9 +123,11 @@ class DatasetResult:
     notes: list[str] = field(default_factory=list)  # what fitted strategies chose on train
 
 
-async def bench_dataset(data: BenchDataset, data_dir: Path, points: int) -> DatasetResult:
+async def bench_dataset(
+    data: BenchDataset, data_dir: Path, points: int, fleet: Path = FLEET
+) -> DatasetResult:
     records = data.importer(data_dir)
-    profiles = load_profiles(FLEET)
+    profiles = load_profiles(fleet)
     train, held = split(records)
     full = build_setup(records, profiles, data.model_map)
     train_setup = build_setup(train, profiles, data.model_map)
@@ -310,20 +325,38 @@ def checks_table(checks: Sequence[Check]) -> str:
 
 async def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    wanted = set(args.datasets.split(",")) if args.datasets else None
+    if args.datasets:
+        wanted = set(args.datasets.split(","))
+    else:  # own datasets alone, unless the shipped ones are named too
+        wanted = set() if args.dataset else {d.name for d in DATASETS}
+    mapping = dict(pair.split("=", 1) for pair in args.map)
+    chosen = [(d, FLEET) for d in DATASETS if d.name in wanted]
+    for path in args.dataset:
+        if path.stem in {d.name for d in DATASETS}:
+            # Targets and reproduction checks go by name: a shipped name would apply them.
+            print(
+                f"bench.quality: --dataset {path}: rename it, {path.stem!r} names a "
+                "shipped dataset",
+                file=sys.stderr,
+            )
+            return 2
+        chosen.append((own_dataset(path, mapping), args.fleet))
     results = []
-    for data in DATASETS:
-        if wanted is None or data.name in wanted:
-            step = time.perf_counter()
-            results.append(await bench_dataset(data, args.data_dir, args.points))
-            print(f"{data.name}: {time.perf_counter() - step:.1f} s", file=sys.stderr)
+    for data, fleet in chosen:
+        step = time.perf_counter()
+        try:
+            results.append(await bench_dataset(data, args.data_dir, args.points, fleet))
+        except (EvaluationError, ValueError, OSError) as exc:
+            print(f"bench.quality: {data.name}: {exc}", file=sys.stderr)
+            return 2
+        print(f"{data.name}: {time.perf_counter() - step:.1f} s", file=sys.stderr)
     table = results_table(results)
     checks = reproduction_checks(results, args.data_dir)
     elapsed = time.perf_counter() - started
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     lines = [
         f"Held-out routing quality (split: ids shuffled by seed {SPLIT_SEED}, half held out;"
-        " fleet prices: bench/quality/fleet.yaml)",
+        f" fleet prices: {', '.join(sorted({_shown(fleet) for _, fleet in chosen}))})",
         "",
         table,
     ]
@@ -333,7 +366,8 @@ async def run(args: argparse.Namespace) -> int:
         lines += [f"{result.name}: {note}" for note in result.notes]
     goals = quality_targets.targets(results)
     lines += ["", "Targets", quality_targets.targets_table(goals)]
-    lines += ["", "Reproduction", checks_table(checks), "", f"{elapsed:.1f} s"]
+    shown = checks_table(checks) if checks else "(none: they check the shipped datasets)"
+    lines += ["", "Reproduction", shown, "", f"{elapsed:.1f} s"]
     text = "\n".join(lines)
     print(text)
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -381,6 +415,17 @@ async def run(args: argparse.Namespace) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
+def _shown(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
+
+
+def _map_pair(value: str) -> str:
+    if value.count("=") != 1 or not all(value.split("=")):
+        raise argparse.ArgumentTypeError(f"{value!r} is not FLEET=DATASET")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
@@ -389,6 +434,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--datasets", help="comma-separated subset of " + ",".join(d.name for d in DATASETS)
     )
     parser.add_argument("--points", type=int, default=DEFAULT_POINTS, help="router sweep grid")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        action="append",
+        default=[],
+        help="a team's own dataset file (docs/datasets.md format); repeatable",
+    )
+    parser.add_argument(
+        "--fleet",
+        type=Path,
+        default=FLEET,
+        help="fleet file pricing the --dataset models (default: bench/quality/fleet.yaml)",
+    )
+    parser.add_argument(
+        "--map",
+        type=_map_pair,
+        action="append",
+        default=[],
+        metavar="FLEET=DATASET",
+        help="which fleet model stands for a --dataset model (default: equal names)",
+    )
     return asyncio.run(run(parser.parse_args(argv)))
 
 

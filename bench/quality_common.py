@@ -29,9 +29,12 @@ class Strategy(Protocol):
     async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult: ...
 
 
+NEEDS_PAIR = "a weak/strong row: needs exactly two models with a quality gap"
+
+
 def needs_texts_and_pair(held: EvalSetup, roles: Roles | None) -> str | None:
     if roles is None:
-        return "needs two models with a quality gap"
+        return NEEDS_PAIR
     if not report.has_answer_texts(held):
         return "the data has no answer texts to verify"
     return None

@@ -13,7 +13,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.quality_common import Roles, Strategy, needs_texts_and_pair, quantiles, sweep_row
+from bench.quality_common import (
+    NEEDS_PAIR,
+    Roles,
+    Strategy,
+    needs_texts_and_pair,
+    quantiles,
+    sweep_row,
+)
+from bench.quality_every import EveryModelAuto, EveryModelScore, TrainPredictor
 from bench.quality_gain import RouterGainCascade
 from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
@@ -109,7 +117,7 @@ class LearnedScore:
         self._train_predictions: dict[str, list[float]] = {}
 
     def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
-        return None if roles is not None else "needs two models with a quality gap"
+        return None if roles is not None else NEEDS_PAIR
 
     def fit(self, train: EvalSetup) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="bench-quality-predictor-"))
@@ -225,6 +233,7 @@ class Ensemble:
 
 def strategies(points: int) -> list[Strategy]:
     """Every strategy that exists today; learned selectors are added here as rows."""
+    every_model = TrainPredictor()
     return [
         ScorerCascade(),
         FittedCascade(),
@@ -233,6 +242,8 @@ def strategies(points: int) -> list[Strategy]:
         LearnedScore(points),
         Ensemble("parallel(2), verifier-ranked", PARALLEL_POLICY),
         Ensemble("vote(2) on final answers/labels, tie → verifier score", VOTE_POLICY),
+        EveryModelScore(points, every_model),
+        EveryModelAuto(points, every_model),
     ]
 
 

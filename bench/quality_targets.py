@@ -19,7 +19,7 @@ from switchyard.learning.evaluate import OperatingPoint, StrategyResult
 APGR_GOALS = {"gsm8k": 0.78, "mmlu": 0.62, "routerarena": 0.70}
 CPT50_GOALS = {"gsm8k": 0.15}
 LEARNED = ("cascade", "sweep")
-SELECTOR_ROWS = ("score selector",)  # the rows of the router's score / auto selectors
+SELECTOR_ROWS = ("score selector", "auto selector")  # the router's score / auto rows
 
 
 class Result(Protocol):

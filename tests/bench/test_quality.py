@@ -4,11 +4,14 @@ scorer is never scored on a prompt it was fitted on) and a dataset becomes table
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
-from bench import quality, quality_strategies
+from bench import quality, quality_every, quality_strategies
+from bench.quality_common import NEEDS_PAIR
 from switchyard.checks import training
 from switchyard.learning.importers import import_gsm8k, import_routerarena
+from tests.learning.synthetic import PRICES, QUALITY, fleet_file, four_model_dataset
 
 FIXTURES = Path(__file__).resolve().parents[1] / "learning" / "fixtures"
 
@@ -55,3 +58,51 @@ def test_ensemble_rows_pay_both_models_and_serve_one_of_their_answers() -> None:
         assert point.strong_fraction == 1.0
         assert min(weak.quality, strong.quality) <= point.quality <= oracle.quality
     assert vote.quality == parallel.quality
+
+
+def _own_data(tmp_path: Path) -> tuple[Path, Path]:
+    dataset = tmp_path / "team.jsonl"
+    four_model_dataset(dataset, n=240)
+    return dataset, fleet_file(tmp_path / "fleet.yaml", PRICES, quality=QUALITY)
+
+
+def test_a_teams_own_four_model_dataset_gets_the_every_model_selector_rows(tmp_path) -> None:
+    """`--dataset FILE` with four models: the two-model rows are skipped with a reason,
+    and the router's score and auto selectors over every model, with a predictor fitted
+    on the train half, are swept on held-out; on this data (each model best at its own
+    task types) the learned score selector beats every single model's AIQ."""
+    dataset, fleet = _own_data(tmp_path)
+    out = tmp_path / "out"
+    code = quality.main(
+        ["--dataset", str(dataset), "--fleet", str(fleet), "--points", "4", "--out-dir", str(out)]
+    )
+    assert code == 0
+    (report,) = json.loads(next(out.glob("quality-*.json")).read_text())["datasets"]
+    assert report["name"] == "team" and report["weak_strong"] is None
+    rows = {r["name"]: r for r in report["rows"]}
+    score = rows[quality_every.EveryModelScore.name]
+    auto = rows[quality_every.EveryModelAuto.name]
+    assert len(score["curve"]) >= 2 and len(auto["curve"]) >= 2
+    singles = [rows[m]["aiq"] for m in PRICES]
+    assert score["aiq"] > max(singles)
+    skipped = dict(report["skipped"])
+    assert skipped[quality_strategies.LearnedScore(4).name] == NEEDS_PAIR
+    assert {
+        t["name"] for t in json.loads(next(out.glob("quality-*.json")).read_text())["targets"]
+    } == {
+        "team: score selector over every model curve not dominated",
+        "team: auto selector over every model curve not dominated",
+    }
+
+
+def test_own_dataset_errors_name_what_to_fix(tmp_path, capsys) -> None:
+    """A dataset model no fleet model stands for, and a file named like a shipped
+    dataset (its targets and checks go by name), are refused before anything runs."""
+    dataset, fleet = _own_data(tmp_path)
+    other_fleet = fleet_file(tmp_path / "other.yaml", {"elsewhere": 1})
+    assert quality.main(["--dataset", str(dataset), "--fleet", str(other_fleet)]) == 2
+    assert "--map" in capsys.readouterr().err
+    shipped_name = tmp_path / "gsm8k.jsonl"
+    shipped_name.write_text(dataset.read_text())
+    assert quality.main(["--dataset", str(shipped_name), "--fleet", str(fleet)]) == 2
+    assert "names a shipped dataset" in capsys.readouterr().err

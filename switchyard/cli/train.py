@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from switchyard.checks.scorer import save_scorer
+from switchyard.cli.tables import format_table
 from switchyard.learning.artefact import write_artefact
 from switchyard.learning.dataset import DatasetError, DatasetRecord, load_dataset
 from switchyard.learning.heldout import split_records
@@ -175,18 +176,24 @@ def print_report(manifest: dict[str, Any], out: TextIO) -> None:
         f"else a {training['validation_fraction']:.0%} slice)",
         file=out,
     )
-    header = f"  {'model':<40} {'chosen':<30} {'val LL':>7} {'LL':>7} {'Brier':>7} {'AUC':>6}"
-    print("\nheld-out (n, base rate per model):\n" + header, file=out)
+    rows = []
     for model, report in manifest["models"].items():
         chosen = report["validation"]["chosen"]
-        val = report["validation"]["log_loss"].get(chosen)
         held = report.get("heldout", {})
-        print(
-            f"  {model:<40} {chosen:<30} {_figure(val):>7} {_figure(held.get('log_loss')):>7} "
-            f"{_figure(held.get('brier')):>7} {_figure(held.get('auc'), '.3f'):>6}"
-            f"   n={held.get('n', 0)} rate={_figure(held.get('base_rate'), '.3f')}",
-            file=out,
+        rows.append(
+            (
+                model,
+                chosen,
+                _figure(report["validation"]["log_loss"].get(chosen)),
+                _figure(held.get("log_loss")),
+                _figure(held.get("brier")),
+                _figure(held.get("auc"), ".3f"),
+                held.get("n", 0),
+                _figure(held.get("base_rate"), ".3f"),
+            )
         )
+    header = ("model", "chosen", "val LL", "LL", "Brier", "AUC", "n", "base rate")
+    print("\nheld-out figures per model:\n" + format_table(header, rows), file=out)
     routing = manifest.get("heldout_routing")
     if routing and "apgr" in routing:
         print(

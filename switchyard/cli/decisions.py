@@ -306,7 +306,7 @@ def _indent(text: str) -> str:
 def _stats(args: argparse.Namespace) -> int:
     stats = route_stats(DecisionReader(args.db).decisions(_where(args)))
     header = ("RULE", "N", "OK", "DEGR", "FAIL", "EXP µUSD", "µUSD", "EXP MS", "MS", "P95 MS",
-              "ESCAL", "SLO MET", "LABELS", "MEAN LABEL")  # fmt: skip
+              "ESCAL", "SLO MET", "LABELS", "MEAN LABEL", "CALLED")  # fmt: skip
     rows = [
         (
             s.rule,
@@ -323,6 +323,7 @@ def _stats(args: argparse.Namespace) -> int:
             "-" if s.slo_met_rate is None else f"{s.slo_met_rate:.1%}",
             s.labelled,
             _fmt(s.mean_label, 3),
+            " ".join(f"{model} {share:.0%}" for model, share in s.called.items()) or "-",
         )
         for s in stats
     ]

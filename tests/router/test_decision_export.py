@@ -97,3 +97,17 @@ def test_route_stats_compare_expectation_with_what_happened() -> None:
     assert stats.p95_latency_ms == 20.0 and stats.escalation_rate == 5 / 21
     assert stats.slo_met_rate == 20 / 21 and stats.labelled == 20
     assert stats.expected_cost_micros == 10 and stats.cost_micros == 7 * 20 / 21
+    # Every decision called "small"; a model a decision tried twice counts once.
+    assert stats.called == {"small": 1.0}
+
+
+def test_route_stats_share_of_requests_calling_each_model() -> None:
+    """What a score rule calibrated for a share of strong-model calls actually sends:
+    per model, the share of the rule's decisions that called it (escalations count
+    both models, a retry of one model counts once), largest first."""
+    weak = [logged(rid=f"w{i}", models=("small",)) for i in range(6)]
+    strong = [logged(rid=f"s{i}", models=("large",)) for i in range(3)]
+    escalated = logged(rid="e", models=("small", "small", "large"))
+    [stats] = route_stats([*weak, *strong, escalated])
+    assert stats.called == {"small": 0.7, "large": 0.4}
+    assert list(stats.called) == ["small", "large"]

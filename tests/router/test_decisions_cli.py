@@ -149,7 +149,11 @@ async def test_stats_per_route_report_expected_against_actual(
     cells = row.split()
     assert cells[:5] == ["cascade", "4", "3", "0", "1"]
     # One of four escalated (the failed route never answered, so it is not counted).
-    assert "25.0%" in cells and cells[-2:] == ["2", "0.500"]
+    assert "25.0%" in cells and cells[-6:-4] == ["2", "0.500"]
+    # Share of routes calling each model: the escalated and the failed route called
+    # large; the failed one skipped small after its failures in the third (it retried
+    # large instead), so three of four called small.
+    assert cells[-4:] == ["small", "75%", "large", "50%"]
 
 
 def test_a_missing_log_is_one_line_and_exit_2(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.router.decision_log.query import LoggedDecision
-from services.router.decision_log.record import DecisionOutcome
+from services.router.decision_log.record import Decision, DecisionOutcome
 from switchyard.learning.dataset import ROLES, DatasetRecord, Message, ModelAnswer
 from switchyard.tasks import TASK_TYPES
 
@@ -190,6 +190,9 @@ class RouteStats:
     slo_met_rate: float | None
     labelled: int
     mean_label: float | None
+    # Share of the rule's decisions that called (or tried) each model, largest first:
+    # a score rule's share of strong-model calls, against what it was calibrated for.
+    called: Mapping[str, float] = field(default_factory=dict)
 
 
 def nearest_rank(values: Sequence[float], share: float) -> float:
@@ -232,6 +235,13 @@ def route_stats(decisions: Iterable[LoggedDecision]) -> list[RouteStats]:
                 slo_met_rate=_mean([1.0 if met else 0.0 for met in slo]),
                 labelled=len(labels),
                 mean_label=_mean(labels),
+                called=_called(ds),
             )
         )
     return out
+
+
+def _called(decisions: Sequence[Decision]) -> dict[str, float]:
+    counts = Counter(model for d in decisions for model in set(d.models))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {model: n / len(decisions) for model, n in ranked}

@@ -145,6 +145,9 @@ class RoutePlan:
     quality_floor_met: bool = True
     # Every allowed model's breaker was open: the chain holds them anyway (panic mode).
     panic: bool = False
+    # A `strong_share` rule: the dearest model's predicted gain over the best other,
+    # which the router adds to the rule's window once the request is routed.
+    strong_gain: float | None = None
 
     @property
     def meets_slo(self) -> bool:

@@ -129,6 +129,7 @@ class ShadowRunner:
         deadline = time.monotonic() + policy.max_deadline_ms / 1000.0
         shadowed = RouteTrace.start(f"{trace.request_id}/shadow-v{candidate.version}")
         shadowed.request, shadowed.policy_version = request, candidate.version
+        windows = self._state.share_windows
         plan = plan_route(
             policy=policy,
             request=request,
@@ -137,7 +138,12 @@ class ShadowRunner:
             remaining_ms=policy.max_deadline_ms,
             predictor=candidate.predictor,
             estimates=self._estimates,
+            gain_window=lambda rule: windows.window(candidate.content_hash, rule.name),
         )
+        if plan.strong_gain is not None:
+            # The candidate's own window, fed by the sample it shadows: its share rules
+            # calibrate as they would once active, and never touch the active ones.
+            windows.window(candidate.content_hash, plan.rule.name).record(plan.strong_gain)
         shadowed.rule, shadowed.plan = plan.rule.name, plan
         counters = self._stats.shadow(candidate.version, trace.policy_version)
         counters.compared += 1

@@ -19,6 +19,7 @@ from services.router.artefact_cache import DEFAULT_MAX_BYTES, ArtefactCache
 from services.router.artefacts import load_bound_predictor
 from services.router.fleet import FleetView, profile_from_proto
 from services.router.selection import BoundPredictor
+from services.router.selection.share import ShareWindows
 from switchyard.controlplane.v1 import controlplane_pb2
 from switchyard.policy import Policy, parse_policy
 from switchyard.policy.rollout import RolloutSplit, choose_version
@@ -89,6 +90,8 @@ class RouterState:
             max_bytes=artefact_max_bytes,
         )
         self.fleet = FleetView()
+        # `strong_share` rules' recent gains (Route() feeds them, every planner reads).
+        self.share_windows = ShareWindows()
         self._policies: PolicySet | None = None
         self.snapshot_version = ""
         self._policy_ready = asyncio.Event()

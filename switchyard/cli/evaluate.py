@@ -53,7 +53,8 @@ def register(subparsers: Any) -> None:
         "--sweep",
         metavar="KNOB[=VALUES]",
         help="re-run with one knob moved: a named knob (min_score, escalate_gain, cost_weight, "
-        "quality_floor; values from a pilot run or a grid, docs/evaluation.md), with values "
+        "quality_floor, strong_share; values from a pilot run or a grid, docs/evaluation.md), "
+        "with values "
         "(min_score=0.2,0.5 or min_score=0:1:11), or a dotted path such as "
         "default.min_score=0:1:11",
     )

@@ -26,6 +26,7 @@ from services.router.execution import RouteExecutor, RouteResult, Verdict
 from services.router.fleet import FleetView, ModelProfile, profile_from_proto
 from services.router.planning import RouteInput, RoutePlan, plan_route
 from services.router.providers.base import Completion, CompletionRequest, Provider
+from services.router.selection.share import ShareWindows
 from services.router.validation import route_input
 from services.router.verification import EmbeddedVerifier
 from switchyard.checks.engine import PACKAGED, ScorerChoice
@@ -203,6 +204,7 @@ class InProcessRouter:
         if problems:
             raise InvalidArgument(problems)
         self._estimates = OutcomeEstimates()
+        self._windows = ShareWindows()
         self._breakers = BreakerBoard(BreakerSettings.from_policy(policy.breaker), clock=clock)
         self._log: list[tuple[str, Completion]] = []
         self._executor = RouteExecutor(
@@ -227,6 +229,7 @@ class InProcessRouter:
             remaining_ms=(deadline - self._clock()) * 1000.0,
             predictor=self._predictor,
             estimates=self._estimates,
+            gain_window=lambda rule: self._windows.window("", rule.name),
         )
 
     async def route(self, request: router_pb2.RouteRequest) -> RoutedRequest:
@@ -235,6 +238,8 @@ class InProcessRouter:
         # No client deadline offline: the policy's cap bounds the request, as in Route().
         deadline = self._clock() + self.policy.max_deadline_ms / 1000.0
         plan = self._plan(route_in, deadline)
+        if plan.strong_gain is not None:  # as Route() does: the traffic calibrates the share
+            self._windows.window("", plan.rule.name).record(plan.strong_gain)
         planned = tuple(c.model_id for c in plan.chain)
         quality = tuple(c.accept_probability for c in plan.chain)
         options = tuple(o.expected_quality for o in plan.cascades)

@@ -20,7 +20,9 @@ Named knobs (`KNOBS`), each set on every rule it applies to:
   cascade weighed): quantiles of the cascades' expected qualities;
 - `escalate_gain`: the margin by which the next stage's predicted quality must beat an
   answer's score to escalate it (cascades and `auto` rules, -1..1); values from a pilot
-  run that scores and escalates every stage but the last.
+  run that scores and escalates every stage but the last;
+- `strong_share`: the share of a `score` rule's requests its dearest model takes first
+  (the rule needs the policy's predictor); evenly spaced from 0 to 1.
 
 Another knob is one `RuleFieldKnob` in `KNOBS`: the field's path in a rule and which
 strategy kinds and selectors it applies to.
@@ -270,6 +272,14 @@ KNOBS: dict[str, Knob] = {
         # each one's score beside the next stage's predicted quality.
         pilot=-1.0,
         default_grid=gain_quantiles,
+    ),
+    "strong_share": RuleFieldKnob(
+        "strong_share",
+        ("strategy", "strong_share"),
+        selectors=frozenset({"score"}),
+        unless=("min_quality",),  # the two are exclusive
+        low=0.0,
+        high=1.0,
     ),
 }
 

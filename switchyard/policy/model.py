@@ -115,7 +115,11 @@ class Selector:
     written; `score` ranks them by ScoreWeights (or takes the cheapest whose predicted
     quality reaches `min_quality`), keeping `max_fallbacks` behind the pick; `auto`
     picks the cheapest cascade of up to `max_depth` stages whose expected latency and
-    cost meet the SLO and budget and whose expected quality reaches `min_quality`."""
+    cost meet the SLO and budget and whose expected quality reaches `min_quality`.
+
+    `strong_share` (score only): the rule's dearest model goes first on that share of
+    requests, the ones where its predicted gain over the best other model is largest
+    among the rule's recent requests (services/router/selection/share.py)."""
 
     kind: SelectorKind = "static"
     weights: ScoreWeights = ScoreWeights()
@@ -123,6 +127,7 @@ class Selector:
     max_depth: int = 2
     max_fallbacks: int = 1
     latency_percentile: LatencyPercentile = "p95"
+    strong_share: float | None = None
 
 
 @dataclass(frozen=True)

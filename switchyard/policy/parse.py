@@ -347,6 +347,12 @@ def parse_policy(source: str, *, known_models: Collection[str] | None = None) ->
     for i, rule in enumerate(policy.all_rules):
         where = f"rules[{i}]" if i < len(policy.rules) else "default"
         _validate_checks(r, rule, f"{where}.checks")
+        if rule.strategy.selector.strong_share is not None and policy.predictor is None:
+            r.fail(
+                f"{where}.strategy.strong_share",
+                "needs the policy's predictor: the share goes to the requests where the "
+                "dearest model's predicted gain is largest",
+            )
     if r.violations:
         raise InvalidArgument(r.violations)
     return policy

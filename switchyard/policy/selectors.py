@@ -21,6 +21,7 @@ SELECTOR_FIELDS = (
     "max_depth",
     "max_fallbacks",
     "latency_percentile",
+    "strong_share",
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -60,6 +61,14 @@ def read_selector(r: FieldReader, m: Mapping[str, Any], path: str, n_models: int
     fallbacks = r.integer(m, "max_fallbacks", path, base.max_fallbacks, low=0, high=7)
     if kind == "score" and n_models >= 1 and fallbacks > n_models - 1:
         r.fail(join(path, "max_fallbacks"), f"must be below the {n_models} allowed models")
+    strong_share = None
+    if m.get("strong_share") is not None:
+        if kind != "score":
+            r.fail(join(path, "strong_share"), "only for the score selector")
+        elif min_quality is not None:
+            r.fail(join(path, "strong_share"), "choose min_quality or strong_share, not both")
+        else:
+            strong_share = r.number(m, "strong_share", path, 0.0, low=0.0, high=1.0)
     percentile = m.get("latency_percentile", base.latency_percentile)
     if percentile not in ("p50", "p95"):
         r.fail(join(path, "latency_percentile"), "must be p50 or p95")
@@ -71,6 +80,7 @@ def read_selector(r: FieldReader, m: Mapping[str, Any], path: str, n_models: int
         max_depth=depth,
         max_fallbacks=fallbacks,
         latency_percentile=percentile,
+        strong_share=strong_share,
     )
 
 

@@ -15,7 +15,7 @@ from services.router.breakers import BreakerState
 from services.router.estimates import OutcomeEstimates
 from services.router.fleet import FleetView
 from services.router.plan import RouteInput, RoutePlan
-from services.router.selection import auto, score
+from services.router.selection import auto, score, share
 from services.router.selection.expectation import chain_figures
 from services.router.selection.filters import candidate_for, latency_ms, panic_admits
 from services.router.selection.quality import BoundPredictor
@@ -38,12 +38,15 @@ def plan_route(
     budget_cap_micros: int | None = None,
     rule: Rule | None = None,
     explain: bool = True,
+    gain_window: Callable[[Rule], share.GainWindow] | None = None,
 ) -> RoutePlan:
     """`budget_cap_micros`: a ceiling on the request's budget from outside it (what
     remains of a tenant's window once it is being steered, `tenant_budget.py`).
     `rule`: the rule `policy.match(request.facts)` gives, when the caller has matched
     it already. `explain=False` leaves out what only Plan() shows (auto's cascade
-    table); the chosen chain and its figures are the same."""
+    table); the chosen chain and its figures are the same. `gain_window`: a
+    `strong_share` rule's recent gains (read here, fed by the caller after a Route());
+    without it such a rule ranks by its weights."""
     if rule is None:
         rule = policy.match(request.facts)
     budget = request.budget_micros or policy.budget_micros
@@ -85,14 +88,19 @@ def plan_route(
     eligible = panicked or [c for c in screened if c.kept]
     filtered = [c for c in screened if not c.kept and c.model_id not in admitted]
     cascades = ()
+    strong_gain = None
     if selector.kind == "score":
         ranked, floor_met = score.rank(eligible, selector, slo_ms)
+        if selector.strong_share is not None:
+            window = gain_window(rule) if gain_window is not None else None
+            ranked, strong_gain = share.order(ranked, selector.strong_share, window)
         keep = 1 + selector.max_fallbacks
         chain = ranked[:keep]
         passed_over = [
-            (c, f"ranked {keep + i + 1} of {len(ranked)}, beyond max_fallbacks")
+            (c, c.reason if c.reason.startswith(share.NOTE) else
+             f"ranked {keep + i + 1} of {len(ranked)}, beyond max_fallbacks")
             for i, c in enumerate(ranked[keep:])
-        ]
+        ]  # fmt: skip
     else:
         options = auto.enumerate_cascades(eligible, selector, budget, slo_ms)
         best, floor_met = auto.choose(options)
@@ -119,4 +127,5 @@ def plan_route(
         cascades=cascades,
         quality_floor_met=floor_met,
         panic=bool(panicked),
+        strong_gain=strong_gain,
     )

@@ -8,7 +8,8 @@ own recent traffic: the dearest eligible model goes first when its predicted gai
 the best other model (q_dearest − max q_other) is above the (1 − share) quantile of the
 gains of the rule's last `WINDOW` routed requests, so about `share` of requests go to it
 whatever the traffic mix. Until a rule has `MIN_SAMPLES` gains, its weights rank as
-without a share. Plan() and shadow planning read the threshold and never feed it.
+without a share. The planner only reads a window: Route() feeds the active (or canary)
+version's, Plan() feeds none, and shadow planning feeds the shadowed version's own.
 """
 
 from __future__ import annotations

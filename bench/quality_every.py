@@ -99,7 +99,9 @@ class EveryModelScore(_EveryModel):
 
 class EveryModelAuto(_EveryModel):
     """Cascades of up to two models, cheapest first, chosen per request by expected cost
-    at a quality floor; the verifier (packaged scorer) decides each escalation."""
+    at a quality floor; the verifier's deterministic checks decide each escalation (the
+    rule sets no `min_score`, so no scorer figure is a bar: a cascade row on one team's
+    scorer is `switchyard eval --scorer-path ... --sweep min_score`)."""
 
     name = "auto selector over every model + learned predictor, quality floor swept"
     needs_texts = True

@@ -147,24 +147,62 @@ class LearnedScore:
         # 0: always the better predicted model; 2: never pays for the strong one.
         return sorted(picks | {0.0, 2.0})
 
-    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
-        assert roles is not None and self._dir is not None
-        source = string.Template(LEARNED_POLICY.read_text()).substitute(
+    def source(self, held: EvalSetup, roles: Roles) -> str:
+        """bench/quality/learned.yaml for this dataset, with the fitted artefact."""
+        assert self._dir is not None, "fit() first"
+        return string.Template(LEARNED_POLICY.read_text()).substitute(
             artefact=str(self._dir / "router.zip"),
             weak=roles.weak,
             strong=roles.strong,
             weak_model=held.model_map[roles.weak],
             strong_model=held.model_map[roles.strong],
         )
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None
         values = ",".join(f"{v:.6f}" for v in self._weights(roles))
         return await sweep_row(
             self.name,
             held,
-            source,
+            self.source(held, roles),
             f"default.strategy.weights.cost={values}",
             label="learned score",
             strong=roles.strong,
             points=self.points,
+        )
+
+
+class LearnedShare:
+    """The same rule with `strong_share` (docs/routing.md#score): its dearest model goes
+    first on that share of requests, by an online threshold on the predicted gain over
+    the rule's recent traffic, which the in-process router feeds as Route() does. The
+    share is swept evenly over 0..1; the predictor is the score row's."""
+
+    name = "score selector + learned predictor, strong share swept"
+
+    def __init__(self, score: LearnedScore) -> None:
+        self._score = score
+
+    def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
+        return self._score.skip_reason(held, roles)
+
+    def fit(self, train: EvalSetup) -> None:
+        """Nothing: the score row, fitted just before, holds the predictor."""
+
+    async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
+        assert roles is not None
+        source = self._score.source(held, roles)
+        marker = "    max_fallbacks: 0\n"
+        assert marker in source, "bench/quality/learned.yaml changed its layout"
+        source = source.replace(marker, marker + "    strong_share: 0.5\n")
+        return await sweep_row(
+            self.name,
+            held,
+            source,
+            "strong_share",
+            label="learned share",
+            strong=roles.strong,
+            points=self._score.points,
         )
 
 
@@ -234,12 +272,14 @@ class Ensemble:
 def strategies(points: int) -> list[Strategy]:
     """Every strategy that exists today; learned selectors are added here as rows."""
     every_model = TrainPredictor()
+    learned = LearnedScore(points)
     return [
         ScorerCascade(),
         FittedCascade(),
         RouterCascade(points),
         RouterGainCascade(points),
-        LearnedScore(points),
+        learned,
+        LearnedShare(learned),
         Ensemble("parallel(2), verifier-ranked", PARALLEL_POLICY),
         Ensemble("vote(2) on final answers/labels, tie → verifier score", VOTE_POLICY),
         EveryModelScore(points, every_model),

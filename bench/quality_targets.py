@@ -81,13 +81,21 @@ def targets(results: Sequence[Result]) -> list[Target]:
             over = [s.name for s in singles if s.point and dominated_by(row.curve, s.point)]
             out.append(
                 Target(
-                    f"{result.name}: {row.name.split(' + ')[0]} curve not dominated",
+                    f"{result.name}: {_selector_label(row.name)} curve not dominated",
                     "by no single model",
                     "dominated by " + ", ".join(over) if over else "not dominated",
                     not over,
                 )
             )
     return out
+
+
+def _selector_label(name: str) -> str:
+    """ "score selector + learned predictor, strong share swept" → "score selector
+    (strong share swept)": the selector and what its row sweeps, which tell rows apart."""
+    selector, _, rest = name.partition(" + ")
+    _, comma, swept = rest.rpartition(", ")
+    return f"{selector} ({swept})" if comma else selector
 
 
 def targets_table(found: Sequence[Target]) -> str:

@@ -90,8 +90,8 @@ def test_a_teams_own_four_model_dataset_gets_the_every_model_selector_rows(tmp_p
     assert {
         t["name"] for t in json.loads(next(out.glob("quality-*.json")).read_text())["targets"]
     } == {
-        "team: score selector over every model curve not dominated",
-        "team: auto selector over every model curve not dominated",
+        "team: score selector over every model (cost weight swept) curve not dominated",
+        "team: auto selector over every model (quality floor swept) curve not dominated",
     }
 
 

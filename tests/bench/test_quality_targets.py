@@ -39,6 +39,7 @@ def test_targets_take_the_best_learned_row_and_judge_the_selector_curve() -> Non
             _row("cascade a", "cascade", apgr=0.80, cpt50=0.16),
             _row("cascade b", "cascade", apgr=0.70, cpt50=0.14),
             _row("score selector + predictor", "sweep", curve=[_p(5, 0.5), _p(9, 0.6)]),
+            _row("score selector + predictor, share swept", "sweep", curve=[_p(4, 0.75)]),
             _row("cheap", "model", point=_p(4, 0.7), curve=[_p(4, 0.7)]),
             _row("dear", "model", point=_p(10, 0.9), curve=[_p(10, 0.9)]),
         ],
@@ -49,3 +50,5 @@ def test_targets_take_the_best_learned_row_and_judge_the_selector_curve() -> Non
     assert found["gsm8k: best CPT(50 %)"].met is True  # 14 % from cascade b
     curve = found["gsm8k: score selector curve not dominated"]
     assert curve.met is False and curve.measured == "dominated by cheap"
+    # Two rows of one selector are told apart by what they sweep.
+    assert found["gsm8k: score selector (share swept) curve not dominated"].met is True

@@ -142,9 +142,60 @@ def test_windows_are_per_policy_version_and_rule_and_old_versions_are_dropped() 
     windows.window("v1", "a").record(0.1)
     assert len(windows.window("v1", "b")) == 0 and len(windows.window("v2", "a")) == 0
     assert len(windows.window("v1", "a")) == 1
-    for i in range(share.MAX_POLICIES):
+    windows.window("v2", "a").record(0.2)
+    for i in range(share.MAX_POLICIES - 2):  # 16 versions held: none dropped yet
         windows.window(f"later-{i}", "a")
-    assert len(windows.window("v1", "a")) == 0  # v1 was the oldest: dropped, then new
+    assert len(windows.window("v1", "a")) == 1
+    windows.window("one-more", "a")  # the 17th drops the oldest, v1, and only it
+    assert windows.sizes()[("v2", "a")] == 1 and ("v1", "a") not in windows.sizes()
+
+
+def test_the_windows_keep_their_size() -> None:
+    windows = ShareWindows(size=3)
+    for g in (0.1, 0.2, 0.3, 0.4):
+        windows.window("v1", "a").record(g)
+    assert windows.sizes() == {("v1", "a"): 3}
+
+
+def test_two_models_are_enough_and_one_eligible_model_is_served_alone() -> None:
+    two = parse_policy(
+        """
+name: t
+predictor: {artefact: a.zip}
+default:
+  name: r
+  strategy: {selector: score, models: [small, large], strong_share: 0.5}
+"""
+    )
+    assert _plan(two, 0.2, ShareWindows()).strong_gain == pytest.approx(0.2)
+    predictor = BoundPredictor(GainPredictor(), PredictorRef(artefact="a.zip"))
+    alone = plan_route(
+        policy=two,
+        request=RouteInput(messages=(ChatTurn("user", "gain 0.2"),), prompt_tokens=10),
+        fleet=FLEET,
+        breaker_state=lambda m: BreakerState.OPEN if m == "large" else BreakerState.CLOSED,
+        remaining_ms=20_000,
+        predictor=predictor,
+        gain_window=lambda rule: ShareWindows().window("v1", rule.name),
+    )
+    # No other model to gain over: no gain, nothing for the window.
+    assert [c.model_id for c in alone.chain] == ["small"] and alone.strong_gain is None
+
+
+def test_warming_up_says_how_far_and_marks_only_the_dearest_model() -> None:
+    policy = _policy("strong_share: 0.5, weights: {quality: 1, cost: 0.5}")
+    windows = ShareWindows()
+    for g in range(5):
+        windows.window("v1", "r").record(g / 10)
+    plan = _plan(policy, 0.1, windows)
+    reasons = {c.model_id: c.reason for c in plan.candidates}
+    assert "(5 of 20 gains seen)" in reasons["large"]
+    assert not reasons["small"].startswith("strong_share")
+    assert not reasons["medium"].startswith("strong_share")
+    # Without a window (a caller that keeps none) the rule ranks by its weights.
+    bare = _plan(policy, 0.1)
+    large = next(c for c in bare.candidates if c.model_id == "large")
+    assert "(0 of 20 gains seen)" in large.reason and bare.strong_gain == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ class GainWindow:
         if share >= 1.0:
             return -2.0
         # The share of the window strictly above the threshold is at most `share`.
-        index = min(n - 1, max(0, n - 1 - int(share * n)))
+        index = max(0, n - 1 - int(share * n))
         return self._sorted[index]
 
 

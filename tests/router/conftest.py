@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +46,25 @@ async def start_router(
     return app, server
 
 
+@asynccontextmanager
+async def running_router(
+    sim: RunningSimulator, state_dir: Path, *, policy: str = POLICY, verifier_address: str = ""
+) -> AsyncIterator[RouterHarness]:
+    """`start_router` with a client channel open; stopped and closed on the way out."""
+    app, server = await start_router(
+        sim, state_dir, policy=policy, verifier_address=verifier_address
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            yield RouterHarness(
+                sim, app, server, router_pb2_grpc.RouterServiceStub(channel), state_dir
+            )
+    finally:
+        await server.stop(0.5)
+        await app.close()
+
+
 @pytest.fixture
 async def router(simulator: RunningSimulator, tmp_path: Path) -> AsyncIterator[RouterHarness]:
-    app, server = await start_router(simulator, tmp_path)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield RouterHarness(
-            simulator, app, server, router_pb2_grpc.RouterServiceStub(channel), tmp_path
-        )
-    await server.stop(0.5)
-    await app.close()
+    async with running_router(simulator, tmp_path) as harness:
+        yield harness

@@ -9,9 +9,9 @@ import pytest
 
 from services.router.testing import POLICY, ask
 from services.simulator.faults import FaultSettings
-from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.router.v1 import router_pb2
 
-from .conftest import RouterHarness, start_router
+from .conftest import RouterHarness, running_router
 
 OK = router_pb2.ATTEMPT_OUTCOME_OK
 ACCEPT = router_pb2.ATTEMPT_VERDICT_ACCEPT
@@ -115,41 +115,25 @@ async def test_client_deadline_bounds_the_route(router: RouterHarness) -> None:
 
 async def test_verifier_outage_falls_back_to_embedded_checks(simulator, tmp_path) -> None:
     """With the verifier service unreachable the router still verifies, in process."""
-    app, server = await start_router(simulator, tmp_path, verifier_address="127.0.0.1:1")
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            from switchyard.router.v1 import router_pb2_grpc
-
-            stub = router_pb2_grpc.RouterServiceStub(channel)
-            simulator.model("small").faults = FaultSettings(refusal_rate=1.0)
-            reply = await stub.Route(ask(), timeout=5)
-            assert reply.attempts[0].verdict == REJECT
-            assert reply.attempts[0].detail.startswith("refusal: ")
-            assert reply.model_id == "large"
-    finally:
-        await server.stop(0.5)
-        await app.close()
+    async with running_router(simulator, tmp_path, verifier_address="127.0.0.1:1") as router:
+        simulator.model("small").faults = FaultSettings(refusal_rate=1.0)
+        reply = await router.stub.Route(ask(), timeout=5)
+        assert reply.attempts[0].verdict == REJECT
+        assert reply.attempts[0].detail.startswith("refusal: ")
+        assert reply.model_id == "large"
 
 
 async def test_human_review_ticket_is_filed_when_all_fail(simulator, tmp_path) -> None:
     """With degrade.human_review the exhausted request becomes a durable ticket."""
     policy = POLICY + "degrade: {human_review: true, static_answer: 'A person will answer.'}\n"
-    app, server = await start_router(simulator, tmp_path, policy=policy)
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            from switchyard.router.v1 import router_pb2_grpc
-
-            stub = router_pb2_grpc.RouterServiceStub(channel)
-            for name in ("small", "large"):
-                simulator.model(name).faults = FaultSettings(error_rate=1.0, error_status=500)
-            reply = await stub.Route(ask("Please review my contract clause."), timeout=5)
+    async with running_router(simulator, tmp_path, policy=policy) as router:
+        for name in ("small", "large"):
+            simulator.model(name).faults = FaultSettings(error_rate=1.0, error_status=500)
+        reply = await router.stub.Route(ask("Please review my contract clause."), timeout=5)
         assert reply.degraded and reply.review_ticket_id.startswith("rev-")
         assert reply.answer == "A person will answer."
         tickets = (tmp_path / "review-tickets.jsonl").read_text()
         assert reply.review_ticket_id in tickets and "contract clause" in tickets
-    finally:
-        await server.stop(0.5)
-        await app.close()
 
 
 async def test_plan_reports_the_slo_in_force(router: RouterHarness) -> None:
@@ -177,13 +161,7 @@ async def test_plan_shows_the_score_each_stage_needs(simulator, tmp_path) -> Non
     policy = POLICY.replace(
         "  name: cascade\n", "  name: cascade\n  min_score: 0.3\n  escalate_gain: 0.1\n"
     )
-    app, server = await start_router(simulator, tmp_path, policy=policy)
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            stub = router_pb2_grpc.RouterServiceStub(channel)
-            plan = await stub.Plan(router_pb2.PlanRequest(request=ask()), timeout=5)
-        bars = [(c.model_id, c.min_score) for c in plan.candidates]
-        assert bars == [("small", pytest.approx(0.7)), ("large", 0.0)]
-    finally:
-        await server.stop(0.5)
-        await app.close()
+    async with running_router(simulator, tmp_path, policy=policy) as router:
+        plan = await router.stub.Plan(router_pb2.PlanRequest(request=ask()), timeout=5)
+    bars = [(c.model_id, c.min_score) for c in plan.candidates]
+    assert bars == [("small", pytest.approx(0.7)), ("large", 0.0)]

@@ -15,10 +15,10 @@ from grpc_status import rpc_status
 from services.router.testing import ask
 from services.simulator.faults import FaultSettings
 from services.simulator.testing import RunningSimulator
-from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.router.v1 import router_pb2
 from switchyard.runtime.errors import field_violations
 
-from .conftest import RouterHarness, start_router
+from .conftest import RouterHarness, running_router
 
 POLICY = """
 name: spend
@@ -47,13 +47,8 @@ JAPANESE = "日本語で短く答えてください。" * 31 + "お願いしま�
 
 @pytest.fixture
 async def router(simulator: RunningSimulator, tmp_path: Path) -> AsyncIterator[RouterHarness]:
-    app, server = await start_router(simulator, tmp_path, policy=POLICY)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield RouterHarness(
-            simulator, app, server, router_pb2_grpc.RouterServiceStub(channel), tmp_path
-        )
-    await server.stop(0.5)
-    await app.close()
+    async with running_router(simulator, tmp_path, policy=POLICY) as harness:
+        yield harness
 
 
 def calls(router: RouterHarness) -> int:
@@ -235,17 +230,11 @@ async def test_a_stale_entry_beats_the_static_answer(
     policy = POLICY.replace(
         "degrade: {stale_cache: true}", 'degrade: {stale_cache: true, static_answer: "Sorry."}'
     )
-    app, server = await start_router(simulator, tmp_path, policy=policy)
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            stub = router_pb2_grpc.RouterServiceStub(channel)
-            first = await stub.Route(ask(metadata=CACHED), timeout=5)
-            await asyncio.sleep(0.55)
-            simulator.model("small").faults = FaultSettings(error_rate=1.0, error_status=503)
-            reply = await stub.Route(ask(metadata=CACHED), timeout=5)
-            assert reply.degraded and reply.cache_hit and reply.answer == first.answer
-            static = await stub.Route(ask("Something never asked before.", metadata=CACHED))
-            assert static.degraded and static.answer == "Sorry." and not static.cache_hit
-    finally:
-        await server.stop(0.5)
-        await app.close()
+    async with running_router(simulator, tmp_path, policy=policy) as router:
+        first = await router.stub.Route(ask(metadata=CACHED), timeout=5)
+        await asyncio.sleep(0.55)
+        simulator.model("small").faults = FaultSettings(error_rate=1.0, error_status=503)
+        reply = await router.stub.Route(ask(metadata=CACHED), timeout=5)
+        assert reply.degraded and reply.cache_hit and reply.answer == first.answer
+        static = await router.stub.Route(ask("Something never asked before.", metadata=CACHED))
+        assert static.degraded and static.answer == "Sorry." and not static.cache_hit

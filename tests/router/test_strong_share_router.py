@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import grpc
-
 from services.simulator.testing import RunningSimulator
 from switchyard.learning.artefact import write_artefact
 from switchyard.learning.predictor_training import train_router_predictor
-from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.router.v1 import router_pb2
 from tests.learning.test_predictor import EASY, HARD, synthetic_records
 
-from .conftest import start_router
+from .conftest import running_router
 
 
 def _policy(artefact: Path) -> str:
@@ -35,36 +33,30 @@ async def test_route_feeds_the_share_window_and_plan_only_reads_it(
     trained = train_router_predictor(synthetic_records(240), [])
     artefact = tmp_path / "router.zip"
     write_artefact(artefact, trained.manifest, trained.arrays)
-    app, server = await start_router(simulator, tmp_path, policy=_policy(artefact))
-    windows = app.state.share_windows
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            stub = router_pb2_grpc.RouterServiceStub(channel)
-            served = []
-            for i in range(80):
-                topic = (HARD if i % 2 else EASY)[i % 6]
-                prompt = f"please tell me about the {topic} number {i}?"
-                reply = await stub.Route(
-                    router_pb2.RouteRequest(
-                        messages=[router_pb2.ChatMessage(role="user", content=prompt)]
-                    )
-                )
-                served.append(reply.model_id)
-            [(key, seen)] = windows.sizes().items()
-            assert key[1] == "shared" and seen == 80
-            plan = await stub.Plan(
-                router_pb2.PlanRequest(
-                    request=router_pb2.RouteRequest(
-                        messages=[router_pb2.ChatMessage(role="user", content="the lemma?")]
-                    )
+    async with running_router(simulator, tmp_path, policy=_policy(artefact)) as router:
+        windows = router.app.state.share_windows
+        served = []
+        for i in range(80):
+            topic = (HARD if i % 2 else EASY)[i % 6]
+            prompt = f"please tell me about the {topic} number {i}?"
+            reply = await router.stub.Route(
+                router_pb2.RouteRequest(
+                    messages=[router_pb2.ChatMessage(role="user", content=prompt)]
                 )
             )
-            assert windows.sizes() == {key: 80}  # Plan() read the window, fed nothing
-            large = next(c for c in plan.candidates if c.model_id == "large")
-            assert large.reason.startswith("strong_share 0.3: predicted gain")
-    finally:
-        await server.stop(0)
-        await app.close()
+            served.append(reply.model_id)
+        [(key, seen)] = windows.sizes().items()
+        assert key[1] == "shared" and seen == 80
+        plan = await router.stub.Plan(
+            router_pb2.PlanRequest(
+                request=router_pb2.RouteRequest(
+                    messages=[router_pb2.ChatMessage(role="user", content="the lemma?")]
+                )
+            )
+        )
+        assert windows.sizes() == {key: 80}  # Plan() read the window, fed nothing
+        large = next(c for c in plan.candidates if c.model_id == "large")
+        assert large.reason.startswith("strong_share 0.3: predicted gain")
     # Half the prompts are hard (large gains there), so once warm the share holds:
     # of the 60 routes after the first 20, about 30 % went to large.
     assert 10 <= served[20:].count("large") <= 26, served

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from switchyard.learning import report
+from switchyard.learning.artefact import write_artefact
 from switchyard.learning.evaluate import EvalSetup, StrategyResult
+from switchyard.learning.predictor_training import train_router_predictor
 from switchyard.learning.sweep import parse_sweep
 
 
@@ -27,6 +31,24 @@ class Strategy(Protocol):
     def fit(self, train: EvalSetup) -> None: ...
 
     async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult: ...
+
+
+class TrainedPredictor:
+    """`switchyard train router`'s artefact for one train half, fitted once for every
+    row that routes with it (the fit is deterministic, so they would all fit the same)."""
+
+    def __init__(self) -> None:
+        self._train: EvalSetup | None = None
+        self.artefact: Path | None = None
+
+    def fit(self, train: EvalSetup) -> Path:
+        if self._train is not train or self.artefact is None:
+            directory = Path(tempfile.mkdtemp(prefix="bench-quality-predictor-"))
+            trained = train_router_predictor(list(train.records), [])
+            self.artefact = directory / "router.zip"
+            write_artefact(self.artefact, trained.manifest, trained.arrays)
+            self._train = train
+        return self.artefact
 
 
 NEEDS_PAIR = "a weak/strong row: needs exactly two models with a quality gap"

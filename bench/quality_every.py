@@ -12,14 +12,11 @@ AIQ and by whether a single model dominates their curve. Their sweeps are the on
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
-from bench.quality_common import Roles, sweep_row
+from bench.quality_common import Roles, TrainedPredictor, sweep_row
 from switchyard.learning import report
-from switchyard.learning.artefact import write_artefact
 from switchyard.learning.evaluate import EvalSetup, StrategyResult
-from switchyard.learning.predictor_training import train_router_predictor
 
 # Both selectors may spend what any model costs and wait as long as any answers: the
 # sweep, not a budget or an SLO, is what trades quality for cost here.
@@ -41,30 +38,13 @@ def every_model_policy(held: EvalSetup, artefact: Path, strategy: str) -> str:
     )
 
 
-class TrainPredictor:
-    """The predictor artefact of one train half, fitted once for every row that uses it."""
-
-    def __init__(self) -> None:
-        self._train: EvalSetup | None = None
-        self.artefact: Path | None = None
-
-    def fit(self, train: EvalSetup) -> Path:
-        if self._train is not train or self.artefact is None:
-            directory = Path(tempfile.mkdtemp(prefix="bench-quality-every-"))
-            trained = train_router_predictor(list(train.records), [])
-            self.artefact = directory / "router.zip"
-            write_artefact(self.artefact, trained.manifest, trained.arrays)
-            self._train = train
-        return self.artefact
-
-
 class _EveryModel:
     """One selector over every model, swept on held-out; `evaluate` runs the sweep."""
 
     name = ""
     needs_texts = False
 
-    def __init__(self, points: int, predictor: TrainPredictor) -> None:
+    def __init__(self, points: int, predictor: TrainedPredictor) -> None:
         self.points = points
         self._predictor = predictor
         self._artefact: Path | None = None

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import string
-import tempfile
 from pathlib import Path
 
-from bench.quality_common import Roles, needs_texts_and_pair, quantiles, sweep_row
+from bench.quality_common import (
+    Roles,
+    TrainedPredictor,
+    needs_texts_and_pair,
+    quantiles,
+    sweep_row,
+)
 from switchyard.checks import training
 from switchyard.checks.engine import QualityScorer
-from switchyard.learning.artefact import write_artefact
 from switchyard.learning.evaluate import EvalSetup, StrategyResult
 from switchyard.learning.predictor import load_predictor
-from switchyard.learning.predictor_training import train_router_predictor
 from switchyard.learning.verifier_training import train_verifier
 
 GAIN_POLICY = Path(__file__).resolve().parent / "quality" / "gain.yaml"
@@ -29,15 +32,18 @@ GAIN_POLICY = Path(__file__).resolve().parent / "quality" / "gain.yaml"
 class RouterGainCascade:
     name = "router cascade on expected gain (escalate_gain swept), fitted on train"
 
-    def __init__(self, points: int) -> None:
+    def __init__(self, points: int, predictor: TrainedPredictor) -> None:
         self.points = points
+        self._predictor = predictor
         self._train: EvalSetup | None = None
+        self._artefact: Path | None = None
 
     def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
         return needs_texts_and_pair(held, roles)
 
     def fit(self, train: EvalSetup) -> None:
-        self._train = train  # the roles come with evaluate()
+        self._train = train  # the scorer needs the roles, which come with evaluate()
+        self._artefact = self._predictor.fit(train)
 
     def _margins(
         self, train: EvalSetup, weak: str, strong: str, artefact: Path, scorer: QualityScorer
@@ -59,29 +65,25 @@ class RouterGainCascade:
         return ",".join(f"{v:.6f}" for v in sorted(picks | {-1.0, 1.0}))
 
     async def evaluate(self, held: EvalSetup, roles: Roles | None) -> StrategyResult:
-        assert roles is not None and self._train is not None
+        assert roles is not None and self._train is not None and self._artefact is not None
         weak, strong = held.model_map[roles.weak], held.model_map[roles.strong]
         train = list(self._train.records)
         scorer = train_verifier(train, [], seed=training.DEFAULT_SEED, answers_of={weak}).scorer
-        with tempfile.TemporaryDirectory(prefix="bench-quality-gain-") as tmp:
-            artefact = Path(tmp) / "router.zip"
-            trained = train_router_predictor(train, [])
-            write_artefact(artefact, trained.manifest, trained.arrays)
-            margins = self._margins(self._train, weak, strong, artefact, scorer)
-            source = string.Template(GAIN_POLICY.read_text()).substitute(
-                artefact=str(artefact),
-                weak=roles.weak,
-                strong=roles.strong,
-                weak_model=weak,
-                strong_model=strong,
-            )
-            # Inside: every point of the sweep loads the artefact, as a router would.
-            return await sweep_row(
-                self.name,
-                dataclasses.replace(held, scorer=scorer),
-                source,
-                f"default.escalate_gain={margins}",
-                label="router gain cascade",
-                strong=roles.strong,
-                points=self.points,
-            )
+        margins = self._margins(self._train, weak, strong, self._artefact, scorer)
+        source = string.Template(GAIN_POLICY.read_text()).substitute(
+            artefact=str(self._artefact),
+            weak=roles.weak,
+            strong=roles.strong,
+            weak_model=weak,
+            strong_model=strong,
+        )
+        # Every point of the sweep loads the artefact, as a router would.
+        return await sweep_row(
+            self.name,
+            dataclasses.replace(held, scorer=scorer),
+            source,
+            f"default.escalate_gain={margins}",
+            label="router gain cascade",
+            strong=roles.strong,
+            points=self.points,
+        )

@@ -9,7 +9,6 @@ train half only.
 from __future__ import annotations
 
 import string
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,21 +16,20 @@ from bench.quality_common import (
     NEEDS_PAIR,
     Roles,
     Strategy,
+    TrainedPredictor,
     needs_texts_and_pair,
     quantiles,
     sweep_row,
 )
-from bench.quality_every import EveryModelAuto, EveryModelScore, TrainPredictor
+from bench.quality_every import EveryModelAuto, EveryModelScore
 from bench.quality_gain import RouterGainCascade
 from switchyard.checks import training
 from switchyard.checks.scorer import default_scorer
 from switchyard.learning import metrics, report
-from switchyard.learning.artefact import write_artefact
 from switchyard.learning.dataset import DatasetRecord
 from switchyard.learning.escalation import EscalationChoice, choose_escalation, usable
 from switchyard.learning.evaluate import EvalSetup, OperatingPoint, StrategyResult
 from switchyard.learning.predictor import load_predictor
-from switchyard.learning.predictor_training import train_router_predictor
 from switchyard.policy import parse_policy
 
 CASCADE_POLICY = Path(__file__).resolve().parent / "quality" / "cascade.yaml"
@@ -111,19 +109,18 @@ class LearnedScore:
 
     name = "score selector + learned predictor, cost weight swept"
 
-    def __init__(self, points: int) -> None:
+    def __init__(self, points: int, predictor: TrainedPredictor) -> None:
         self.points = points
-        self._dir: Path | None = None
+        self._predictor = predictor
+        self._artefact: Path | None = None
         self._train_predictions: dict[str, list[float]] = {}
 
     def skip_reason(self, held: EvalSetup, roles: Roles | None) -> str | None:
         return None if roles is not None else NEEDS_PAIR
 
     def fit(self, train: EvalSetup) -> None:
-        self._dir = Path(tempfile.mkdtemp(prefix="bench-quality-predictor-"))
-        trained = train_router_predictor(list(train.records), [])
-        write_artefact(self._dir / "router.zip", trained.manifest, trained.arrays)
-        predictor = load_predictor(self._dir / "router.zip")
+        self._artefact = self._predictor.fit(train)
+        predictor = load_predictor(self._artefact)
         by_dataset_model: dict[str, list[float]] = {m: [] for m in train.model_map.values()}
         for record in train.records:
             got = predictor.predict(record.prompt, record.task_type, list(by_dataset_model))
@@ -149,9 +146,9 @@ class LearnedScore:
 
     def source(self, held: EvalSetup, roles: Roles) -> str:
         """bench/quality/learned.yaml for this dataset, with the fitted artefact."""
-        assert self._dir is not None, "fit() first"
+        assert self._artefact is not None, "fit() first"
         return string.Template(LEARNED_POLICY.read_text()).substitute(
-            artefact=str(self._dir / "router.zip"),
+            artefact=str(self._artefact),
             weak=roles.weak,
             strong=roles.strong,
             weak_model=held.model_map[roles.weak],
@@ -271,19 +268,19 @@ class Ensemble:
 
 def strategies(points: int) -> list[Strategy]:
     """Every strategy that exists today; learned selectors are added here as rows."""
-    every_model = TrainPredictor()
-    learned = LearnedScore(points)
+    predictor = TrainedPredictor()  # one fit per train half, for every row routing with it
+    learned = LearnedScore(points, predictor)
     return [
         ScorerCascade(),
         FittedCascade(),
         RouterCascade(points),
-        RouterGainCascade(points),
+        RouterGainCascade(points, predictor),
         learned,
         LearnedShare(learned),
         Ensemble("parallel(2), verifier-ranked", PARALLEL_POLICY),
         Ensemble("vote(2) on final answers/labels, tie → verifier score", VOTE_POLICY),
-        EveryModelScore(points, every_model),
-        EveryModelAuto(points, every_model),
+        EveryModelScore(points, predictor),
+        EveryModelAuto(points, predictor),
     ]
 
 

@@ -86,7 +86,7 @@ def test_a_teams_own_four_model_dataset_gets_the_every_model_selector_rows(tmp_p
     singles = [rows[m]["aiq"] for m in PRICES]
     assert score["aiq"] > max(singles)
     skipped = dict(report["skipped"])
-    assert skipped[quality_strategies.LearnedScore(4).name] == NEEDS_PAIR
+    assert skipped[quality_strategies.LearnedScore.name] == NEEDS_PAIR
     assert {
         t["name"] for t in json.loads(next(out.glob("quality-*.json")).read_text())["targets"]
     } == {

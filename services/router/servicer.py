@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import grpc
 import structlog
@@ -27,7 +27,6 @@ from services.router.observers import RouteObserver, RouteTrace, notify
 from services.router.overload import OverloadGuard
 from services.router.planning import DropReason, RouteInput, RoutePlan, plan_route
 from services.router.response_cache import CachedAnswer, ResponseCache, cache_key
-from services.router.selection.share import GainWindow
 from services.router.spend_metrics import TENANT_BUDGET_STEERED, observe_token_estimate
 from services.router.state import ActivePolicy, RouterState
 from services.router.tenant_budget import (
@@ -178,12 +177,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             budget_cap_micros=allowance.budget_cap_micros if allowance else None,
             rule=rule,
             explain=explain,
-            gain_window=self._gain_window(active),
+            gain_window=self._state.share_windows.reader(active.content_hash),
         )
-
-    def _gain_window(self, active: ActivePolicy) -> Callable[[Rule], GainWindow]:
-        windows = self._state.share_windows
-        return lambda rule: windows.window(active.content_hash, rule.name)
 
     async def _allowance(self, request: RouteInput, policy: Policy) -> TenantAllowance | None:
         if self._budgets is None or not policy.tenants.enabled:
@@ -280,8 +275,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         # The rule matched above; the cascade table is Plan()'s, not the response's.
         plan = self._plan(route_in, active, deadline, allowance, rule=rule, explain=False)
         trace.plan = plan
-        if plan.strong_gain is not None:  # Route() traffic calibrates the share, Plan() not
-            self._gain_window(active)(rule).record(plan.strong_gain)
+        # Route() traffic calibrates a strong_share rule's threshold; Plan() does not.
+        self._state.share_windows.feed(active.content_hash, plan)
         own_budget = route_in.budget_micros or policy.budget_micros
         spend = self._attempt_budget(allowance, plan, deadline, own_budget)
         # Step 4: execute, with a stale cached answer as the last resort.

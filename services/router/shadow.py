@@ -138,12 +138,11 @@ class ShadowRunner:
             remaining_ms=policy.max_deadline_ms,
             predictor=candidate.predictor,
             estimates=self._estimates,
-            gain_window=lambda rule: windows.window(candidate.content_hash, rule.name),
+            gain_window=windows.reader(candidate.content_hash),
         )
-        if plan.strong_gain is not None:
-            # The candidate's own window, fed by the sample it shadows: its share rules
-            # calibrate as they would once active, and never touch the active ones.
-            windows.window(candidate.content_hash, plan.rule.name).record(plan.strong_gain)
+        # The candidate's own windows, fed by the sample it shadows: its share rules
+        # calibrate as they would once active, and never touch the active ones.
+        windows.feed(candidate.content_hash, plan)
         shadowed.rule, shadowed.plan = plan.rule.name, plan
         counters = self._stats.shadow(candidate.version, trace.policy_version)
         counters.compared += 1

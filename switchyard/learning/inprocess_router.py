@@ -229,7 +229,7 @@ class InProcessRouter:
             remaining_ms=(deadline - self._clock()) * 1000.0,
             predictor=self._predictor,
             estimates=self._estimates,
-            gain_window=lambda rule: self._windows.window("", rule.name),
+            gain_window=self._windows.reader(""),
         )
 
     async def route(self, request: router_pb2.RouteRequest) -> RoutedRequest:
@@ -238,8 +238,7 @@ class InProcessRouter:
         # No client deadline offline: the policy's cap bounds the request, as in Route().
         deadline = self._clock() + self.policy.max_deadline_ms / 1000.0
         plan = self._plan(route_in, deadline)
-        if plan.strong_gain is not None:  # as Route() does: the traffic calibrates the share
-            self._windows.window("", plan.rule.name).record(plan.strong_gain)
+        self._windows.feed("", plan)  # as Route() does: the traffic calibrates the share
         planned = tuple(c.model_id for c in plan.chain)
         quality = tuple(c.accept_probability for c in plan.chain)
         options = tuple(o.expected_quality for o in plan.cascades)

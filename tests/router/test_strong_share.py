@@ -57,7 +57,7 @@ def _plan(policy: Policy, gain: float, windows: ShareWindows | None = None):
         breaker_state=lambda m: BreakerState.CLOSED,
         remaining_ms=20_000,
         predictor=predictor,
-        gain_window=(lambda rule: windows.window("v1", rule.name)) if windows else None,
+        gain_window=windows.reader("v1") if windows else None,
     )
 
 
@@ -132,7 +132,7 @@ def test_a_router_fed_its_own_gains_sends_about_the_share() -> None:
     for _ in range(2000):
         plan = _plan(policy, round(rng.uniform(-0.3, 0.5), 4), windows)
         assert plan.strong_gain is not None
-        windows.window("v1", plan.rule.name).record(plan.strong_gain)
+        windows.feed("v1", plan)
         firsts.append(plan.chain[0].model_id)
     assert abs(firsts.count("large") / len(firsts) - 0.2) < 0.03
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from services.router.plan import Candidate
+from services.router.plan import Candidate, RoutePlan
+from switchyard.policy import Rule
 
 # Every reason this module writes starts so (Plan() shows it on the dearest model).
 NOTE = "strong_share"
@@ -83,6 +84,15 @@ class ShareWindows:
                         del self._windows[stale]
             found = self._windows[key] = GainWindow(self.size)
         return found
+
+    def reader(self, policy_key: str) -> Callable[[Rule], GainWindow]:
+        """What `plan_route(gain_window=...)` takes for a version's rules."""
+        return lambda rule: self.window(policy_key, rule.name)
+
+    def feed(self, policy_key: str, plan: RoutePlan) -> None:
+        """Add a routed request's gain to its rule's window (nothing for other rules)."""
+        if plan.strong_gain is not None:
+            self.window(policy_key, plan.rule.name).record(plan.strong_gain)
 
     def sizes(self) -> dict[tuple[str, str], int]:
         """Gains held per (policy key, rule), for tests and debugging."""

@@ -80,41 +80,43 @@ def _set(node: dict[str, Any], path: Sequence[str], value: float) -> None:
     node[path[-1]] = value
 
 
+def _spread(values: Collection[float], points: int) -> set[float]:
+    """`points` evenly spaced order statistics of the distinct `values` (at most that
+    many: neighbours may coincide)."""
+    ordered = sorted(set(values))
+    return {ordered[round(i * (len(ordered) - 1) / max(1, points - 1))] for i in range(points)}
+
+
 def score_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
     """Thresholds at evenly spaced quantiles of the verifier scores that models before
     the last of their chain got in the pilot, plus 0 (no scorer) and 1 (escalate nearly
     all)."""
-    scores = sorted(
-        {
-            c.score
-            for r in pilot
-            for c in r.calls
-            if c.verified and r.planned and c.model_id != r.planned[-1]
-        }
-    )
+    scores = {
+        c.score
+        for r in pilot
+        for c in r.calls
+        if c.verified and r.planned and c.model_id != r.planned[-1]
+    }
     if not scores:
         return [0.0, 1.0]
-    picked = {scores[round(i * (len(scores) - 1) / max(1, points - 1))] for i in range(points)}
-    return sorted({0.0, 1.0, *(round(s, 6) for s in picked)})
+    return sorted({0.0, 1.0, *(round(s, 6) for s in _spread(scores, points))})
 
 
 def gain_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
     """Margins at evenly spaced quantiles of the pilot's gaps (the next planned stage's
     predicted quality minus a stage's verifier score), plus -1 (escalate every scored
     answer) and 1 (escalate none)."""
-    gaps = sorted(
-        {
-            r.planned_quality[i + 1] - c.score
-            for r in pilot
-            for c in r.calls
-            if c.verified and c.model_id in r.planned[:-1]
-            for i in [r.planned.index(c.model_id)]
-            if i + 1 < len(r.planned_quality)
-        }
-    )
+    gaps = {
+        r.planned_quality[i + 1] - c.score
+        for r in pilot
+        for c in r.calls
+        if c.verified and c.model_id in r.planned[:-1]
+        for i in [r.planned.index(c.model_id)]
+        if i + 1 < len(r.planned_quality)
+    }
     if not gaps:
         return [-1.0, 1.0]
-    picked = {gaps[round(i * (len(gaps) - 1) / max(1, points - 1))] for i in range(points)}
+    picked = _spread(gaps, points)
     return sorted({-1.0, 1.0, *(round(max(-1.0, min(1.0, g)), 6) for g in picked)})
 
 
@@ -136,12 +138,11 @@ def floor_quantiles(pilot: Sequence[RoutedRequest], points: int) -> list[float]:
     pilot's auto plans weighed (a floor changes a choice only where it crosses one),
     each just at it so that the cascade qualifies, plus 0 and 1; evenly spaced 0..1
     when the pilot weighed none."""
-    values = sorted({q for r in pilot for q in r.option_quality})
+    values = {q for r in pilot for q in r.option_quality}
     if not values:
         return [i / (points - 1) for i in range(points)]
-    picked = {values[round(i * (len(values) - 1) / max(1, points - 1))] for i in range(points)}
     # Rounded down: a floor equal to an option's quality admits it (>=).
-    return sorted({0.0, 1.0, *(math.floor(q * 1e6) / 1e6 for q in picked)})
+    return sorted({0.0, 1.0, *(math.floor(q * 1e6) / 1e6 for q in _spread(values, points))})
 
 
 def _strategy(rule: dict[str, Any]) -> dict[str, Any]:
